@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT          ?= 8000
+EMULATOR_PORT ?= 4566
+export PORT EMULATOR_PORT
+
+# Python 3.12 for everything (chalice packages for the interpreter it runs under). pyenv has it on
+# every machine of ours; a plain python3.12 on PATH works as well.
+PYTHON312 := $(shell for c in "env PYENV_VERSION=3.12.1 python3.12" "python3.12"; do \
+	  $$c -c 'import sys; assert sys.version_info[:2] == (3, 12); print(sys.executable)' 2>/dev/null && break; done)
+
+.PHONY: help run test lint bench clean
+
+help:
+	@echo "make run    start the API on 127.0.0.1:$(PORT) with an AWS emulator and a demo café"
+	@echo "make test   install what the tests need and run them all (lint included)"
+	@echo "make bench  print the benchmark figures quoted in the README"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12.1) and retry." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m chalicelib.local.server
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) bench/cold_import.py
+	$(PY) bench/submit.py
+
+clean:
+	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis
+
+STAGE ?= dev
+.PHONY: package
+package: $(VENV)/.installed
+	$(PY) infra/render.py $(STAGE) build/$(STAGE)/merge.json
+	$(VENV)/bin/chalice package --stage $(STAGE) --pkg-format cloudformation \
+	  --merge-template build/$(STAGE)/merge.json build/$(STAGE)

@@ -1,0 +1,156 @@
+"""The routing table: each route parses its input into a model, calls one service, answers.
+
+No boto3, no business rules, no HTML here. Heavy modules (pages, CSV, OpenAPI) are imported inside the
+routes that need them, so a submission's cold start does not pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")  # skips an entry-point scan at first model build
+
+from chalice import Chalice, Response
+
+from chalicelib.domain.models import (
+    BusinessIn,
+    CommentIn,
+    ErasureQuery,
+    LinksIn,
+    MetricsQuery,
+    ResponseIn,
+    ResponsesQuery,
+    TouchpointIn,
+)
+from chalicelib.observability import logger
+from chalicelib.services.submissions import RequestMeta
+from chalicelib.web import http
+from chalicelib.wiring import services
+
+# configure_logs=False: powertools' Logger owns logging, or every line would be written twice.
+app = Chalice(app_name="surveys", configure_logs=False)
+app.api.binary_types.append("image/png")
+routes = http.bind(app)
+
+
+@app.middleware("http")
+def observe(event, get_response):  # type: ignore[no-untyped-def]
+    request_id = (event.context or {}).get("requestId") or event.headers.get("x-request-id")
+    logger.set_correlation_id(request_id)
+    logger.append_keys(method=event.method, path=(event.context or {}).get("resourcePath"))
+    response = http.boundary_middleware(event, get_response)
+    if request_id:
+        response.headers["X-Request-Id"] = str(request_id)[:100]
+    logger.info("request", extra={"status": response.status_code})
+    return response
+
+
+def _meta(request) -> RequestMeta:  # type: ignore[no-untyped-def]
+    return RequestMeta(
+        origin=http.header(request, "origin"),
+        source_ip=http.source_ip(request),
+        user_agent=http.header(request, "user-agent") or "",
+        accept_language=http.header(request, "accept-language") or "",
+        idempotency_key=http.header(request, "idempotency-key"),
+    )
+
+
+# ---- public -----------------------------------------------------------------------------------------
+
+
+@routes.json("/healthz", methods=["GET"])
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@routes.json("/openapi.json", methods=["GET"])
+def openapi() -> Response:
+    from chalicelib.web.openapi import spec
+
+    return http.respond(spec(app), headers={"Cache-Control": "public, max-age=300"})
+
+
+@routes.json("/v1/responses", methods=["POST"])
+def submit_response() -> Response:
+    request = app.current_request
+    data = http.json_body(request, ResponseIn)
+    result = services().submissions.submit(data, _meta(request))
+    headers = {"Vary": "Origin"}
+    if result.allow_origin:
+        headers["Access-Control-Allow-Origin"] = result.allow_origin
+    return http.respond(result.body, result.status, headers)
+
+
+@routes.json("/v1/responses/{response_id}/comment", methods=["POST"])
+def add_comment(response_id: str) -> Response:
+    data = http.json_body(app.current_request, CommentIn)
+    return http.respond(services().submissions.add_comment(response_id, data))
+
+
+@routes.html("/s/{token}", methods=["GET"])
+def survey_page(token: str) -> Response:
+    from chalicelib.web import survey
+
+    return survey.show(services().submissions, app.current_request, token)
+
+
+@routes.html("/s/{token}", methods=["POST"])
+def survey_post(token: str) -> Response:
+    from chalicelib.web import survey
+
+    return survey.post(services().submissions, app.current_request, token, _meta(app.current_request))
+
+
+# ---- owners -----------------------------------------------------------------------------------------
+
+
+def _caller(business_id: str):  # type: ignore[no-untyped-def]
+    return services().owners.authenticate(http.header(app.current_request, "authorization"), business_id)
+
+
+@routes.json("/v1/businesses", methods=["POST"])
+def create_business() -> Response:
+    owners = services().owners
+    owners.require_admin(http.header(app.current_request, "authorization"))
+    data = http.json_body(app.current_request, BusinessIn)
+    return http.respond(owners.create_business(data), 201)
+
+
+@routes.json("/v1/businesses/{business_id}/touchpoints", methods=["POST"])
+def create_touchpoint(business_id: str) -> Response:
+    caller = _caller(business_id)
+    data = http.json_body(app.current_request, TouchpointIn)
+    return http.respond(services().owners.create_touchpoint(caller, data), 201)
+
+
+@routes.json("/v1/businesses/{business_id}/links", methods=["POST"])
+def mint_links(business_id: str) -> Response:
+    caller = _caller(business_id)
+    data = http.json_body(app.current_request, LinksIn)
+    return http.respond(services().owners.mint_links(caller, data), 201)
+
+
+@routes.json("/v1/businesses/{business_id}/responses", methods=["GET"])
+def list_responses(business_id: str) -> Response:
+    caller = _caller(business_id)
+    query = http.query(app.current_request, ResponsesQuery)
+    page = services().owners.list_responses(caller, query)
+    if query.format == "csv":
+        from chalicelib.web.exports import csv_response
+
+        return csv_response(page, business_id)
+    return http.respond(page)
+
+
+@routes.json("/v1/businesses/{business_id}/metrics", methods=["GET"])
+def metrics(business_id: str) -> Response:
+    caller = _caller(business_id)
+    query = http.query(app.current_request, MetricsQuery)
+    return http.respond(services().owners.metrics(caller, query))
+
+
+@routes.json("/v1/businesses/{business_id}/respondents", methods=["DELETE"])
+def erase_respondent(business_id: str) -> Response:
+    caller = _caller(business_id)
+    query = http.query(app.current_request, ErasureQuery)
+    return http.respond(services().owners.erase_respondent(caller, query.email))

@@ -1,0 +1,182 @@
+"""Submissions through the real Lambda handler against moto in-process.
+
+Prints, for a warm container: AWS calls per submission (goal <= 2: the write and nothing else once the
+business is cached) and our own CPU time per submission with the AWS calls excluded (goal p50 <= 1 ms).
+"Excluded" means the thread CPU time spent inside boto3 client methods (request building, signing and
+the emulated AWS itself) is subtracted from the thread CPU time of the whole handler invocation.
+Run: `.venv/bin/python bench/submit.py [submissions]` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_DEFAULT_REGION="ap-southeast-1",
+    STAGE="test",
+    TABLE_NAME="surveys-bench",
+    ADMIN_KEY="bench-admin-key-0123456789abcdef",
+    APP_SECRET="bench-app-secret-0123456789abcdef-0123456789",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_DISABLED="true",
+    POWERTOOLS_LOG_LEVEL="ERROR",
+    PYDANTIC_DISABLE_PLUGINS="1",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+class CountingClient:
+    """Wraps the boto3 client: counts calls and the thread CPU time spent inside them."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.calls: Counter[str] = Counter()
+        self.cpu_inside = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr) or name.startswith("_") or name in ("exceptions", "meta"):
+            return attr
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.cpu_inside += time.thread_time() - start
+                self.calls[name] += 1
+
+        return timed
+
+
+def event(body: str, user_agent: str) -> dict[str, Any]:
+    return {
+        "resource": "/v1/responses",
+        "path": "/v1/responses",
+        "httpMethod": "POST",
+        "headers": {"content-type": "application/json", "user-agent": user_agent, "host": "bench"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/v1/responses",
+            "httpMethod": "POST",
+            "requestId": "bench",
+            "path": "/api/v1/responses",
+            "identity": {"sourceIp": "203.0.113.7"},
+            "stage": "api",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+class Context:
+    function_name = "surveys-bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:surveys-bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench"
+    log_group_name = "bench"
+    log_stream_name = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from chalicelib import tables, wiring
+    from chalicelib.adapters.dynamodb import DynamoStore, make_client
+    from chalicelib.settings import get_settings
+
+    with mock_aws():
+        boto3.client("dynamodb").create_table(**tables.create_table_kwargs("surveys-bench"))
+        counting = CountingClient(make_client())
+        wiring.reset()
+        wiring.install(wiring.build(get_settings(), DynamoStore("surveys-bench", client=counting)))
+        from app import app
+
+        with Client(app) as client:
+            created = client.http.post(
+                "/v1/businesses",
+                headers={
+                    "Authorization": "Bearer bench-admin-key-0123456789abcdef",
+                    "Content-Type": "application/json",
+                },
+                body=json.dumps(
+                    {
+                        "name": "Bench Café",
+                        "owner_emails": ["o@bench.example"],
+                        "timezone": "Asia/Ho_Chi_Minh",
+                        "locale": "vi",
+                    }
+                ),
+            ).json_body
+            tp = client.http.post(
+                f"/v1/businesses/{created['business_id']}/touchpoints",
+                headers={"Authorization": f"Bearer {created['owner_key']}", "Content-Type": "application/json"},
+                body=json.dumps({"name": "Table", "channel": "qr", "metric": "nps"}),
+            ).json_body
+        token = tp["token"]
+        context = Context()
+        # The first submission fills the container's business and touchpoint cache (a cold container).
+        first = app(event(json.dumps({"token": token, "score": 9}), "warmup"), context)
+        assert first["statusCode"] == 201, first
+        counting.calls.clear()
+
+        cpu_ours: list[float] = []
+        wall: list[float] = []
+        calls_per: list[int] = []
+        for i in range(runs):
+            body = json.dumps({"token": token, "score": i % 11, "comment": "Cà phê ngon, phục vụ nhanh"})
+            before_calls = sum(counting.calls.values())
+            inside_before = counting.cpu_inside
+            w0, c0 = time.perf_counter(), time.thread_time()
+            out = app(event(body, f"phone-{i}"), context)
+            c1, w1 = time.thread_time(), time.perf_counter()
+            assert out["statusCode"] == 201, out
+            cpu_ours.append((c1 - c0) - (counting.cpu_inside - inside_before))
+            wall.append(w1 - w0)
+            calls_per.append(sum(counting.calls.values()) - before_calls)
+
+    def ms(values: list[float], q: float) -> float:
+        return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if q < 100 else max(values) * 1000
+
+    p50 = statistics.median(cpu_ours) * 1000
+    print(f"{runs} warm submissions through the real handler (moto in-process), Python {sys.version.split()[0]}")
+    print(
+        f"  AWS calls per submission: max {max(calls_per)}, mean {statistics.mean(calls_per):.2f}; "
+        f"by operation: {dict(counting.calls)}"
+    )
+    print(
+        f"  our CPU per submission (AWS calls excluded): p50 {p50:.3f} ms, p90 {ms(cpu_ours, 90):.3f} ms, "
+        f"p99 {ms(cpu_ours, 99):.3f} ms"
+    )
+    print(f"  wall time per submission incl. moto: p50 {statistics.median(wall) * 1000:.2f} ms")
+    print(
+        f"goal calls <= 2: {'ok' if max(calls_per) <= 2 else 'MISSED'}; "
+        f"goal CPU p50 <= 1 ms: {'ok' if p50 <= 1.0 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

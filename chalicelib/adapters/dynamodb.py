@@ -1,0 +1,470 @@
+"""DynamoDB implementation of the BusinessStore and ResponseStore ports. boto3 lives here (and in the
+other adapters) only; the client is made on first use and reused by the warm container."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from chalicelib import tables
+from chalicelib.domain.models import Business, StoredResponse, Touchpoint
+from chalicelib.errors import TemporarilyUnavailable
+from chalicelib.ports import (
+    Claim,
+    DayPage,
+    IdempotencyRecord,
+    LinkRecord,
+    RecordOutcome,
+    ResponseLocator,
+)
+
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+}
+_PERSONAL = ("email", "email_hash", "comment", "GSI1PK", "GSI1SK")
+# Attributes the owner listing and metrics need; keys and hashes stay in the table.
+_RESPONSE_FIELDS = tuple(StoredResponse.model_fields)
+
+
+def make_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Short timeouts: a submission is a person waiting on a phone; botocore's standard retry mode adds
+    # jittered backoff for throttling before we give up with a 503.
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("dynamodb", config=config)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _RETRYABLE:
+            raise TemporarilyUnavailable() from exc
+        raise
+    except BotoCoreError as exc:  # timeouts and connection failures
+        raise TemporarilyUnavailable() from exc
+
+
+class DynamoStore:
+    def __init__(self, table_name: str, client: Any | None = None):
+        self.table = table_name
+        self._client = client
+
+    @cached_property
+    def client(self) -> Any:
+        return self._client or make_client()
+
+    @cached_property
+    def _ser(self) -> Any:
+        from boto3.dynamodb.types import TypeSerializer
+
+        return TypeSerializer()
+
+    @cached_property
+    def _de(self) -> Any:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        return TypeDeserializer()
+
+    def _item(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(v) for k, v in data.items() if v is not None}
+
+    def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._de.deserialize(v) for k, v in item.items()}
+
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    # ---- businesses and touchpoints ---------------------------------------------------------------
+
+    def put_business(self, business: Business) -> None:
+        data = business.model_dump(mode="json")
+        data.update(PK=tables.business_pk(business.business_id), SK="META", type="business")
+        with _translated():
+            self.client.put_item(
+                TableName=self.table, Item=self._item(data), ConditionExpression="attribute_not_exists(PK)"
+            )
+
+    def get_business(self, business_id: str) -> Business | None:
+        with _translated():
+            got = self.client.get_item(TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"))
+        item = got.get("Item")
+        return Business.model_validate(self._plain(item)) if item else None
+
+    def put_touchpoint(self, touchpoint: Touchpoint) -> None:
+        data = touchpoint.model_dump(mode="json")
+        data.update(
+            PK=tables.business_pk(touchpoint.business_id), SK=f"TP#{touchpoint.touchpoint_id}", type="touchpoint"
+        )
+        with _translated():
+            self.client.put_item(
+                TableName=self.table, Item=self._item(data), ConditionExpression="attribute_not_exists(PK)"
+            )
+
+    def get_touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
+        with _translated():
+            got = self.client.get_item(
+                TableName=self.table, Key=self._key(tables.business_pk(business_id), f"TP#{touchpoint_id}")
+            )
+        item = got.get("Item")
+        return Touchpoint.model_validate(self._plain(item)) if item else None
+
+    def list_touchpoints(self, business_id: str) -> list[Touchpoint]:
+        found: list[Touchpoint] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :tp)",
+            "ExpressionAttributeValues": {":pk": {"S": tables.business_pk(business_id)}, ":tp": {"S": "TP#"}},
+        }
+        while True:
+            with _translated():
+                page = self.client.query(**kwargs)
+            found.extend(Touchpoint.model_validate(self._plain(i)) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- responses --------------------------------------------------------------------------------
+
+    def record(self, response: StoredResponse, claim: Claim, idempotency: IdempotencyRecord | None) -> RecordOutcome:
+        pk = tables.response_pk(response.business_id, response.local_date)
+        sk = f"{response.created_at}#{response.response_id}"
+        data = response.model_dump(mode="json")
+        data.update(PK=pk, SK=sk, type="response")
+        if response.email_hash:
+            data.update(GSI1PK=tables.email_gsi_pk(response.business_id, response.email_hash), GSI1SK=sk)
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(tables.claim_pk(claim.business_id, claim.key), "C"),
+                    # Creates the claim, or fills a minted link's record; never overwrites a claim.
+                    "UpdateExpression": "SET response_id = :rid, response_sk = :sk, response_date = :d, "
+                    "claimed_at = :at, #type = if_not_exists(#type, :type), #ttl = if_not_exists(#ttl, :ttl)",
+                    "ConditionExpression": "attribute_not_exists(response_id)",
+                    "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                    "ExpressionAttributeValues": self._item(
+                        {
+                            ":rid": response.response_id,
+                            ":sk": sk,
+                            ":d": response.local_date,
+                            ":at": response.created_at,
+                            ":type": "claim",
+                            ":ttl": claim.expires_at,
+                        }
+                    ),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._item(data),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        if idempotency is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": self._item(self._idempotency_item(idempotency)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translated():
+                self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            return self._cancelled(reasons, claim.business_id)
+        return RecordOutcome("created")
+
+    def _cancelled(self, reasons: list[dict[str, Any]], business_id: str) -> RecordOutcome:
+        codes = [r.get("Code") for r in reasons]
+        if any(c in _RETRYABLE or c == "ThrottlingError" for c in codes):
+            raise TemporarilyUnavailable()
+        if len(reasons) > 2 and codes[2] == "ConditionalCheckFailed" and reasons[2].get("Item"):
+            old = self._plain(reasons[2]["Item"])
+            return RecordOutcome(
+                "replay",
+                replay=IdempotencyRecord(
+                    scope=old["scope"],
+                    key=old["key"],
+                    fingerprint=old["fingerprint"],
+                    status=int(old["status"]),
+                    body=old["body"],
+                    expires_at=int(old[tables.TTL_ATTRIBUTE]),
+                ),
+            )
+        if codes and codes[0] == "ConditionalCheckFailed" and reasons[0].get("Item"):
+            old = self._plain(reasons[0]["Item"])
+            return RecordOutcome(
+                "already_claimed",
+                existing=ResponseLocator(
+                    business_id=business_id,
+                    local_date=old["response_date"],
+                    sort_key=old["response_sk"],
+                    response_id=old["response_id"],
+                    created_at=old["claimed_at"],
+                ),
+            )
+        # A fresh response id collided (practically impossible) or an unknown reason: let the client retry.
+        raise TemporarilyUnavailable()
+
+    def _idempotency_item(self, record: IdempotencyRecord) -> dict[str, Any]:
+        return {
+            "PK": tables.idempotency_pk(record.scope, record.key),
+            "SK": "I",
+            "type": "idempotency",
+            "scope": record.scope,
+            "key": record.key,
+            "fingerprint": record.fingerprint,
+            "status": record.status,
+            "body": record.body,
+            tables.TTL_ATTRIBUTE: record.expires_at,
+        }
+
+    def save_idempotency(self, record: IdempotencyRecord) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translated():
+                self.client.put_item(
+                    TableName=self.table,
+                    Item=self._item(self._idempotency_item(record)),
+                    ConditionExpression="attribute_not_exists(PK)",
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def update_score(self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str) -> None:
+        with _translated():
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(tables.response_pk(locator.business_id, locator.local_date), locator.sort_key),
+                UpdateExpression="SET score = :s, unhappy = :u, updated_at = :t",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues=self._item({":s": score, ":u": unhappy, ":t": updated_at}),
+            )
+
+    def add_comment(
+        self,
+        locator: ResponseLocator,
+        *,
+        comment: str | None,
+        email: str | None,
+        email_hash: str | None,
+        updated_at: str,
+    ) -> bool:
+        from botocore.exceptions import ClientError
+
+        sets = ["updated_at = :t"]
+        values: dict[str, Any] = {":t": updated_at}
+        if comment is not None:
+            sets.append("#comment = :c")
+            values[":c"] = comment
+        if email is not None and email_hash is not None:
+            sets += ["email = :e", "email_hash = :h", "consent = :yes", "GSI1PK = :g", "GSI1SK = :gs"]
+            values.update(
+                {
+                    ":e": email,
+                    ":h": email_hash,
+                    ":yes": True,
+                    ":g": tables.email_gsi_pk(locator.business_id, email_hash),
+                    ":gs": locator.sort_key,
+                }
+            )
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(tables.response_pk(locator.business_id, locator.local_date), locator.sort_key),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_exists(PK) AND response_id = :rid",
+            "ExpressionAttributeValues": self._item({**values, ":rid": locator.response_id}),
+        }
+        if comment is not None:
+            kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}  # a reserved word
+        try:
+            with _translated():
+                self.client.update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def query_day(
+        self,
+        business_id: str,
+        day: str,
+        *,
+        limit: int | None,
+        start_after: str | None = None,
+        metric: str | None = None,
+        touchpoint_id: str | None = None,
+    ) -> DayPage:
+        pk = tables.response_pk(business_id, day)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,  # newest first
+        }
+        filters = []
+        if metric:
+            filters.append("metric = :m")
+            kwargs["ExpressionAttributeValues"][":m"] = {"S": metric}
+        if touchpoint_id:
+            filters.append("touchpoint_id = :tp")
+            kwargs["ExpressionAttributeValues"][":tp"] = {"S": touchpoint_id}
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if start_after:
+            kwargs["ExclusiveStartKey"] = self._key(pk, start_after)
+        page = DayPage()
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = max(1, limit - len(page.items))
+            with _translated():
+                got = self.client.query(**kwargs)
+            for raw in got.get("Items", []):
+                plain = self._plain(raw)
+                page.items.append(StoredResponse.model_validate({k: plain[k] for k in _RESPONSE_FIELDS if k in plain}))
+                page.last_sort_key = plain["SK"]
+            last = got.get("LastEvaluatedKey")
+            if not last:
+                page.last_sort_key = None if limit is None or len(page.items) < limit else page.last_sort_key
+                return page
+            if limit is not None and len(page.items) >= limit:
+                return page
+            kwargs["ExclusiveStartKey"] = last
+
+    # ---- links, funnel, erasure -------------------------------------------------------------------
+
+    def put_links(self, links: Sequence[LinkRecord]) -> None:
+        if len(links) == 1:
+            # A receipt reprinted with the same number must not wipe the claim of its first response.
+            link = links[0]
+            data = self._link_data(link)
+            key = {k: data.pop(k) for k in ("PK", "SK")}
+            names = {f"#{i}": k for i, k in enumerate(data)}
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._item(key),
+                    UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=self._item({f":{n[1:]}": data[k] for n, k in names.items()}),
+                )
+            return
+        for start in range(0, len(links), 25):
+            requests = [
+                {"PutRequest": {"Item": self._item(self._link_data(link))}} for link in links[start : start + 25]
+            ]
+            pending: dict[str, Any] = {self.table: requests}
+            attempt = 0
+            while pending:
+                with _translated():
+                    got = self.client.batch_write_item(RequestItems=pending)
+                pending = got.get("UnprocessedItems") or {}
+                attempt += 1
+                if pending and attempt >= 8:
+                    raise TemporarilyUnavailable()
+                if pending:
+                    import random
+                    import time
+
+                    time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())
+
+    def _link_data(self, link: LinkRecord) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "PK": tables.claim_pk(link.business_id, f"L#{link.touchpoint_id}#{link.link_id}"),
+            "SK": "C",
+            "type": "link",
+            "business_id": link.business_id,
+            "touchpoint_id": link.touchpoint_id,
+            "link_id": link.link_id,
+            "created_at": link.created_at,
+            "link_expires_at": link.link_expires_at,
+            # Kept 90 days past expiry so a late repeat still finds its claim, then DynamoDB drops it.
+            tables.TTL_ATTRIBUTE: link.link_expires_at + 90 * 86400,
+            "receipt_id": link.receipt_id,
+        }
+        if link.email and link.email_hash:
+            data.update(
+                email=link.email,
+                email_hash=link.email_hash,
+                GSI1PK=tables.email_gsi_pk(link.business_id, link.email_hash),
+                GSI1SK="L#" + link.link_id,
+            )
+        return data
+
+    def count_open(self, business_id: str, day: str, touchpoint_id: str) -> None:
+        with _translated():
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(tables.funnel_pk(business_id, day), f"TP#{touchpoint_id}"),
+                UpdateExpression="ADD opened :one SET #type = :type",
+                ExpressionAttributeNames={"#type": "type"},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":type": {"S": "funnel"}},
+            )
+
+    def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]:
+        keys: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": tables.GSI1,
+            "KeyConditionExpression": "GSI1PK = :g",
+            "ExpressionAttributeValues": {":g": {"S": tables.email_gsi_pk(business_id, email_hash)}},
+        }
+        while True:
+            with _translated():
+                page = self.client.query(**kwargs)
+            keys.extend((i["PK"]["S"], i["SK"]["S"]) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return keys
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(pk, sk),
+                    UpdateExpression="REMOVE "
+                    + ", ".join(f"#p{i}" for i in range(len(_PERSONAL)))
+                    + " SET erased_at = :t, consent = :no",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={f"#p{i}": name for i, name in enumerate(_PERSONAL)},
+                    ExpressionAttributeValues={":t": {"S": erased_at}, ":no": {"BOOL": False}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,295 @@
+"""Pydantic models: what the API accepts, what it answers, and the entities the services keep.
+
+Pure: no I/O. The OpenAPI description is generated from these, so they are the contract.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+
+Metric = Literal["nps", "csat", "ces"]
+Channel = Literal["qr", "receipt", "email", "web"]
+Locale = Literal["vi", "en"]
+
+MAX_COMMENT_CHARS = 2000
+MAX_LINKS_PER_REQUEST = 1000
+
+# Addresses end up in headers of emails we send: no CR/LF, no display names, no quoting tricks.
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+_ID_RE = re.compile(r"^[0-9a-z]{6,16}$")
+_RECEIPT_RE = re.compile(r"^[A-Za-z0-9._:/#-]{1,40}$")
+# C0/C1 controls except tab and newline have no place in a human comment or name.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL_RE.match(value) or ".." in value:
+        raise ValueError("must be a plain email address like name@example.com")
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _text(value: str) -> str:
+    # NFC so that Vietnamese typed on different keyboards (precomposed or combining) compares equal.
+    value = unicodedata.normalize("NFC", value)
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _single_line(value: str) -> str:
+    value = _text(value).strip()
+    if "\n" in value or "\t" in value:
+        raise ValueError("must be a single line")
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _timezone(value: str) -> str:
+    if value not in _ZONES():
+        raise ValueError("must be an IANA time zone such as Asia/Ho_Chi_Minh")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Asia/Ho_Chi_Minh") from None
+    return value
+
+
+_zones_cache: set[str] = set()
+
+
+def _ZONES() -> set[str]:  # noqa: N802 - reads like the constant it caches
+    if not _zones_cache:
+        _zones_cache.update(available_timezones())
+    return _zones_cache
+
+
+def _origin(value: str) -> str:
+    value = value.strip().rstrip("/").lower()
+    if not _ORIGIN_RE.match(value):
+        raise ValueError("must be an origin like https://shop.example (scheme, host, optional port)")
+    return value
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Comment = Annotated[str, Field(max_length=MAX_COMMENT_CHARS), AfterValidator(_text)]
+Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_single_line)]
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
+Origin = Annotated[str, Field(max_length=200), AfterValidator(_origin)]
+ObjectId = Annotated[str, Field(pattern=_ID_RE.pattern, description="A 6-16 character lowercase id")]
+ReceiptId = Annotated[str, Field(pattern=_RECEIPT_RE.pattern, description="The POS receipt number")]
+Score = Annotated[StrictInt, Field(ge=0, le=10, description="0-10 for NPS, 1-5 for CSAT, 1-7 for CES")]
+
+
+def _empty_to_none(value: object) -> object:
+    return None if value == "" else value
+
+
+class Out(BaseModel):
+    # Validators are built on first use, so a cold start pays only for the models its route touches.
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Out):
+    # Unknown fields are refused: a typo in a POS integration should fail loudly, not be ignored.
+    model_config = ConfigDict(extra="forbid", str_max_length=4096, defer_build=True)
+
+
+# ---- public submission --------------------------------------------------------------------------
+
+
+class ResponseIn(Strict):
+    token: Annotated[str | None, Field(max_length=256)] = None
+    site_key: Annotated[str | None, Field(max_length=128)] = None
+    metric: Metric | None = None
+    score: Score
+    comment: Annotated[Comment | None, BeforeValidator(_empty_to_none)] = None
+    email: Annotated[Email | None, BeforeValidator(_empty_to_none)] = None
+    consent: StrictBool = False
+    locale: Locale | None = None
+    respondent_id: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None
+    touchpoint_id: ObjectId | None = None
+
+
+class ResponseCreated(Out):
+    response_id: str
+    edit_token: str
+    unhappy: bool
+
+
+class CommentIn(Strict):
+    edit_token: Annotated[str, Field(min_length=1, max_length=256)]
+    comment: Annotated[Comment | None, BeforeValidator(_empty_to_none)] = None
+    email: Annotated[Email | None, BeforeValidator(_empty_to_none)] = None
+    consent: StrictBool = False
+
+
+class CommentSaved(Out):
+    response_id: str
+    comment_saved: bool
+    email_saved: bool
+
+
+# ---- owner API ----------------------------------------------------------------------------------
+
+
+class VoucherPolicy(Strict):
+    description: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
+    valid_days: Annotated[StrictInt, Field(ge=1, le=365)] = 30
+    per_email_days: Annotated[StrictInt, Field(ge=0, le=365)] = 30
+    recovery: StrictBool = False
+
+
+class BusinessIn(Strict):
+    name: Name
+    owner_emails: Annotated[list[Email], Field(min_length=1, max_length=10)]
+    timezone: TimeZone
+    locale: Locale
+    sender_email: Email | None = None
+    allowed_origins: Annotated[list[Origin], Field(max_length=20)] = []
+    voucher: VoucherPolicy | None = None
+
+
+class BusinessCreated(Out):
+    business_id: str
+    owner_key: str = Field(description="Shown once; stored only as a keyed hash")
+    site_key: str
+
+
+class TouchpointIn(Strict):
+    name: Name
+    channel: Channel
+    metric: Metric
+
+
+class TouchpointCreated(Out):
+    touchpoint_id: str
+    url: str
+    token: str
+
+
+class LinksIn(Strict):
+    touchpoint_id: ObjectId
+    receipt_id: ReceiptId | None = None
+    email: Email | None = None
+    expires_in_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
+    count: Annotated[StrictInt, Field(ge=1, le=MAX_LINKS_PER_REQUEST)] = 1
+
+
+class Link(Out):
+    token: str
+    url: str
+
+
+class LinksCreated(Out):
+    links: list[Link]
+
+
+class ResponsesQuery(Strict):
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    metric: Metric | None = None
+    touchpoint_id: ObjectId | None = None
+    cursor: Annotated[str | None, Field(max_length=1024)] = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 50
+    format: Literal["json", "csv"] = "json"
+
+
+class ResponseItem(Out):
+    response_id: str
+    created_at: str
+    local_date: str
+    metric: Metric
+    score: int
+    unhappy: bool
+    touchpoint_id: str
+    channel: Channel
+    locale: Locale | None = None
+    receipt_id: str | None = None
+    comment: str | None = None
+    email: str | None = None
+
+
+class ResponsesPage(Out):
+    items: list[ResponseItem]
+    next_cursor: str | None
+
+
+class MetricsQuery(Strict):
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    group_by: Literal["day", "touchpoint", "channel"] | None = None
+
+
+class ErasureQuery(Strict):
+    email: Email
+
+
+class Erased(Out):
+    responses_erased: int
+    links_erased: int
+
+
+# ---- entities -----------------------------------------------------------------------------------
+
+
+class Business(BaseModel):
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    business_id: str
+    name: str
+    owner_emails: list[str]
+    timezone: str
+    locale: Locale
+    sender_email: str | None = None
+    allowed_origins: list[str] = []
+    voucher: VoucherPolicy | None = None
+    owner_key_hash: str
+    site_key: str
+    signing_keys: dict[int, str]  # key id -> base64url secret; old ids verify until removed
+    active_key_id: int
+    created_at: str
+
+
+class Touchpoint(BaseModel):
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    business_id: str
+    touchpoint_id: str
+    name: str
+    channel: Channel
+    metric: Metric
+    created_at: str
+
+
+class StoredResponse(Out):
+    """A response as the store keeps it; ``local_date`` is the business's own calendar day."""
+
+    response_id: str
+    business_id: str
+    touchpoint_id: str
+    channel: Channel
+    metric: Metric
+    score: int
+    unhappy: bool
+    created_at: str
+    updated_at: str
+    local_date: str
+    locale: Locale | None = None
+    link_id: str = ""
+    receipt_id: str | None = None
+    comment: str | None = None
+    email: str | None = None
+    email_hash: str | None = None
+    consent: bool = False

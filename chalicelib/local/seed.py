@@ -1,0 +1,117 @@
+"""A demo Vietnamese café for `make run`: created through the same services the API uses."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from chalicelib.domain.models import BusinessIn, LinksIn, TouchpointIn, VoucherPolicy
+
+
+@dataclass
+class Demo:
+    base_url: str
+    admin_key: str
+    business_id: str
+    owner_key: str
+    site_key: str
+    touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)
+    receipt_url: str = ""
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+    def env_file(self) -> str:
+        values = {
+            "API": self.base_url,
+            "ADMIN_KEY": self.admin_key,
+            "BIZ": self.business_id,
+            "OWNER_KEY": self.owner_key,
+            "SITE_KEY": self.site_key,
+            "TABLE_TOKEN": self.touchpoints["table"]["token"],
+            "RECEIPT_TP": self.touchpoints["receipt"]["touchpoint_id"],
+            "WEB_TP": self.touchpoints["website"]["touchpoint_id"],
+        }
+        return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items())
+
+    def banner(self) -> str:
+        api, biz = self.base_url, self.business_id
+        auth = f"-H 'Authorization: Bearer {self.owner_key}'"
+        table = self.touchpoints["table"]
+        lines = [
+            "",
+            "Demo business: Cà Phê Sài Gòn (Asia/Ho_Chi_Minh, vi)",
+            f"  admin key : {self.admin_key}",
+            f"  business  : {biz}",
+            f"  owner key : {self.owner_key}   (shown once; stored hashed)",
+            f"  site key  : {self.site_key}",
+            "Touchpoints:",
+        ]
+        for name, tp in self.touchpoints.items():
+            lines.append(f"  {name:<8} {tp['touchpoint_id']}  {tp['metric']:<4} {tp['url']}")
+        lines += [
+            f"A receipt link (one response): {self.receipt_url}",
+            "",
+            "Try (these work as printed; the same values are in .local/demo.env):",
+            f"  curl -s {api}/healthz",
+            f"  curl -s -X POST {api}/v1/responses -H 'Content-Type: application/json' "
+            f'-d \'{{"token": "{table["token"]}", "score": 9}}\'',
+            f"  curl -s -X POST {api}/v1/responses -H 'Origin: http://localhost:8080' "
+            f'-H \'Content-Type: text/plain\' -d \'{{"site_key": "{self.site_key}", "metric": "csat", '
+            f'"score": 5}}\'',
+            f"  curl -s {api}/v1/businesses/{biz}/responses {auth}",
+            f"  curl -s '{api}/v1/businesses/{biz}/metrics?group_by=touchpoint' {auth}",
+            f"  curl -s -X POST {api}/v1/businesses/{biz}/links {auth} -H 'Content-Type: application/json' "
+            f'-d \'{{"touchpoint_id": "{self.touchpoints["receipt"]["touchpoint_id"]}", '
+            f'"receipt_id": "HD-2026-000123"}}\'',
+            f"  open {table['url']} in a browser for the survey page",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def seed_demo(env: dict[str, str]) -> Demo:
+    from chalicelib import wiring
+
+    wiring.reset()
+    owners = wiring.services().owners
+    created = owners.create_business(
+        BusinessIn(
+            name="Cà Phê Sài Gòn",
+            owner_emails=["chu.quan@caphesaigon.example"],
+            timezone="Asia/Ho_Chi_Minh",
+            locale="vi",
+            sender_email="xin-chao@caphesaigon.example",
+            allowed_origins=["http://localhost:8080", "http://127.0.0.1:8080"],
+            voucher=VoucherPolicy(
+                description="Giảm 10% cho lần ghé sau", valid_days=30, per_email_days=30, recovery=True
+            ),
+        )
+    )
+    caller = owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
+    demo = Demo(
+        base_url=env["PUBLIC_BASE_URL"],
+        admin_key=env["ADMIN_KEY"],
+        business_id=created.business_id,
+        owner_key=created.owner_key,
+        site_key=created.site_key,
+    )
+    for key, name, channel, metric in [
+        ("receipt", "Hóa đơn tại quầy", "receipt", "csat"),
+        ("table", "Mã QR trên bàn", "qr", "nps"),
+        ("email", "Email sau đơn giao hàng", "email", "ces"),
+        ("website", "Website đặt bàn", "web", "csat"),
+    ]:
+        tp = owners.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
+        demo.touchpoints[key] = {
+            "touchpoint_id": tp.touchpoint_id,
+            "url": tp.url,
+            "token": tp.token,
+            "metric": metric,
+            "channel": channel,
+        }
+    links = owners.mint_links(
+        caller, LinksIn(touchpoint_id=demo.touchpoints["receipt"]["touchpoint_id"], receipt_id="HD-2026-000001")
+    )
+    demo.receipt_url = links.links[0].url
+    return demo

@@ -1,0 +1,129 @@
+"""`make run`: the API on 127.0.0.1:$PORT against an embedded AWS emulator on 127.0.0.1:$EMULATOR_PORT.
+
+One process on purpose: the emulator (moto server), the table created from ``chalicelib.tables``, a
+seeded demo café, and chalice's own local server running the real ``app`` in-process. Chalice's server
+builds the same API Gateway events Lambda receives, and being in-process lets the jobs AWS would
+trigger by itself (stream consumer, daily schedule) run in threads beside it. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_DIR = ROOT / ".local"
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        sys.exit(f"{name} must be a port number from 1 to 65535, not {raw!r}")
+    return int(raw)
+
+
+def _ensure_free(port: int, name: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(f"127.0.0.1:{port} is in use; stop what runs there or set {name} to another port.")
+
+
+def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
+    """Point every boto3 client at the emulator and give the app its local settings."""
+    admin_key = os.environ.get("ADMIN_KEY") or "local-admin-" + secrets.token_hex(12)
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{emulator_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-1"),
+        "AWS_REGION": os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-1"),
+        "STAGE": "local",
+        "TABLE_NAME": os.environ.get("TABLE_NAME", "surveys-local"),
+        "ADMIN_KEY": admin_key,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+        "POWERTOOLS_METRICS_NAMESPACE": "SurveyCollection",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+    os.environ.update(env)
+    return env
+
+
+def start_emulator(port: int) -> Any:
+    from moto.server import ThreadedMotoServer
+
+    # Loopback only: moto would otherwise listen on every interface.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def create_table(table_name: str) -> None:
+    import boto3
+
+    from chalicelib import tables
+
+    client = boto3.client("dynamodb")
+    client.create_table(**tables.create_table_kwargs(table_name))
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"AttributeName": tables.TTL_ATTRIBUTE, "Enabled": True}
+    )
+
+
+def main() -> None:
+    api_port = _port("PORT", 8000)
+    emulator_port = _port("EMULATOR_PORT", 4566)
+    _ensure_free(api_port, "PORT")
+    _ensure_free(emulator_port, "EMULATOR_PORT")
+    env = configure_environment(api_port, emulator_port)
+
+    emulator = start_emulator(emulator_port)
+    try:
+        create_table(env["TABLE_NAME"])
+        from chalicelib.local.seed import seed_demo
+
+        demo = seed_demo(env)
+        LOCAL_DIR.mkdir(exist_ok=True)
+        (LOCAL_DIR / "demo.env").write_text(demo.env_file())
+        (LOCAL_DIR / "demo.json").write_text(json.dumps(demo.as_dict(), indent=2, ensure_ascii=False))
+        print(demo.banner(), flush=True)
+        serve(api_port)
+    finally:
+        emulator.stop()
+
+
+def serve(port: int) -> None:
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    sys.path.insert(0, str(ROOT))
+    from app import app
+
+    server = create_local_server(app, Config(chalice_stage="local", function_name="api_handler"), "127.0.0.1", port)
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"API on http://127.0.0.1:{port}  (Ctrl-C stops the API and the emulator)", flush=True)
+    server.server.serve_forever(poll_interval=0.2)
+    server.server.server_close()
+    print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Businesses and touchpoints as the hot path sees them: read once, kept for a short while per container.
+
+A warm container then spends one AWS call per submission (the write). A business edited in the
+meantime is seen after ``ttl_seconds`` at the latest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from chalicelib.domain.models import Business, Touchpoint
+from chalicelib.ports import BusinessStore
+
+_MAX_ENTRIES = 10_000
+
+
+class Directory:
+    def __init__(self, store: BusinessStore, ttl_seconds: int, monotonic: Callable[[], float] = time.monotonic):
+        self._store = store
+        self._ttl = ttl_seconds
+        self._now = monotonic
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, ...], tuple[float, object]] = {}
+
+    def business(self, business_id: str) -> Business | None:
+        return self._cached(("b", business_id), lambda: self._store.get_business(business_id))  # type: ignore[return-value]
+
+    def touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
+        return self._cached(  # type: ignore[return-value]
+            ("t", business_id, touchpoint_id), lambda: self._store.get_touchpoint(business_id, touchpoint_id)
+        )
+
+    def forget(self, *key: str) -> None:
+        with self._lock:
+            self._cache.pop(key, None)
+
+    def _cached(self, key: tuple[str, ...], load: Callable[[], object]) -> object:
+        now = self._now()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        # Misses are not cached: a business created a second ago must work at once on another container.
+        if value is not None and self._ttl > 0:
+            with self._lock:
+                if len(self._cache) >= _MAX_ENTRIES:
+                    self._cache.clear()
+                self._cache[key] = (now + self._ttl, value)
+        return value

@@ -1,0 +1,304 @@
+"""Recording a score: the hot path. Rules of the contract live here; storage is behind ports."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain import keys, tokens
+from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
+from chalicelib.domain.metrics import is_unhappy, score_in_range
+from chalicelib.domain.models import (
+    Business,
+    CommentIn,
+    CommentSaved,
+    ResponseCreated,
+    ResponseIn,
+    StoredResponse,
+    Touchpoint,
+)
+from chalicelib.errors import Conflict, Expired, Forbidden, InvalidInput, InvalidToken, NotFound
+from chalicelib.observability import response_recorded
+from chalicelib.ports import Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore
+from chalicelib.services.directory import Directory
+from chalicelib.settings import Settings
+
+SITE_TOUCHPOINT = "site"  # responses sent through a site key without a touchpoint
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_DAY = 86400
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    origin: str | None = None
+    source_ip: str = ""
+    user_agent: str = ""
+    accept_language: str = ""
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    status: int  # 201 new, 200 the same response again
+    body: ResponseCreated
+    business_id: str
+    channel: str
+    metric: str
+    allow_origin: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    claims: tokens.LinkClaims
+    business: Business
+    touchpoint: Touchpoint
+
+
+class Submissions:
+    def __init__(self, directory: Directory, store: ResponseStore, clock: Clock, settings: Settings):
+        self._directory = directory
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._window = timedelta(hours=settings.edit_window_hours)
+
+    # ---- links ------------------------------------------------------------------------------------
+
+    def open_link(self, token: str, *, count_open: bool = False) -> OpenedLink:
+        """Verify a signed link and return what the survey page needs (404/401, 410 on failure)."""
+        now = self._clock.now()
+        claims = tokens.peek(token)
+        business = self._directory.business(claims.business_id)
+        if business is None:
+            raise InvalidToken("This link is not valid.")
+        claims = tokens.verify(token, _signing_keys(business), int(now.timestamp()))
+        touchpoint = self._directory.touchpoint(business.business_id, claims.touchpoint_id)
+        if touchpoint is None:
+            raise NotFound("This survey no longer exists.", code="touchpoint_not_found")
+        if count_open:
+            day = local_day(now, business.timezone).isoformat()
+            self._store.count_open(business.business_id, day, touchpoint.touchpoint_id)
+        return OpenedLink(claims, business, touchpoint)
+
+    # ---- submissions ------------------------------------------------------------------------------
+
+    def submit(self, data: ResponseIn, meta: RequestMeta) -> Submitted:
+        now = self._clock.now()
+        if (data.token is None) == (data.site_key is None):
+            raise InvalidInput("Send exactly one of token and site_key.", code="token_or_site_key")
+        if data.email is not None and not data.consent:
+            raise InvalidInput(
+                "An email address is kept only with consent: set consent to true.", code="consent_required"
+            )
+        if meta.idempotency_key is not None and not _IDEMPOTENCY_KEY.match(meta.idempotency_key):
+            raise InvalidInput("Idempotency-Key must be 1-100 letters, digits or _.:-", code="invalid_idempotency_key")
+
+        allow_origin = None
+        if data.token is not None:
+            business, touchpoint, claims, claim_key = self._from_token(data, meta, now)
+            channel, metric = claims.channel, claims.metric
+            link_id, expiry = claims.link_id, claims.expires_at
+            receipt_id = claims.link_id if claims.minted and claims.channel == "receipt" else None
+            scope = _short_hash(data.token)
+        else:
+            business, touchpoint, claim_key = self._from_site_key(data, meta, now)
+            link_id, receipt_id, expiry = "", None, None
+            channel = touchpoint.channel if touchpoint else "web"
+            metric = data.metric  # checked present in _from_site_key
+            allow_origin = meta.origin
+            scope = _short_hash(data.site_key or "")
+        assert metric is not None
+        if not score_in_range(metric, data.score):
+            low, high = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}[metric]
+            raise InvalidInput(
+                f"A {metric.upper()} score is a whole number from {low} to {high}.", code="score_out_of_range"
+            )
+
+        unhappy = is_unhappy(metric, data.score)
+        created = iso_utc(now)
+        day = local_day(now, business.timezone).isoformat()
+        response_id = keys.new_id(16)
+        email_hash = self._email_hash(data.email) if data.email else None
+        response = StoredResponse(
+            response_id=response_id,
+            business_id=business.business_id,
+            touchpoint_id=touchpoint.touchpoint_id if touchpoint else SITE_TOUCHPOINT,
+            channel=channel,
+            metric=metric,
+            score=data.score,
+            unhappy=unhappy,
+            created_at=created,
+            updated_at=created,
+            local_date=day,
+            locale=data.locale or business.locale,
+            link_id=link_id,
+            receipt_id=receipt_id,
+            comment=data.comment,
+            email=data.email,
+            email_hash=email_hash,
+            consent=data.consent and data.email is not None,
+        )
+        locator = ResponseLocator(business.business_id, day, f"{created}#{response_id}", response_id, created)
+        body = ResponseCreated(response_id=response_id, edit_token=self._edit_token(locator), unhappy=unhappy)
+        # Claims outlive the edit window, so a late repeat still finds its response and gets a 409.
+        claim_ttl = int(now.timestamp()) + max(2 * _DAY, int(self._window.total_seconds()) + _DAY)
+        if expiry is not None:
+            claim_ttl = max(claim_ttl, expiry + 90 * _DAY)
+        idem = None
+        if meta.idempotency_key:
+            idem = IdempotencyRecord(
+                scope=scope,
+                key=meta.idempotency_key,
+                fingerprint=_fingerprint(data),
+                status=201,
+                body=body.model_dump(),
+                expires_at=int(now.timestamp()) + _DAY,
+            )
+        outcome = self._store.record(response, Claim(business.business_id, claim_key, claim_ttl), idem)
+
+        if outcome.kind == "replay" and outcome.replay is not None:
+            if outcome.replay.fingerprint != (idem.fingerprint if idem else None):
+                raise InvalidInput(
+                    "This Idempotency-Key was used with a different request.", code="idempotency_key_reused"
+                )
+            return Submitted(
+                outcome.replay.status,
+                ResponseCreated.model_validate(outcome.replay.body),
+                business.business_id,
+                channel,
+                metric,
+                allow_origin,
+            )
+        if outcome.kind == "already_claimed" and outcome.existing is not None:
+            existing = outcome.existing
+            if now - parse_iso_utc(existing.created_at) > self._window:
+                raise Conflict(
+                    "This survey was already answered and can no longer be changed.", code="edit_window_closed"
+                )
+            self._store.update_score(existing, data.score, unhappy, created)
+            body = ResponseCreated(
+                response_id=existing.response_id, edit_token=self._edit_token(existing), unhappy=unhappy
+            )
+            if idem is not None:
+                self._store.save_idempotency(
+                    IdempotencyRecord(idem.scope, idem.key, idem.fingerprint, 200, body.model_dump(), idem.expires_at)
+                )
+            return Submitted(200, body, business.business_id, channel, metric, allow_origin)
+        response_recorded(channel, metric, unhappy)
+        return Submitted(201, body, business.business_id, channel, metric, allow_origin)
+
+    def _from_token(
+        self, data: ResponseIn, meta: RequestMeta, now: datetime
+    ) -> tuple[Business, Touchpoint, tokens.LinkClaims, str]:
+        assert data.token is not None
+        opened = self.open_link(data.token)
+        claims, business, touchpoint = opened.claims, opened.business, opened.touchpoint
+        if data.metric is not None and data.metric != claims.metric:
+            raise InvalidInput("The link decides the metric; it cannot be overridden.", code="metric_mismatch")
+        if data.touchpoint_id is not None and data.touchpoint_id != claims.touchpoint_id:
+            raise InvalidInput("The link decides the touchpoint; it cannot be overridden.", code="touchpoint_mismatch")
+        if claims.minted:
+            return business, touchpoint, claims, f"L#{claims.touchpoint_id}#{claims.link_id}"
+        day = local_day(now, business.timezone).isoformat()
+        return business, touchpoint, claims, f"T#{claims.touchpoint_id}#{day}#{self._browser(data, meta)}"
+
+    def _from_site_key(
+        self, data: ResponseIn, meta: RequestMeta, now: datetime
+    ) -> tuple[Business, Touchpoint | None, str]:
+        site_key = data.site_key or ""
+        business_id = keys.site_key_business(site_key)
+        business = self._directory.business(business_id) if business_id else None
+        if business is None or not keys.same(business.site_key, site_key):
+            raise InvalidToken("Unknown site key.", code="invalid_site_key")
+        origin = (meta.origin or "").lower().rstrip("/")
+        if not origin or origin not in business.allowed_origins:
+            raise Forbidden(
+                "This website is not allowed to send responses for this site key.", code="origin_not_allowed"
+            )
+        if data.metric is None:
+            raise InvalidInput("metric is required with a site key.", code="metric_required")
+        touchpoint = None
+        if data.touchpoint_id is not None:
+            touchpoint = self._directory.touchpoint(business.business_id, data.touchpoint_id)
+            if touchpoint is None:
+                raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
+            if touchpoint.metric != data.metric:
+                raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
+        day = local_day(now, business.timezone).isoformat()
+        where = data.touchpoint_id or SITE_TOUCHPOINT
+        return business, touchpoint, f"W#{where}#{day}#{self._browser(data, meta)}"
+
+    def _browser(self, data: ResponseIn, meta: RequestMeta) -> str:
+        """A soft per-browser identity without cookies: the widget's anonymous id, else a keyed hash of
+        what the browser sends anyway. Keyed, so the stored value says nothing about the person."""
+        basis = data.respondent_id or f"{meta.source_ip}|{meta.user_agent}|{meta.accept_language}"
+        return keys.keyed_hash(self._settings.app_secret, "browser", basis)[:24]
+
+    # ---- comments ---------------------------------------------------------------------------------
+
+    def add_comment(self, response_id: str, data: CommentIn) -> CommentSaved:
+        now = self._clock.now()
+        locator = self._locate(response_id, data.edit_token)
+        if data.email is not None and not data.consent:
+            raise InvalidInput(
+                "An email address is kept only with consent: set consent to true.", code="consent_required"
+            )
+        if data.comment is None and data.email is None:
+            raise InvalidInput("Send a comment, an email address, or both.", code="nothing_to_save")
+        if now - parse_iso_utc(locator.created_at) > self._window:
+            raise Conflict("This response can no longer be changed.", code="edit_window_closed")
+        saved = self._store.add_comment(
+            locator,
+            comment=data.comment,
+            email=data.email,
+            email_hash=self._email_hash(data.email) if data.email else None,
+            updated_at=iso_utc(now),
+        )
+        if not saved:
+            raise NotFound("Unknown response.", code="response_not_found")
+        return CommentSaved(
+            response_id=response_id, comment_saved=data.comment is not None, email_saved=data.email is not None
+        )
+
+    def _edit_token(self, locator: ResponseLocator) -> str:
+        return keys.seal(
+            self._settings.app_secret,
+            "edit:" + locator.response_id,
+            [locator.business_id, locator.local_date, locator.created_at],
+        )
+
+    def _locate(self, response_id: str, edit_token: str) -> ResponseLocator:
+        payload = keys.unseal(self._settings.app_secret, "edit:" + response_id, edit_token)
+        if not (isinstance(payload, list) and len(payload) == 3 and all(isinstance(p, str) for p in payload)):
+            raise InvalidToken("Wrong edit token for this response.", code="invalid_edit_token")
+        business_id, day, created = payload
+        return ResponseLocator(business_id, day, f"{created}#{response_id}", response_id, created)
+
+    def _email_hash(self, email: str) -> str:
+        return email_hash(self._settings.app_secret, email)
+
+
+def email_hash(secret: str, email: str) -> str:
+    return keys.keyed_hash(secret, "email", email.strip().lower())
+
+
+def _signing_keys(business: Business) -> dict[int, bytes]:
+    return {
+        kid: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+        for kid, secret in business.signing_keys.items()
+    }
+
+
+def _short_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
+
+
+def _fingerprint(data: ResponseIn) -> str:
+    return hashlib.sha256(json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+__all__ = ["Expired", "OpenedLink", "RequestMeta", "Submissions", "Submitted", "email_hash"]

@@ -1,0 +1,80 @@
+"""Configuration, read from the environment once per container and validated.
+
+A missing or malformed value fails at cold start with one message naming it, never at the first
+customer's request.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Only for `make run` and the tests: a deployed stage must set its own (checked below).
+LOCAL_DEV_SECRET = "local-development-secret-do-not-deploy-0000"  # noqa: S105 - refused when deployed
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stage: Literal["local", "test", "dev", "prod"] = "local"
+    table_name: str = Field(default="surveys-local", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    admin_key: str = Field(default="", max_length=200)
+    app_secret: str = Field(default=LOCAL_DEV_SECRET, min_length=32, max_length=512)
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    edit_window_hours: int = Field(default=24, ge=1, le=24 * 30)
+    min_responses: int = Field(default=5, ge=1, le=1000)
+    business_cache_seconds: int = Field(default=60, ge=0, le=3600)
+    default_link_days: int = Field(default=30, ge=1, le=365)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @property
+    def is_deployed(self) -> bool:
+        return self.stage in ("dev", "prod")
+
+
+_ENV = {
+    "stage": "STAGE",
+    "table_name": "TABLE_NAME",
+    "admin_key": "ADMIN_KEY",
+    "app_secret": "APP_SECRET",
+    "public_base_url": "PUBLIC_BASE_URL",
+    "edit_window_hours": "EDIT_WINDOW_HOURS",
+    "min_responses": "MIN_RESPONSES",
+    "business_cache_seconds": "BUSINESS_CACHE_SECONDS",
+    "default_link_days": "DEFAULT_LINK_DAYS",
+}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    raw = {field: env[var] for field, var in _ENV.items() if env.get(var, "") != ""}
+    try:
+        settings = Settings(**raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_ENV[str(err['loc'][0])]}: {err['msg']}" for err in exc.errors() if err["loc"])
+        raise ConfigurationError(f"Invalid configuration: {problems}") from None
+    if settings.is_deployed:
+        # A deployed stage with the public development secret would let anyone forge edit tokens.
+        if settings.app_secret == LOCAL_DEV_SECRET:
+            raise ConfigurationError("Invalid configuration: APP_SECRET must be set for a deployed stage")
+        if len(settings.admin_key) < 24:
+            raise ConfigurationError("Invalid configuration: ADMIN_KEY must be at least 24 characters")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

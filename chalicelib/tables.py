@@ -1,0 +1,100 @@
+"""The one definition of the DynamoDB table: infra/ renders it into CloudFormation, the local run and
+the tests create it from the same dict, so keys, index, stream and TTL cannot drift apart.
+
+Single-table design. Keys (``{biz}`` a business id, ``{day}`` the business's local YYYY-MM-DD):
+
+| item            | PK                         | SK                        | GSI1PK / GSI1SK             |
+|-----------------|----------------------------|---------------------------|-----------------------------|
+| business        | ``B#{biz}``                | ``META``                  |                             |
+| touchpoint      | ``B#{biz}``                | ``TP#{tp}``               |                             |
+| response        | ``R#{biz}#{day}``          | ``{created_utc}#{rid}``   | ``E#{biz}#{email_hmac}`` (with email)|
+| link / claim    | ``C#{biz}#{claim}``        | ``C``                     | ``E#{biz}#{email_hmac}`` (with email)|
+| idempotency     | ``I#{scope}#{key}``        | ``I``                     |                             |
+| funnel counters | ``F#{biz}#{day}``          | ``TP#{tp}``               |                             |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TTL_ATTRIBUTE = "expires_at"
+GSI1 = "GSI1"
+
+KEY_SCHEMA = [
+    {"AttributeName": "PK", "KeyType": "HASH"},
+    {"AttributeName": "SK", "KeyType": "RANGE"},
+]
+ATTRIBUTE_DEFINITIONS = [
+    {"AttributeName": "PK", "AttributeType": "S"},
+    {"AttributeName": "SK", "AttributeType": "S"},
+    {"AttributeName": "GSI1PK", "AttributeType": "S"},
+    {"AttributeName": "GSI1SK", "AttributeType": "S"},
+]
+GLOBAL_SECONDARY_INDEXES = [
+    {
+        "IndexName": GSI1,
+        "KeySchema": [
+            {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+            {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+        ],
+        # Erasure only needs the keys to find what to erase.
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+]
+STREAM_SPECIFICATION = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def create_table_kwargs(table_name: str) -> dict[str, Any]:
+    """Arguments for boto3's ``create_table`` (local run, tests)."""
+    return {
+        "TableName": table_name,
+        "KeySchema": KEY_SCHEMA,
+        "AttributeDefinitions": ATTRIBUTE_DEFINITIONS,
+        "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": STREAM_SPECIFICATION,
+    }
+
+
+def cloudformation_table(*, deletion_protection: bool) -> dict[str, Any]:
+    """The same table as a CloudFormation resource (rendered by ``infra/render.py``)."""
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain" if deletion_protection else "Delete",
+        "UpdateReplacePolicy": "Retain" if deletion_protection else "Delete",
+        "Properties": {
+            "KeySchema": KEY_SCHEMA,
+            "AttributeDefinitions": ATTRIBUTE_DEFINITIONS,
+            "GlobalSecondaryIndexes": GLOBAL_SECONDARY_INDEXES,
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamViewType": STREAM_SPECIFICATION["StreamViewType"]},
+            "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "DeletionProtectionEnabled": deletion_protection,
+            "SSESpecification": {"SSEEnabled": True},
+        },
+    }
+
+
+def business_pk(business_id: str) -> str:
+    return f"B#{business_id}"
+
+
+def response_pk(business_id: str, day: str) -> str:
+    return f"R#{business_id}#{day}"
+
+
+def claim_pk(business_id: str, claim: str) -> str:
+    return f"C#{business_id}#{claim}"
+
+
+def email_gsi_pk(business_id: str, email_hash: str) -> str:
+    return f"E#{business_id}#{email_hash}"
+
+
+def idempotency_pk(scope: str, key: str) -> str:
+    return f"I#{scope}#{key}"
+
+
+def funnel_pk(business_id: str, day: str) -> str:
+    return f"F#{business_id}#{day}"

@@ -1,0 +1,235 @@
+"""Request parsing and response building for the routes in app.py, and the error boundary.
+
+Views raise domain errors; the wrappers here turn them into the contract's JSON error shape (or a
+friendly HTML page on HTML routes) through ``errors.to_http``, so no request ends in a 5xx traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import (
+    DomainError,
+    InvalidInput,
+    MalformedRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    error_body,
+    to_http,
+)
+from chalicelib.observability import logger, request_rejected
+from chalicelib.settings import MAX_BODY_BYTES
+
+M = TypeVar("M", bound=BaseModel)
+JSON_TYPES = ("application/json", "text/plain")  # text/plain is what navigator.sendBeacon sends
+FORM_TYPE = "application/x-www-form-urlencoded"
+_CHALICE_CODES = {
+    400: "malformed_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
+
+
+class Routes:
+    """``app.route`` with the error boundary around each view; every content type reaches the view,
+    which decides (chalice's own 415 would not have the contract's shape)."""
+
+    def __init__(self, app: Chalice):
+        self.app = app
+
+    def json(self, path: str, **kwargs: Any) -> Callable:
+        return self._route(path, _json_errors, **kwargs)
+
+    def html(self, path: str, **kwargs: Any) -> Callable:
+        return self._route(path, _html_errors, **kwargs)
+
+    def _route(self, path: str, boundary: Callable, **kwargs: Any) -> Callable:
+        kwargs.setdefault("content_types", ["*/*"])
+
+        def register(view: Callable) -> Callable:
+            @functools.wraps(view)
+            def guarded(*args: Any, **kw: Any) -> Any:
+                try:
+                    return view(*args, **kw)
+                except DomainError as exc:
+                    request_rejected(exc.code)
+                    return boundary(exc)
+
+            self.app.route(path, **kwargs)(guarded)
+            return view
+
+        return register
+
+
+def _json_errors(exc: DomainError) -> Response:
+    status, body, headers = to_http(exc)
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **headers})
+
+
+def _html_errors(exc: DomainError) -> Response:
+    from chalicelib.web import pages  # HTML only when a page is asked for
+
+    status, _, headers = to_http(exc)
+    # The contract: a forged link is simply "not found" to a person holding a phone.
+    status = 404 if status == 401 else status
+    headers.pop("WWW-Authenticate", None)
+    return html(pages.error_page(exc, current_locale()), status, headers)
+
+
+def current_locale() -> str:
+    request = _request()
+    accept = (request.headers.get("accept-language") or "") if request else ""
+    return "en" if accept.lower().startswith("en") else "vi"
+
+
+_APP: Chalice | None = None
+
+
+def bind(app: Chalice) -> Routes:
+    global _APP
+    _APP = app
+    return Routes(app)
+
+
+def _request() -> Any:
+    return _APP.current_request if _APP is not None else None
+
+
+# ---- middleware -------------------------------------------------------------------------------------
+
+
+def boundary_middleware(event: Any, get_response: Callable) -> Response:
+    """Last line: chalice's own errors (405, 415, 500) get the contract's shape; a bug is logged with the
+    correlation id and answered 500 in that shape, never as a traceback."""
+    try:
+        response = get_response(event)
+    except Exception:
+        logger.exception("unhandled error")
+        return Response(body=error_body("internal_error", "Something went wrong on our side."), status_code=500)
+    body = response.body
+    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        status = response.status_code
+        code = _CHALICE_CODES.get(status, "error")
+        message = "Something went wrong on our side." if status >= 500 else str(body["Message"])
+        if status >= 500:
+            logger.error("chalice error response", extra={"chalice_code": body["Code"]})
+        request_rejected(code)
+        response.body = error_body(code, message)
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+# ---- requests ---------------------------------------------------------------------------------------
+
+
+def raw_body(request: Any) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
+    body = request.raw_body or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
+    return body
+
+
+def media_type(request: Any) -> str:
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def json_body[M: BaseModel](request: Any, model: type[M]) -> M:
+    """Size first, then the media type, then JSON syntax (400), then the model (422)."""
+    raw = raw_body(request)
+    kind = media_type(request)
+    if kind and kind not in JSON_TYPES:
+        raise UnsupportedMediaType("Send JSON (application/json or text/plain).")
+    return validate(model, decode_json(raw))
+
+
+def decode_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise MalformedRequest("The body is empty; send a JSON object.")
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise MalformedRequest("The body is not valid JSON.") from None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def form_body(request: Any) -> dict[str, str]:
+    raw = raw_body(request)
+    kind = media_type(request)
+    if kind not in (FORM_TYPE, ""):
+        raise UnsupportedMediaType("Send the form as application/x-www-form-urlencoded.")
+    try:
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedRequest("The form could not be read.") from None
+    return dict(pairs)
+
+
+def validate[M: BaseModel](model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise InvalidInput("Send a JSON object.", code="invalid_input")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    except RecursionError:
+        raise MalformedRequest("The body is nested too deeply.") from None
+
+
+def query[M: BaseModel](request: Any, model: type[M]) -> M:
+    return validate(model, dict(request.query_params or {}))
+
+
+def invalid(exc: ValidationError) -> InvalidInput:
+    details = [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)[:20]
+    ]
+    first = details[0] if details else {"field": "body", "message": "is invalid"}
+    return InvalidInput(f"{first['field']}: {first['message']}", details=details)
+
+
+def header(request: Any, name: str) -> str | None:
+    value = request.headers.get(name)
+    return value if value is None else value[:512]
+
+
+def source_ip(request: Any) -> str:
+    return str((request.context or {}).get("identity", {}).get("sourceIp") or "")
+
+
+# ---- responses --------------------------------------------------------------------------------------
+
+
+def respond(body: BaseModel | dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    payload = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
+    return Response(body=payload, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    base = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+        "form-action 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    }
+    return Response(body=body, status_code=status, headers={**base, **(headers or {})})

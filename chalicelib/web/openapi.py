@@ -1,0 +1,262 @@
+"""OpenAPI 3.1 description of every route, built from the pydantic models.
+
+``OPERATIONS`` names each (path, method) the app serves; a test fails when a chalice route is missing
+here or this names a route that does not exist, so the description cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalice import Chalice
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.domain import models as m
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+}
+HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
+OPEN = {"type": "object"}
+
+# (path, method) -> summary, tags, auth ("none" | "owner" | "admin"), request model, query model,
+# success status and schema (a model, a raw schema, or a media type), error statuses.
+OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("/healthz", "GET"): {"summary": "Liveness", "tags": ["public"], "ok": (200, HEALTH), "errors": []},
+    ("/openapi.json", "GET"): {"summary": "This description", "tags": ["public"], "ok": (200, OPEN), "errors": []},
+    ("/v1/responses", "POST"): {
+        "summary": "Record a response (JSON, or text/plain as navigator.sendBeacon sends it)",
+        "tags": ["public"],
+        "body": m.ResponseIn,
+        "body_types": ["application/json", "text/plain"],
+        "headers": ["Idempotency-Key", "Origin"],
+        "ok": (201, m.ResponseCreated),
+        "also_ok": [200],
+        "errors": [400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503],
+    },
+    ("/v1/responses/{response_id}/comment", "POST"): {
+        "summary": "Add a comment and, with consent, an email address",
+        "tags": ["public"],
+        "body": m.CommentIn,
+        "ok": (200, m.CommentSaved),
+        "errors": [400, 401, 404, 409, 413, 415, 422, 503],
+    },
+    ("/s/{token}", "GET"): {
+        "summary": "Survey page of a signed link (HTML); ?score=N preselects without recording",
+        "tags": ["pages"],
+        "params": [("score", {"type": "integer", "minimum": 0, "maximum": 10}), ("lang", {"enum": ["vi", "en"]})],
+        "ok": (200, "text/html"),
+        "errors": [404, 410, 422],
+        "error_type": "text/html",
+    },
+    ("/s/{token}", "POST"): {
+        "summary": "One-tap form post of a score (or of the comment form) without JavaScript (HTML)",
+        "tags": ["pages"],
+        "body_form": {
+            "score": {"type": "string"},
+            "response_id": {"type": "string"},
+            "edit_token": {"type": "string"},
+            "comment": {"type": "string"},
+            "email": {"type": "string"},
+            "consent": {"type": "string"},
+        },
+        "ok": (200, "text/html"),
+        "errors": [400, 404, 409, 410, 413, 415, 422],
+        "error_type": "text/html",
+    },
+    ("/v1/businesses", "POST"): {
+        "summary": "Create a business (admin key); the owner key is shown once",
+        "tags": ["owner"],
+        "auth": "admin",
+        "body": m.BusinessIn,
+        "ok": (201, m.BusinessCreated),
+        "errors": [400, 401, 413, 415, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/touchpoints", "POST"): {
+        "summary": "Create a touchpoint and its static link",
+        "tags": ["owner"],
+        "auth": "owner",
+        "body": m.TouchpointIn,
+        "ok": (201, m.TouchpointCreated),
+        "errors": [400, 401, 404, 413, 415, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/links", "POST"): {
+        "summary": "Mint one-response links (receipts, emails), up to 1,000 at once",
+        "tags": ["owner"],
+        "auth": "owner",
+        "body": m.LinksIn,
+        "ok": (201, m.LinksCreated),
+        "errors": [400, 401, 404, 413, 415, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/responses", "GET"): {
+        "summary": "Responses, newest first, paginated; ?format=csv for CSV",
+        "tags": ["owner"],
+        "auth": "owner",
+        "query": m.ResponsesQuery,
+        "ok": (200, m.ResponsesPage),
+        "ok_csv": True,
+        "errors": [400, 401, 404, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/metrics", "GET"): {
+        "summary": "CSAT, CES and NPS over a date range, optionally grouped",
+        "tags": ["owner"],
+        "auth": "owner",
+        "query": m.MetricsQuery,
+        "ok": (200, OPEN),
+        "errors": [401, 404, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/respondents", "DELETE"): {
+        "summary": "Erase a respondent's email, comments and links; their scores stay, anonymous",
+        "tags": ["owner"],
+        "auth": "owner",
+        "query": m.ErasureQuery,
+        "ok": (200, m.Erased),
+        "errors": [401, 404, 422, 503],
+    },
+}
+
+_MODELS = [
+    m.ResponseIn,
+    m.ResponseCreated,
+    m.CommentIn,
+    m.CommentSaved,
+    m.BusinessIn,
+    m.BusinessCreated,
+    m.TouchpointIn,
+    m.TouchpointCreated,
+    m.LinksIn,
+    m.LinksCreated,
+    m.ResponsesPage,
+    m.Erased,
+]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _content(schema: Any) -> dict[str, Any]:
+    if isinstance(schema, str):
+        return {schema: {"schema": {"type": "string"}}}
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return {"application/json": {"schema": _ref(schema)}}
+    return {"application/json": {"schema": schema}}
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema["properties"].items()
+    ]
+
+
+def _operation(path: str, info: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": info["summary"], "tags": info["tags"], "responses": {}}
+    params = [
+        {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string", "maxLength": 256}}
+        for p in path.split("/")
+        if p.startswith("{")
+    ]
+    if "query" in info:
+        params += _query_params(info["query"])
+    for name, schema in info.get("params", []):
+        params.append({"name": name, "in": "query", "required": False, "schema": schema})
+    for name in info.get("headers", []):
+        params.append({"name": name, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100}})
+    if params:
+        op["parameters"] = params
+    if "body" in info:
+        ref = _ref(info["body"])
+        op["requestBody"] = {
+            "required": True,
+            "content": {t: {"schema": ref} for t in info.get("body_types", ["application/json"])},
+        }
+    if "body_form" in info:
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": info["body_form"]}}
+            },
+        }
+    status, schema = info["ok"]
+    content = _content(schema)
+    if info.get("ok_csv"):
+        content["text/csv"] = {"schema": {"type": "string"}}
+    op["responses"][str(status)] = {"description": "Success", "content": content}
+    for extra in info.get("also_ok", []):
+        op["responses"][str(extra)] = {"description": "The same response again", "content": content}
+    error_type = info.get("error_type")
+    for code in info["errors"]:
+        body = {error_type: {"schema": {"type": "string"}}} if error_type else {"application/json": {"schema": ERROR}}
+        op["responses"][str(code)] = {"description": _REASONS.get(code, "Error"), "content": body}
+    auth = info.get("auth", "none")
+    if auth != "none":
+        op["security"] = [{"ownerKey": []}] if auth == "owner" else [{"adminKey": []}]
+        if auth == "owner":
+            op["description"] = "An owner key of this business (or the admin key); another business's key gets 404."
+    return op
+
+
+_REASONS = {
+    400: "Malformed request",
+    401: "Missing or invalid key or token",
+    403: "Origin not allowed",
+    404: "Not found",
+    409: "Already answered, edit window closed",
+    410: "Expired link",
+    413: "Body over 16 KiB",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Rate limited",
+    503: "Busy, retry after Retry-After seconds",
+}
+
+
+def route_set(app: Chalice) -> set[tuple[str, str]]:
+    return {(path, method) for path, methods in app.routes.items() for method in methods}
+
+
+@lru_cache(maxsize=1)
+def _build() -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [(model, "validation") for model in _MODELS], ref_template="#/components/schemas/{model}"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for (path, method), info in OPERATIONS.items():
+        paths.setdefault(path, {})[method.lower()] = _operation(path, info)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Survey collection API",
+            "version": "1.0.0",
+            "description": "One-tap CSAT, CES and NPS from QR codes, receipts, emails and a website widget.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "ownerKey": {"type": "http", "scheme": "bearer", "description": "ok_<business>_<secret>"},
+                "adminKey": {"type": "http", "scheme": "bearer", "description": "The deployment's ADMIN_KEY"},
+            },
+        },
+    }
+
+
+def spec(app: Chalice) -> dict[str, Any]:
+    return _build()

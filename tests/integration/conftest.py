@@ -1,0 +1,103 @@
+"""Integration tests: the real chalice handlers, the real DynamoDB adapter, AWS emulated by moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import tables, wiring
+from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.settings import get_settings
+from tests.clock import FakeClock
+
+ADMIN = {"Authorization": "Bearer test-admin-key-0123456789abcdef"}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def aws(clock: FakeClock) -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        client.create_table(**tables.create_table_kwargs(get_settings().table_name))
+        wiring.reset()
+        wiring.install(wiring.build(get_settings(), DynamoStore(get_settings().table_name), clock))
+        yield client
+        wiring.reset()
+
+
+@pytest.fixture
+def client(aws: Any) -> Iterator[Client]:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+@dataclass
+class Biz:
+    business_id: str
+    owner_key: str
+    site_key: str
+    touchpoints: dict[str, dict[str, str]]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.owner_key}"}
+
+
+def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    return client.http.post(path, body=json.dumps(body), headers={**JSON, **(headers or {})})
+
+
+def make_business(client: Client, **overrides: Any) -> Biz:
+    body = {
+        "name": "Cà Phê Sài Gòn",
+        "owner_emails": ["owner@caphe.example"],
+        "timezone": "Asia/Ho_Chi_Minh",
+        "locale": "vi",
+        "allowed_origins": ["https://shop.example"],
+        **overrides,
+    }
+    created = post_json(client, "/v1/businesses", body, ADMIN)
+    assert created.status_code == 201, created.body
+    data = created.json_body
+    biz = Biz(data["business_id"], data["owner_key"], data["site_key"], {})
+    for name, channel, metric in [("table", "qr", "nps"), ("receipt", "receipt", "csat"), ("web", "web", "ces")]:
+        tp = post_json(
+            client,
+            f"/v1/businesses/{biz.business_id}/touchpoints",
+            {"name": name, "channel": channel, "metric": metric},
+            biz.auth,
+        )
+        assert tp.status_code == 201, tp.body
+        biz.touchpoints[name] = tp.json_body
+    return biz
+
+
+@pytest.fixture
+def biz(client: Client) -> Biz:
+    return make_business(client)
+
+
+def table_items(aws: Any) -> list[dict[str, Any]]:
+    """Everything in the table, for asserting that a rejected request changed nothing (tests only)."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": get_settings().table_name}
+    while True:
+        page = aws.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
