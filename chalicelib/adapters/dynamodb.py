@@ -366,7 +366,7 @@ class DynamoStore:
         if len(links) == 1:
             # A receipt reprinted with the same number must not wipe the claim of its first response.
             link = links[0]
-            data = self._link_data(link)
+            data = {k: v for k, v in self._link_data(link).items() if v is not None}
             key = {k: data.pop(k) for k in ("PK", "SK")}
             names = {f"#{i}": k for i, k in enumerate(data)}
             with _translated():

@@ -1,0 +1,316 @@
+"""Signed link tokens: the ``{token}`` of ``/s/{token}`` printed as a QR code or sent in an email.
+
+A token names one survey link (business, touchpoint, channel, metric and an optional link id such
+as a receipt number) and is signed with HMAC-SHA256 under a secret of the business, so a till can
+mint one offline and the server can trust it without a database read. Pure stdlib + pydantic.
+
+Format, version 1
+=================
+
+All integers are unsigned and big-endian. ``[...]`` is present only when its flag is set.
+
+====================  =====================================================================
+byte 0                version, always ``1``
+byte 1                key id, 0..255 (which of the business's secrets signed the token)
+byte 2                flags:
+                      bits 0-1  channel index: qr=0, receipt=1, email=2, web=3
+                      bits 2-3  metric index: nps=0, csat=1, ces=2 (3 is invalid)
+                      bit 4     kind: 0 = touchpoint link (many responses), 1 = minted link (one)
+                      bit 5     has_expiry
+                      bits 6-7  zero
+bytes 3-6             issued_at, u32, unix seconds
+[4 bytes]             expires_at, u32, unix seconds (only when has_expiry)
+1 byte + n bytes      business_id: its UTF-8 length n (1..64), then its UTF-8 bytes
+1 byte + n bytes      touchpoint_id: likewise (1..64)
+1 byte + n bytes      link_id: likewise, may be empty (0..64)
+last 16 bytes         MAC = HMAC-SHA256(secret, every preceding byte), first 16 bytes
+====================  =====================================================================
+
+token = base64url (RFC 4648 section 5, alphabet ``A-Z a-z 0-9 - _``) of all the bytes, without
+``=`` padding. A token is at most 256 characters (so the three ids together may use at most 162
+UTF-8 bytes with an expiry, 166 without). A link with a 10-character business id, 8-character
+touchpoint id, a 20-character receipt number and an expiry is 68 bytes, 91 characters.
+
+The server rejects, as ``InvalidToken``: more than 256 characters; any character outside the
+alphabet (including ``=``, ``+``, ``/`` and whitespace); non-canonical base64 (unused low bits of
+the last character not zero); an unknown version; reserved flag bits set; metric index 3; a length
+that overruns the buffer; bytes left over between link_id and the MAC; ids that are not UTF-8; an
+empty business_id or touchpoint_id; an unknown key id; a wrong MAC. A correctly signed token whose
+``expires_at`` is at or before the current time is ``Expired``. Exactly one byte string encodes a
+given set of claims, so every token that verifies re-signs to itself.
+
+Minting on a till, Python (stdlib only)::
+
+    # --- python recipe ---
+    import base64, hashlib, hmac, struct
+
+    CHANNELS = ("qr", "receipt", "email", "web")
+    METRICS = ("nps", "csat", "ces")
+
+    def mint(secret, key_id, business_id, touchpoint_id, channel, metric,
+             link_id="", minted=True, issued_at=0, expires_at=None):
+        flags = (CHANNELS.index(channel) | METRICS.index(metric) << 2
+                 | int(minted) << 4 | int(expires_at is not None) << 5)
+        out = bytes([1, key_id, flags]) + struct.pack(">I", issued_at)
+        if expires_at is not None:
+            out += struct.pack(">I", expires_at)
+        for text in (business_id, touchpoint_id, link_id):
+            raw = text.encode("utf-8")
+            out += bytes([len(raw)]) + raw
+        out += hmac.new(secret, out, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(out).rstrip(b"=").decode("ascii")
+    # --- end ---
+
+Minting on a till, JavaScript (Node 16+; ``secret`` is a Buffer of the secret's raw bytes)::
+
+    // --- javascript recipe ---
+    const crypto = require("node:crypto");
+    const CHANNELS = ["qr", "receipt", "email", "web"], METRICS = ["nps", "csat", "ces"];
+
+    function u32(n) { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; }
+
+    function mint(secret, { keyId, businessId, touchpointId, channel, metric,
+                            linkId = "", minted = true, issuedAt = 0, expiresAt = null }) {
+      const hasExpiry = expiresAt !== null && expiresAt !== undefined;
+      const flags = CHANNELS.indexOf(channel) | (METRICS.indexOf(metric) << 2)
+                  | (minted ? 16 : 0) | (hasExpiry ? 32 : 0);
+      const parts = [Buffer.from([1, keyId, flags]), u32(issuedAt)];
+      if (hasExpiry) parts.push(u32(expiresAt));
+      for (const text of [businessId, touchpointId, linkId]) {
+        const raw = Buffer.from(text, "utf8");
+        parts.push(Buffer.from([raw.length]), raw);
+      }
+      const body = Buffer.concat(parts);
+      const mac = crypto.createHmac("sha256", secret).update(body).digest().subarray(0, 16);
+      return Buffer.concat([body, mac]).toString("base64url");  // "base64url" never pads
+    }
+    // --- end ---
+
+The recipes do not validate: the caller keeps the ids within the limits above, the times within
+0..2**32-1 and ``issued_at`` at the current unix time (``Math.floor(Date.now() / 1000)``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+import struct
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from chalicelib.errors import Expired, InvalidToken
+
+CHANNELS = ("qr", "receipt", "email", "web")
+METRICS = ("nps", "csat", "ces")
+
+VERSION = 1
+MAC_BYTES = 16
+MAX_ID_BYTES = 64
+MAX_TOKEN_CHARS = 256
+MIN_SECRET_BYTES = 16
+# Bytes the base64url text of MAX_TOKEN_CHARS characters can hold.
+MAX_TOKEN_BYTES = MAX_TOKEN_CHARS * 3 // 4
+
+_U32_MAX = 2**32 - 1
+_HEADER = struct.Struct(">BBBI")  # version, key id, flags, issued_at
+_U32 = struct.Struct(">I")
+_CHANNEL_MASK, _METRIC_SHIFT, _METRIC_MASK = 0b11, 2, 0b11
+_MINTED, _HAS_EXPIRY, _RESERVED = 1 << 4, 1 << 5, 0b1100_0000
+# Header, three empty-string length bytes with non-empty business and touchpoint ids, MAC.
+_MIN_TOKEN_BYTES = _HEADER.size + 3 + 2 + MAC_BYTES
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+_INVALID = "This link is not valid."
+_EXPIRED = "This link has expired."
+
+
+class LinkClaims(BaseModel, frozen=True, strict=True, extra="forbid"):
+    """What a token says. Building one validates it: every LinkClaims can be signed."""
+
+    business_id: str
+    touchpoint_id: str
+    channel: Literal["qr", "receipt", "email", "web"]
+    metric: Literal["nps", "csat", "ces"]
+    link_id: str = ""  # receipt number or random id; empty for a static touchpoint link
+    minted: bool = False  # True: a link minted for one response; False: a touchpoint link
+    issued_at: int = Field(ge=0, le=_U32_MAX)
+    expires_at: int | None = Field(default=None, ge=0, le=_U32_MAX)
+    key_id: int = Field(default=0, ge=0, le=255)
+
+    @field_validator("business_id", "touchpoint_id")
+    @classmethod
+    def _required_id(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return _checked_id(value)
+
+    @field_validator("link_id")
+    @classmethod
+    def _optional_id(cls, value: str) -> str:
+        return _checked_id(value)
+
+    @model_validator(mode="after")
+    def _fits_a_token(self) -> LinkClaims:
+        if _token_bytes(self) > MAX_TOKEN_BYTES:
+            raise ValueError(f"the ids together are too long for a {MAX_TOKEN_CHARS}-character token")
+        return self
+
+
+def _checked_id(value: str) -> str:
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates
+        raise ValueError("must be valid Unicode text") from None
+    if size > MAX_ID_BYTES:
+        raise ValueError(f"must be at most {MAX_ID_BYTES} bytes of UTF-8")
+    return value
+
+
+def _token_bytes(claims: LinkClaims) -> int:
+    ids = (claims.business_id, claims.touchpoint_id, claims.link_id)
+    return (_HEADER.size + (_U32.size if claims.expires_at is not None else 0)
+            + sum(1 + len(text.encode("utf-8")) for text in ids) + MAC_BYTES)
+
+
+def new_secret() -> bytes:
+    """A fresh 256-bit signing secret for a business."""
+    return secrets.token_bytes(32)
+
+
+def sign(claims: LinkClaims, secret: bytes) -> str:
+    """The token for ``claims`` under ``secret`` (which must be the business's key ``claims.key_id``)."""
+    if not isinstance(secret, bytes | bytearray) or len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes")
+    body = _encode_body(claims)
+    return _b64url(body + _mac(secret, body))
+
+
+def peek(token: str) -> LinkClaims:
+    """The claims of ``token`` WITHOUT checking its signature or expiry.
+
+    Only for deciding whose keys to load before :func:`verify`; never trust what it returns.
+    Raises InvalidToken if the token is malformed.
+    """
+    return _parse(_unb64url(token))
+
+
+def verify(token: str, keys: Mapping[int, bytes], now: int) -> LinkClaims:
+    """The claims of ``token`` once its MAC checks out under ``keys[key id]`` and it has not expired.
+
+    ``keys`` maps key ids to the business's secrets; during a rotation it holds both the old and the
+    new key. Raises InvalidToken (malformed, unknown key id, wrong MAC) or, for a genuine token whose
+    ``expires_at`` is at or before ``now``, Expired. The signature is checked before anything else
+    is believed, so a forged token never reports that it expired.
+    """
+    raw = _unb64url(token)
+    if len(raw) < _MIN_TOKEN_BYTES or raw[0] != VERSION:
+        raise InvalidToken(_INVALID)
+    secret = keys.get(raw[1])
+    if secret is None:
+        raise InvalidToken(_INVALID)
+    body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+    if not hmac.compare_digest(_mac(secret, body), mac):
+        raise InvalidToken(_INVALID)
+    claims = _parse(raw)
+    if claims.expires_at is not None and now >= claims.expires_at:
+        raise Expired(_EXPIRED)
+    return claims
+
+
+# ---- encoding ------------------------------------------------------------------------------------
+
+
+def _encode_body(claims: LinkClaims) -> bytes:
+    flags = CHANNELS.index(claims.channel) | METRICS.index(claims.metric) << _METRIC_SHIFT
+    if claims.minted:
+        flags |= _MINTED
+    if claims.expires_at is not None:
+        flags |= _HAS_EXPIRY
+    out = bytearray(_HEADER.pack(VERSION, claims.key_id, flags, claims.issued_at))
+    if claims.expires_at is not None:
+        out += _U32.pack(claims.expires_at)
+    for text in (claims.business_id, claims.touchpoint_id, claims.link_id):
+        raw = text.encode("utf-8")
+        out.append(len(raw))
+        out += raw
+    return bytes(out)
+
+
+def _mac(secret: bytes, body: bytes) -> bytes:
+    return hmac.new(secret, body, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(token: str) -> bytes:
+    """Strict base64url: bounded length, alphabet only, no padding, canonical (unused bits zero)."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or len(token) % 4 == 1:
+        raise InvalidToken(_INVALID)
+    if not _B64URL.fullmatch(token):
+        raise InvalidToken(_INVALID)
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidToken(_INVALID) from None
+    if _b64url(raw) != token:
+        raise InvalidToken(_INVALID)
+    return raw
+
+
+# ---- decoding ------------------------------------------------------------------------------------
+
+
+def _parse(raw: bytes) -> LinkClaims:
+    """Claims from a token's bytes (MAC not checked); InvalidToken for anything out of place."""
+    if len(raw) < _MIN_TOKEN_BYTES:
+        raise InvalidToken(_INVALID)
+    version, key_id, flags, issued_at = _HEADER.unpack_from(raw, 0)
+    metric_index = flags >> _METRIC_SHIFT & _METRIC_MASK
+    if version != VERSION or flags & _RESERVED or metric_index >= len(METRICS):
+        raise InvalidToken(_INVALID)
+    end = len(raw) - MAC_BYTES
+    pos = _HEADER.size
+    expires_at = None
+    if flags & _HAS_EXPIRY:
+        if pos + _U32.size > end:
+            raise InvalidToken(_INVALID)
+        (expires_at,) = _U32.unpack_from(raw, pos)
+        pos += _U32.size
+    ids = []
+    for _ in range(3):
+        if pos >= end:
+            raise InvalidToken(_INVALID)
+        size = raw[pos]
+        pos += 1
+        if size > MAX_ID_BYTES or pos + size > end:
+            raise InvalidToken(_INVALID)
+        try:
+            ids.append(raw[pos:pos + size].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InvalidToken(_INVALID) from None
+        pos += size
+    if pos != end:  # bytes between link_id and the MAC
+        raise InvalidToken(_INVALID)
+    business_id, touchpoint_id, link_id = ids
+    try:
+        return LinkClaims(
+            business_id=business_id,
+            touchpoint_id=touchpoint_id,
+            channel=CHANNELS[flags & _CHANNEL_MASK],
+            metric=METRICS[metric_index],
+            link_id=link_id,
+            minted=bool(flags & _MINTED),
+            issued_at=issued_at,
+            expires_at=expires_at,
+            key_id=key_id,
+        )
+    except ValidationError:  # empty business or touchpoint id
+        raise InvalidToken(_INVALID) from None
