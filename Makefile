@@ -13,7 +13,10 @@ export PORT EMULATOR_PORT
 PYTHON312 := $(shell for c in "env PYENV_VERSION=3.12.1 python3.12" "python3.12"; do \
 	  $$c -c 'import sys; assert sys.version_info[:2] == (3, 12); print(sys.executable)' 2>/dev/null && break; done)
 
-.PHONY: help run test lint bench clean
+# Debian's chromium for the browser tests (never a browser downloaded by a test tool).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help run test lint bench fuzz aggregate browser clean
 
 help:
 	@echo "make run    start the API on 127.0.0.1:$(PORT) with an AWS emulator and a demo café"
@@ -27,13 +30,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { echo "chromium could not be installed; the browser tests need it." >&2; exit 1; }
+
 run: $(VENV)/.installed
 	$(PY) -m chalicelib.local.server
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
