@@ -10,7 +10,7 @@ import os
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")  # skips an entry-point scan at first model build
 
-from chalice import Chalice, Response
+from chalice import Chalice, ConvertToMiddleware, Response
 
 from chalicelib.domain.models import (
     BusinessIn,
@@ -22,7 +22,7 @@ from chalicelib.domain.models import (
     ResponsesQuery,
     TouchpointIn,
 )
-from chalicelib.observability import logger
+from chalicelib.observability import logger, traced
 from chalicelib.services.submissions import RequestMeta
 from chalicelib.web import http
 from chalicelib.wiring import services
@@ -33,9 +33,23 @@ app.api.binary_types.append("image/png")
 routes = http.bind(app)
 
 
+# Every handler (API, stream, schedule, queue): the Lambda context (cold start, request id) in each log
+# line, keys of the previous invocation cleared, and an X-Ray subsegment when tracing is on.
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+
+
+@app.middleware("all")
+def trace(event, get_response):  # type: ignore[no-untyped-def]
+    with traced(getattr(app.lambda_context, "function_name", None) or "handler"):
+        return get_response(event)
+
+
 @app.middleware("http")
 def observe(event, get_response):  # type: ignore[no-untyped-def]
-    request_id = (event.context or {}).get("requestId") or event.headers.get("x-request-id")
+    # The API Gateway request id is the correlation id: the client sees it as X-Request-Id.
+    request_id = (event.context or {}).get("requestId") or http.request_id_header(event) or getattr(
+        app.lambda_context, "aws_request_id", None
+    )
     logger.set_correlation_id(request_id)
     logger.append_keys(method=event.method, path=(event.context or {}).get("resourcePath"))
     response = http.boundary_middleware(event, get_response)

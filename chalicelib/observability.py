@@ -7,11 +7,14 @@ the same namespace.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -40,8 +43,25 @@ def get_tracer() -> Tracer:
     return Tracer(service=SERVICE)
 
 
+@contextmanager
+def traced(name: str) -> Iterator[None]:
+    """Run one invocation inside an X-Ray subsegment named after its handler (Lambda opens the segment).
+
+    The tracer, which patches boto3 so every AWS call becomes a subsegment of this one, is built on the
+    first traced invocation only, so a cold start with tracing off never imports the X-Ray SDK."""
+    if not tracing_enabled():
+        yield
+        return
+    with get_tracer().provider.in_subsegment(f"## {name}") as subsegment:
+        subsegment.put_annotation("handler", name[:200])
+        yield
+
+
 def count(name: str, **dimensions: str) -> None:
     """One EMF metric with its own dimensions (powertools' shared dimensions apply to every metric)."""
+    # single_metric ignores POWERTOOLS_METRICS_DISABLED, which tests and benches set to keep stdout clean.
+    if is_metrics_disabled():
+        return
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="service", value=SERVICE)
         for key, value in dimensions.items():

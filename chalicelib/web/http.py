@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -209,6 +210,15 @@ def invalid(exc: ValidationError) -> InvalidInput:
 def header(request: Any, name: str) -> str | None:
     value = request.headers.get(name)
     return value if value is None else value[:512]
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def request_id_header(request: Any) -> str | None:
+    """A caller's own X-Request-Id, kept only when it is a plain id (it ends up in logs and headers)."""
+    value = request.headers.get("x-request-id")
+    return value if value and _REQUEST_ID.match(value) else None
 
 
 def source_ip(request: Any) -> str:
