@@ -68,7 +68,7 @@ class Submissions:
 
     # ---- links ------------------------------------------------------------------------------------
 
-    def open_link(self, token: str, *, count_open: bool = False) -> OpenedLink:
+    def open_link(self, token: str) -> OpenedLink:
         """Verify a signed link and return what the survey page needs (404/401, 410 on failure)."""
         now = self._clock.now()
         claims = tokens.peek(token)
@@ -79,10 +79,12 @@ class Submissions:
         touchpoint = self._directory.touchpoint(business.business_id, claims.touchpoint_id)
         if touchpoint is None:
             raise NotFound("This survey no longer exists.", code="touchpoint_not_found")
-        if count_open:
-            day = local_day(now, business.timezone).isoformat()
-            self._store.count_open(business.business_id, day, touchpoint.touchpoint_id)
         return OpenedLink(claims, business, touchpoint)
+
+    def count_open(self, opened: OpenedLink) -> None:
+        """One more person opened this touchpoint's survey today (the funnel's first step)."""
+        day = local_day(self._clock.now(), opened.business.timezone).isoformat()
+        self._store.count_open(opened.business.business_id, day, opened.touchpoint.touchpoint_id)
 
     # ---- submissions ------------------------------------------------------------------------------
 

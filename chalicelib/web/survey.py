@@ -21,7 +21,7 @@ def show(submissions: Submissions, request: Any, token: str) -> Response:
     params = request.query_params or {}
     if set(params) - {"score", "lang"}:
         raise InvalidInput("Unknown parameter.")
-    opened = submissions.open_link(token, count_open=True)
+    opened = submissions.open_link(token)
     locale = _locale(request, opened.business.locale)
     chosen = None
     if "score" in params:
@@ -30,6 +30,8 @@ def show(submissions: Submissions, request: Any, token: str) -> Response:
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise InvalidInput(f"The score must be a whole number from {low} to {high}.")
         chosen = int(raw)
+    # Counted only once the request is known good: a refused request changes nothing.
+    submissions.count_open(opened)
     body = pages.survey_page(
         locale=locale,
         business_name=opened.business.name,
