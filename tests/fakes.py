@@ -1,0 +1,165 @@
+"""In-memory fakes of the ports, for unit tests of the services (fakes over mocks: they keep state and
+honour the same conditions the DynamoDB adapter enforces, so a rule that breaks shows up here first)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from chalicelib.domain.models import Business, StoredResponse, Touchpoint
+from chalicelib.ports import (
+    Claim,
+    DayPage,
+    IdempotencyRecord,
+    LinkRecord,
+    RecordOutcome,
+    ResponseLocator,
+)
+
+
+class InMemoryStore:
+    """BusinessStore and ResponseStore in dicts; ``calls`` counts what the services asked for."""
+
+    def __init__(self) -> None:
+        self.businesses: dict[str, Business] = {}
+        self.touchpoints: dict[tuple[str, str], Touchpoint] = {}
+        self.responses: dict[tuple[str, str], StoredResponse] = {}  # (business, sort key) -> response
+        self.claims: dict[tuple[str, str], ResponseLocator] = {}
+        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.links: dict[tuple[str, str], LinkRecord] = {}
+        self.opens: dict[tuple[str, str, str], int] = {}
+        self.erased: set[tuple[str, str]] = set()
+        self.calls: list[str] = []
+
+    # ---- BusinessStore ----------------------------------------------------------------------------
+
+    def put_business(self, business: Business) -> None:
+        self.calls.append("put_business")
+        assert business.business_id not in self.businesses
+        self.businesses[business.business_id] = business
+
+    def get_business(self, business_id: str) -> Business | None:
+        self.calls.append("get_business")
+        return self.businesses.get(business_id)
+
+    def put_touchpoint(self, touchpoint: Touchpoint) -> None:
+        self.calls.append("put_touchpoint")
+        self.touchpoints[(touchpoint.business_id, touchpoint.touchpoint_id)] = touchpoint
+
+    def get_touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
+        self.calls.append("get_touchpoint")
+        return self.touchpoints.get((business_id, touchpoint_id))
+
+    def list_touchpoints(self, business_id: str) -> list[Touchpoint]:
+        return [t for (b, _), t in self.touchpoints.items() if b == business_id]
+
+    # ---- ResponseStore ----------------------------------------------------------------------------
+
+    def record(self, response: StoredResponse, claim: Claim, idempotency: IdempotencyRecord | None) -> RecordOutcome:
+        self.calls.append("record")
+        # The same order of conditions as the DynamoDB transaction: any failure writes nothing.
+        if idempotency is not None and (idempotency.scope, idempotency.key) in self.idempotency:
+            return RecordOutcome("replay", replay=self.idempotency[(idempotency.scope, idempotency.key)])
+        claim_key = (claim.business_id, claim.key)
+        if claim_key in self.claims:
+            return RecordOutcome("already_claimed", existing=self.claims[claim_key])
+        sort_key = f"{response.created_at}#{response.response_id}"
+        self.claims[claim_key] = ResponseLocator(
+            response.business_id, response.local_date, sort_key, response.response_id, response.created_at
+        )
+        self.responses[(response.business_id, sort_key)] = response
+        if idempotency is not None:
+            self.idempotency[(idempotency.scope, idempotency.key)] = idempotency
+        return RecordOutcome("created")
+
+    def update_score(self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str) -> None:
+        self.calls.append("update_score")
+        key = (locator.business_id, locator.sort_key)
+        self.responses[key] = self.responses[key].model_copy(
+            update={"score": score, "unhappy": unhappy, "updated_at": updated_at}
+        )
+
+    def save_idempotency(self, record: IdempotencyRecord) -> None:
+        self.idempotency.setdefault((record.scope, record.key), record)
+
+    def add_comment(
+        self,
+        locator: ResponseLocator,
+        *,
+        comment: str | None,
+        email: str | None,
+        email_hash: str | None,
+        updated_at: str,
+    ) -> bool:
+        key = (locator.business_id, locator.sort_key)
+        found = self.responses.get(key)
+        if found is None or found.response_id != locator.response_id:
+            return False
+        update: dict[str, object] = {"updated_at": updated_at}
+        if comment is not None:
+            update["comment"] = comment
+        if email is not None:
+            update.update(email=email, email_hash=email_hash, consent=True)
+        self.responses[key] = found.model_copy(update=update)
+        return True
+
+    def query_day(
+        self,
+        business_id: str,
+        day: str,
+        *,
+        limit: int | None,
+        start_after: str | None = None,
+        metric: str | None = None,
+        touchpoint_id: str | None = None,
+    ) -> DayPage:
+        self.calls.append("query_day")
+        keys = sorted(
+            (sk for (b, sk), r in self.responses.items() if b == business_id and r.local_date == day), reverse=True
+        )
+        if start_after is not None:
+            keys = [k for k in keys if k < start_after]
+        page = DayPage()
+        for sk in keys:
+            r = self.responses[(business_id, sk)]
+            if (metric and r.metric != metric) or (touchpoint_id and r.touchpoint_id != touchpoint_id):
+                continue
+            page.items.append(r)
+            if limit is not None and len(page.items) >= limit:
+                page.last_sort_key = sk if sk != keys[-1] else None
+                break
+        return page
+
+    def put_links(self, links: Sequence[LinkRecord]) -> None:
+        for link in links:
+            self.links[(link.business_id, link.link_id)] = link
+
+    def count_open(self, business_id: str, day: str, touchpoint_id: str) -> None:
+        key = (business_id, day, touchpoint_id)
+        self.opens[key] = self.opens.get(key, 0) + 1
+
+    def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]:
+        found = [
+            (f"R#{b}#{r.local_date}", sk)
+            for (b, sk), r in self.responses.items()
+            if b == business_id and r.email_hash == email_hash
+        ]
+        found += [
+            (f"C#{b}#L#{link.touchpoint_id}#{link.link_id}", "C")
+            for (b, _), link in self.links.items()
+            if b == business_id and link.email_hash == email_hash
+        ]
+        return found
+
+    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None:
+        self.erased.add((pk, sk))
+        if pk.startswith("R#"):
+            business_id = pk.split("#")[1]
+            key = (business_id, sk)
+            self.responses[key] = self.responses[key].model_copy(
+                update={"email": None, "email_hash": None, "comment": None, "consent": False}
+            )
+        else:
+            for key, link in list(self.links.items()):
+                if pk.endswith(f"#{link.link_id}"):
+                    self.links[key] = replace(link, email=None, email_hash=None)

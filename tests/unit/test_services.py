@@ -1,0 +1,287 @@
+"""The rules of recording and reading responses, on in-memory fakes (no AWS, no network)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chalicelib.domain.models import (
+    BusinessIn,
+    CommentIn,
+    LinksIn,
+    MetricsQuery,
+    ResponseIn,
+    ResponsesQuery,
+    TouchpointIn,
+)
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, InvalidToken, MalformedRequest, NotFound, Unauthorized
+from chalicelib.services.directory import Directory
+from chalicelib.services.owners import Caller, Owners
+from chalicelib.services.submissions import RequestMeta, Submissions
+from chalicelib.settings import load_settings
+from tests.clock import FakeClock
+from tests.fakes import InMemoryStore
+
+ADMIN_KEY = "unit-admin-key-0123456789abcdef"
+SETTINGS = load_settings(
+    {"STAGE": "test", "ADMIN_KEY": ADMIN_KEY, "APP_SECRET": "unit-secret-0123456789abcdef-0123456789abcdef"}
+)
+PHONE = RequestMeta(source_ip="203.0.113.9", user_agent="phone", accept_language="vi")
+
+
+class World:
+    def __init__(self) -> None:
+        self.store = InMemoryStore()
+        self.clock = FakeClock()
+        self.directory = Directory(self.store, ttl_seconds=60, monotonic=lambda: 0.0)
+        self.submissions = Submissions(self.directory, self.store, self.clock, SETTINGS)
+        self.owners = Owners(self.directory, self.store, self.store, self.clock, SETTINGS)
+        created = self.owners.create_business(
+            BusinessIn(
+                name="Cà Phê Sài Gòn",
+                owner_emails=["chu@caphe.example"],
+                timezone="Asia/Ho_Chi_Minh",
+                locale="vi",
+                allowed_origins=["https://caphe.example"],
+            )
+        )
+        self.business_id = created.business_id
+        self.owner_key = created.owner_key
+        self.site_key = created.site_key
+        self.caller: Caller = self.owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
+        self.table = self.owners.create_touchpoint(self.caller, TouchpointIn(name="Bàn 1", channel="qr", metric="nps"))
+        self.receipt = self.owners.create_touchpoint(
+            self.caller, TouchpointIn(name="Hóa đơn", channel="receipt", metric="csat")
+        )
+
+    def receipt_link(self, receipt_id: str = "HD-0001", days: int = 30) -> str:
+        links = self.owners.mint_links(
+            self.caller, LinksIn(touchpoint_id=self.receipt.touchpoint_id, receipt_id=receipt_id, expires_in_days=days)
+        )
+        return links.links[0].token
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_a_warm_submission_costs_one_store_call_once_the_business_is_cached(world: World) -> None:
+    world.submissions.submit(ResponseIn(token=world.table.token, score=9), PHONE)
+    world.store.calls.clear()
+    world.submissions.submit(
+        ResponseIn(token=world.table.token, score=7), RequestMeta(user_agent="another phone", source_ip="198.51.100.2")
+    )
+    assert world.store.calls == ["record"]
+
+
+def test_a_minted_receipt_link_keeps_one_response_and_updates_it_inside_the_window(world: World) -> None:
+    token = world.receipt_link()
+    first = world.submissions.submit(ResponseIn(token=token, score=2), PHONE)
+    world.clock.advance(hours=23)
+    again = world.submissions.submit(ResponseIn(token=token, score=4), RequestMeta(user_agent="other"))
+    assert (first.status, again.status) == (201, 200)
+    assert again.body.response_id == first.body.response_id
+    assert [r.score for r in world.store.responses.values()] == [4]
+    assert again.body.unhappy is False and first.body.unhappy is True
+
+
+def test_after_the_edit_window_a_minted_link_is_409_and_the_score_stays(world: World) -> None:
+    token = world.receipt_link()
+    world.submissions.submit(ResponseIn(token=token, score=5), PHONE)
+    world.clock.advance(hours=24, seconds=1)
+    with pytest.raises(Conflict):
+        world.submissions.submit(ResponseIn(token=token, score=1), PHONE)
+    assert [r.score for r in world.store.responses.values()] == [5]
+
+
+def test_a_table_qr_takes_one_response_per_browser_per_day_and_many_browsers(world: World) -> None:
+    token = world.table.token
+    a1 = world.submissions.submit(ResponseIn(token=token, score=9), PHONE)
+    a2 = world.submissions.submit(ResponseIn(token=token, score=10), PHONE)
+    b = world.submissions.submit(ResponseIn(token=token, score=3), RequestMeta(user_agent="tablet"))
+    world.clock.advance(days=1)
+    a_next_day = world.submissions.submit(ResponseIn(token=token, score=8), PHONE)
+    assert [a1.status, a2.status, b.status, a_next_day.status] == [201, 200, 201, 201]
+    assert len(world.store.responses) == 3
+
+
+def test_the_widgets_anonymous_id_beats_the_network_fingerprint(world: World) -> None:
+    body = {"site_key": world.site_key, "metric": "csat", "score": 5}
+    meta = RequestMeta(origin="https://caphe.example", user_agent="same office browser", source_ip="192.0.2.1")
+    one = world.submissions.submit(ResponseIn(**body, respondent_id="anon-1"), meta)
+    two = world.submissions.submit(ResponseIn(**body, respondent_id="anon-2"), meta)
+    assert (one.status, two.status) == (201, 201)
+    assert one.allow_origin == "https://caphe.example"
+
+
+def test_a_site_key_post_needs_an_allowed_origin(world: World) -> None:
+    body = ResponseIn(site_key=world.site_key, metric="nps", score=9)
+    with pytest.raises(Forbidden):
+        world.submissions.submit(body, RequestMeta(origin="https://evil.example"))
+    with pytest.raises(Forbidden):
+        world.submissions.submit(body, RequestMeta())
+    assert world.store.responses == {}
+
+
+def test_a_site_key_of_the_right_business_with_the_wrong_secret_is_refused(world: World) -> None:
+    forged = world.site_key[:-4] + ("0000" if not world.site_key.endswith("0000") else "1111")
+    with pytest.raises(InvalidToken):
+        world.submissions.submit(
+            ResponseIn(site_key=forged, metric="nps", score=9), RequestMeta(origin="https://caphe.example")
+        )
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(world: World) -> None:
+    meta = RequestMeta(user_agent="pos", idempotency_key="till-7:receipt-1")
+    token = world.receipt_link()
+    first = world.submissions.submit(ResponseIn(token=token, score=4), meta)
+    retry = world.submissions.submit(ResponseIn(token=token, score=4), meta)
+    assert retry.status == first.status == 201
+    assert retry.body == first.body
+    assert len(world.store.responses) == 1
+
+
+def test_reusing_an_idempotency_key_for_another_request_is_refused(world: World) -> None:
+    meta = RequestMeta(user_agent="pos", idempotency_key="till-7:receipt-2")
+    token = world.receipt_link("HD-0002")
+    world.submissions.submit(ResponseIn(token=token, score=4), meta)
+    with pytest.raises(InvalidInput) as refused:
+        world.submissions.submit(ResponseIn(token=token, score=1), meta)
+    assert refused.value.code == "idempotency_key_reused"
+    assert [r.score for r in world.store.responses.values()] == [4]
+
+
+def test_a_score_outside_the_links_scale_is_refused_and_nothing_stored(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        world.submissions.submit(ResponseIn(token=world.receipt.token, score=6), PHONE)  # CSAT is 1-5
+    assert world.store.responses == {}
+
+
+def test_a_comment_and_consented_email_reach_the_response_through_the_edit_token(world: World) -> None:
+    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=4), PHONE)
+    saved = world.submissions.add_comment(
+        answer.body.response_id,
+        CommentIn(
+            edit_token=answer.body.edit_token, comment="Cà phê hơi nguội", email="khach@vn.example", consent=True
+        ),
+    )
+    assert saved.comment_saved and saved.email_saved
+    stored = next(iter(world.store.responses.values()))
+    assert stored.comment == "Cà phê hơi nguội" and stored.email == "khach@vn.example" and stored.consent
+    assert stored.email_hash and "khach" not in stored.email_hash
+
+
+def test_an_edit_token_works_only_for_its_own_response(world: World) -> None:
+    one = world.submissions.submit(ResponseIn(token=world.table.token, score=4), PHONE)
+    two = world.submissions.submit(ResponseIn(token=world.table.token, score=9), RequestMeta(user_agent="b"))
+    with pytest.raises(InvalidToken):
+        world.submissions.add_comment(two.body.response_id, CommentIn(edit_token=one.body.edit_token, comment="x"))
+
+
+def test_a_vietnamese_comment_typed_with_combining_marks_is_stored_precomposed(world: World) -> None:
+    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=4), PHONE)
+    decomposed = "Ca\u0300 phe\u0302 ngon"  # "à" and "ê" as base letter + combining mark
+    world.submissions.add_comment(
+        answer.body.response_id, CommentIn(edit_token=answer.body.edit_token, comment=decomposed)
+    )
+    assert next(iter(world.store.responses.values())).comment == "C\u00e0 ph\u00ea ngon"
+
+
+# ---- owners -------------------------------------------------------------------------------------------
+
+
+def test_the_owner_key_is_stored_only_as_a_keyed_hash(world: World) -> None:
+    business = world.store.businesses[world.business_id]
+    assert world.owner_key not in business.model_dump_json()
+    assert len(business.owner_key_hash) == 64
+
+
+def test_keys_decide_who_sees_a_business(world: World) -> None:
+    other = world.owners.create_business(
+        BusinessIn(name="Quán Khác", owner_emails=["o@khac.example"], timezone="Asia/Bangkok", locale="en")
+    )
+    with pytest.raises(Unauthorized):
+        world.owners.authenticate(None, world.business_id)
+    with pytest.raises(Unauthorized):
+        world.owners.authenticate("Bearer ok_" + world.business_id + "_" + "0" * 32, world.business_id)
+    with pytest.raises(NotFound):  # another business's key: no hint that this business exists
+        world.owners.authenticate(f"Bearer {other.owner_key}", world.business_id)
+    assert world.owners.authenticate(f"Bearer {ADMIN_KEY}", world.business_id).is_admin
+    with pytest.raises(NotFound):
+        world.owners.authenticate(f"Bearer {ADMIN_KEY}", "zzzzzzzzzz")
+
+
+def _answer(world: World, n: int, score_of=lambda i: i % 11) -> None:
+    for i in range(n):
+        world.submissions.submit(ResponseIn(token=world.table.token, score=score_of(i)), RequestMeta(user_agent=f"{i}"))
+        world.clock.advance(minutes=1)
+
+
+def test_responses_page_newest_first_across_days_without_gaps_or_repeats(world: World) -> None:
+    _answer(world, 7)
+    world.clock.advance(days=1)
+    _answer(world, 6)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = world.owners.list_responses(world.caller, ResponsesQuery(limit=4, cursor=cursor))
+        seen += [item.created_at for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == 13 and len(set(seen)) == 13
+    assert seen == sorted(seen, reverse=True)
+
+
+def test_a_cursor_of_another_business_is_refused(world: World) -> None:
+    _answer(world, 3)
+    page = world.owners.list_responses(world.caller, ResponsesQuery(limit=1))
+    other = world.owners.create_business(
+        BusinessIn(name="Quán Khác", owner_emails=["o@khac.example"], timezone="Asia/Bangkok", locale="en")
+    )
+    caller = world.owners.authenticate(f"Bearer {other.owner_key}", other.business_id)
+    with pytest.raises(MalformedRequest):
+        world.owners.list_responses(caller, ResponsesQuery(cursor=page.next_cursor))
+
+
+def test_metrics_over_a_range_use_the_product_definitions(world: World) -> None:
+    scores = [10, 9, 9, 8, 3]  # 3 promoters, 1 passive, 1 detractor: NPS 40
+    _answer(world, len(scores), lambda i: scores[i])
+    today = date(2026, 11, 20)
+    result = world.owners.metrics(world.caller, MetricsQuery(**{"from": today, "to": today}))
+    nps = result["overall"]["nps"]
+    assert nps["status"] == "ok" and nps["headline"] == 40 and nps["n"] == 5
+    assert nps["stats"]["promoters"] == 3 and nps["stats"]["detractors"] == 1
+    assert result["overall"]["csat"]["headline"] is None and result["overall"]["csat"]["n"] == 0
+
+
+def test_metrics_group_by_day_keep_each_day_apart(world: World) -> None:
+    _answer(world, 5, lambda i: 10)
+    world.clock.advance(days=1)
+    _answer(world, 5, lambda i: 0)
+    result = world.owners.metrics(world.caller, MetricsQuery(group_by="day"))
+    by_day = {g["key"]: g["metrics"]["nps"]["headline"] for g in result["groups"]}
+    assert by_day == {"2026-11-20": 100, "2026-11-21": -100}
+    assert result["overall"]["nps"]["headline"] == 0
+
+
+def test_a_minted_batch_gives_distinct_links_that_each_take_a_response(world: World) -> None:
+    links = world.owners.mint_links(world.caller, LinksIn(touchpoint_id=world.receipt.touchpoint_id, count=50))
+    tokens = [link.token for link in links.links]
+    assert len(set(tokens)) == 50
+    for token in tokens[:3]:
+        assert world.submissions.submit(ResponseIn(token=token, score=5), PHONE).status == 201
+
+
+def test_erasing_a_respondent_keeps_scores_and_drops_what_identifies_them(world: World) -> None:
+    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=2), PHONE)
+    world.submissions.add_comment(
+        answer.body.response_id,
+        CommentIn(edit_token=answer.body.edit_token, comment="Tệ", email="Khach@VN.example", consent=True),
+    )
+    erased = world.owners.erase_respondent(world.caller, "khach@vn.example")
+    assert erased.responses_erased == 1
+    stored = next(iter(world.store.responses.values()))
+    assert (stored.score, stored.email, stored.comment, stored.email_hash) == (2, None, None, None)
