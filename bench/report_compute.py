@@ -49,8 +49,13 @@ def main() -> None:
     keeper = CommentKeeper()
     for i in range(0, n, max(1, n // 5000)):  # a few thousand unhappy comments, as a bad day might bring
         tp, _, metric, _, _ = rows[i]
-        keeper.offer(created_at=f"2026-11-20T{i % 24:02d}:00:00.{i:06d}Z", touchpoint_id=tp, metric=metric,
-                     score=LOW[metric], comment="Phục vụ chậm, đồ uống nguội.")
+        keeper.offer(
+            created_at=f"2026-11-20T{i % 24:02d}:00:00.{i:06d}Z",
+            touchpoint_id=tp,
+            metric=metric,
+            score=LOW[metric],
+            comment="Phục vụ chậm, đồ uống nguội.",
+        )
     windows = {"previous_day": tally, "trailing_7": tally + tally, "trailing_28": tally + tally + tally}
     report = build_report(
         business_id="bench00001",
@@ -74,8 +79,10 @@ def main() -> None:
     print(f"peak memory (tracemalloc)  {peak / 2**20:.1f} MiB above the materialised rows")
     print(f"distinct count keys        {len(tally.counts)}")
     print(f"stored report JSON         {len(body.encode()) / 1024:.1f} KiB")
-    print(f"NPS {report.metrics['nps'].summary.headline} ±{report.metrics['nps'].summary.margin_of_error}, "
-          f"CSAT {report.metrics['csat'].summary.headline}%, CES {report.metrics['ces'].summary.headline}")
+    print(
+        f"NPS {report.metrics['nps'].summary.headline} ±{report.metrics['nps'].summary.margin_of_error}, "
+        f"CSAT {report.metrics['csat'].summary.headline}%, CES {report.metrics['ces'].summary.headline}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -122,3 +122,71 @@ class ResponseStore(Protocol):
     def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]: ...
 
     def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None: ...
+
+
+# ---- daily reports ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredBusiness:
+    """A business as the hourly report job sees it in the business index (no Scan needed)."""
+
+    business_id: str
+    timezone: str
+    created_day: str
+    last_day: str | None = None  # the last local day whose report was stored
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    business_id: str
+    day: str
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    """The few fields of a response a report needs (read with a projection, never the whole item)."""
+
+    touchpoint_id: str
+    channel: str
+    metric: str
+    score: int
+    created_at: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    day: str
+    report: dict[str, Any]
+    tally: list[list[Any]]
+
+
+class BusinessRegistry(Protocol):
+    def register(self, business_id: str, timezone: str, created_day: str) -> None: ...
+
+    def registered(self) -> Iterator[RegisteredBusiness]: ...
+
+    def mark_reported(self, business_id: str, day: str) -> None: ...
+
+
+class ReportStore(Protocol):
+    def day_rows(self, business_id: str, day: str) -> Iterator[ResponseRow]: ...
+
+    def funnel(self, business_id: str, day: str) -> tuple[dict[str, int], int, int]:
+        """(opens per touchpoint, vouchers issued, vouchers redeemed) of one day."""
+        ...
+
+    def apologies(self, business_id: str, day: str) -> tuple[int, int]:
+        """(apologies sent, of which recovered) for apologies sent on one local day."""
+        ...
+
+    def put_report(self, business_id: str, day: str, report: dict[str, Any], tally: list[list[Any]]) -> None: ...
+
+    def get_report(self, business_id: str, day: str) -> dict[str, Any] | None: ...
+
+    def reports_between(self, business_id: str, first: str, last: str, *, with_report: bool) -> list[StoredReport]: ...
+
+
+class ReportQueue(Protocol):
+    def send(self, jobs: Sequence[ReportJob]) -> int: ...

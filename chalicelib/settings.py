@@ -34,6 +34,7 @@ class Settings(BaseModel):
     min_responses: int = Field(default=5, ge=1, le=1000)
     business_cache_seconds: int = Field(default=60, ge=0, le=3600)
     default_link_days: int = Field(default=30, ge=1, le=365)
+    reports_queue_name: str = Field(default="surveys-reports", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
 
     @field_validator("public_base_url")
     @classmethod
@@ -55,6 +56,7 @@ _ENV = {
     "min_responses": "MIN_RESPONSES",
     "business_cache_seconds": "BUSINESS_CACHE_SECONDS",
     "default_link_days": "DEFAULT_LINK_DAYS",
+    "reports_queue_name": "REPORTS_QUEUE_NAME",
 }
 
 

@@ -11,6 +11,17 @@ Single-table design. Keys (``{biz}`` a business id, ``{day}`` the business's loc
 | link / claim    | ``C#{biz}#{claim}``        | ``C``                     | ``E#{biz}#{email_hmac}`` (with email)|
 | idempotency     | ``I#{scope}#{key}``        | ``I``                     |                             |
 | funnel counters | ``F#{biz}#{day}``          | ``TP#{tp}``               |                             |
+| voucher counts  | ``F#{biz}#{day}``          | ``V`` (issued, redeemed)  |                             |
+| apology         | ``A#{biz}#{day}``          | ``{response_id}``         |                             |
+| business index  | ``BIZREG#{n}``             | ``{biz}``                 |                             |
+| daily report    | ``D#{biz}``                | ``{day}``                 |                             |
+
+Daily reports (``chalicelib/services/reports.py``, ``docs/reports.md``): the hourly job must find every
+business without a Scan, so each business is also written, at creation, to one of ``REGISTRY_SHARDS``
+index partitions ``BIZREG#{n}`` (``n`` from a hash of the id) with its time zone and the last day reported;
+the job Queries the shards. A report is stored under ``D#{biz}`` / ``{day}`` (the report zlib-compressed,
+plus the day's compact score tally), so the trailing 7 / 28 day windows and the dashboard's 30-day trend
+are one Query each instead of re-reading a month of responses.
 """
 
 from __future__ import annotations
@@ -98,3 +109,26 @@ def idempotency_pk(scope: str, key: str) -> str:
 
 def funnel_pk(business_id: str, day: str) -> str:
     return f"F#{business_id}#{day}"
+
+
+# ---- daily reports ----------------------------------------------------------------------------------
+
+REGISTRY_SHARDS = 10
+
+
+def registry_shard(business_id: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(business_id.encode()).digest()[:4], "big") % REGISTRY_SHARDS
+
+
+def registry_pk(shard: int) -> str:
+    return f"BIZREG#{shard}"
+
+
+def report_pk(business_id: str) -> str:
+    return f"D#{business_id}"
+
+
+def apology_pk(business_id: str, day: str) -> str:
+    return f"A#{business_id}#{day}"

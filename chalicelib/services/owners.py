@@ -27,7 +27,7 @@ from chalicelib.domain.models import (
     TouchpointIn,
 )
 from chalicelib.errors import InvalidInput, MalformedRequest, NotFound, Unauthorized
-from chalicelib.ports import BusinessStore, Clock, LinkRecord, ResponseStore
+from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ResponseStore
 from chalicelib.services.directory import Directory
 from chalicelib.services.submissions import email_hash
 from chalicelib.settings import Settings
@@ -50,12 +50,14 @@ class Owners:
         responses: ResponseStore,
         clock: Clock,
         settings: Settings,
+        registry: BusinessRegistry | None = None,
     ):
         self._directory = directory
         self._businesses = businesses
         self._responses = responses
         self._clock = clock
         self._settings = settings
+        self._registry = registry
 
     # ---- who is calling ---------------------------------------------------------------------------
 
@@ -109,6 +111,10 @@ class Owners:
             active_key_id=1,
             created_at=iso_utc(self._clock.now()),
         )
+        if self._registry is not None:
+            # Indexed first: if the business write then fails, the daily job skips an id with no
+            # business; the other order could leave a business that never gets a report.
+            self._registry.register(business_id, data.timezone, local_day(self._clock.now(), data.timezone).isoformat())
         self._businesses.put_business(business)
         return BusinessCreated(business_id=business_id, owner_key=owner_key, site_key=site_key)
 

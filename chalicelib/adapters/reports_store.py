@@ -1,0 +1,215 @@
+"""DynamoDB side of the daily reports: the business index, a day's responses (projected), funnel and
+voucher counters, apology records and the stored reports. Every read is a GetItem or a Query on one
+business's own partitions: the cost of a business's report never depends on any other business.
+
+Shares the client of :class:`chalicelib.adapters.dynamodb.DynamoStore` (one per container).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib import tables
+from chalicelib.adapters.dynamodb import DynamoStore, _translated
+from chalicelib.ports import RegisteredBusiness, ResponseRow, StoredReport
+
+_ROW_FIELDS = ("touchpoint_id", "channel", "metric", "score", "created_at", "comment")
+
+
+class DynamoReports:
+    def __init__(self, store: DynamoStore):
+        self._store = store
+
+    @property
+    def _client(self) -> Any:
+        return self._store.client
+
+    @property
+    def _table(self) -> str:
+        return self._store.table
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["TableName"] = self._table
+        while True:
+            with _translated():
+                page = self._client.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- the business index ----------------------------------------------------------------------
+
+    def register(self, business_id: str, timezone: str, created_day: str) -> None:
+        shard = tables.registry_shard(business_id)
+        with _translated():
+            self._client.update_item(
+                TableName=self._table,
+                Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
+                # Names for every attribute: DynamoDB's reserved words are many and easy to trip on.
+                UpdateExpression="SET #b = :b, #tz = :tz, #c = :d, #type = :type",
+                ExpressionAttributeNames={"#b": "business_id", "#tz": "timezone", "#c": "created_day", "#type": "type"},
+                ExpressionAttributeValues={
+                    ":b": {"S": business_id},
+                    ":tz": {"S": timezone},
+                    ":d": {"S": created_day},
+                    ":type": {"S": "business_index"},
+                },
+            )
+
+    def registered(self) -> Iterator[RegisteredBusiness]:
+        for shard in range(tables.REGISTRY_SHARDS):
+            for item in self._query(
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": tables.registry_pk(shard)}},
+                ProjectionExpression="#b, #tz, #c, #l",
+                ExpressionAttributeNames={
+                    "#b": "business_id",
+                    "#tz": "timezone",
+                    "#c": "created_day",
+                    "#l": "last_day",
+                },
+            ):
+                try:
+                    yield RegisteredBusiness(
+                        business_id=item["business_id"]["S"],
+                        timezone=item["timezone"]["S"],
+                        created_day=item["created_day"]["S"],
+                        last_day=item.get("last_day", {}).get("S"),
+                    )
+                except KeyError:
+                    continue  # a half-written index item: the business is picked up once it is rewritten
+
+    def mark_reported(self, business_id: str, day: str) -> None:
+        from botocore.exceptions import ClientError
+
+        shard = tables.registry_shard(business_id)
+        try:
+            with _translated():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
+                    UpdateExpression="SET #l = :d",
+                    # A backfill of an old day must not move the marker back.
+                    ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#l) OR #l < :d)",
+                    ExpressionAttributeNames={"#l": "last_day"},
+                    ExpressionAttributeValues={":d": {"S": day}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    # ---- one day's inputs ------------------------------------------------------------------------
+
+    def day_rows(self, business_id: str, day: str) -> Iterator[ResponseRow]:
+        names = {f"#f{i}": name for i, name in enumerate(_ROW_FIELDS)}
+        for item in self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": tables.response_pk(business_id, day)}},
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+        ):
+            try:
+                score = int(item["score"]["N"])
+                yield ResponseRow(
+                    touchpoint_id=item["touchpoint_id"]["S"],
+                    channel=item["channel"]["S"],
+                    metric=item["metric"]["S"],
+                    score=score,
+                    created_at=item["created_at"]["S"],
+                    comment=item.get("comment", {}).get("S"),
+                )
+            except (KeyError, ValueError):
+                continue
+
+    def funnel(self, business_id: str, day: str) -> tuple[dict[str, int], int, int]:
+        opened: dict[str, int] = {}
+        issued = redeemed = 0
+        for item in self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": tables.funnel_pk(business_id, day)}},
+        ):
+            sk = item["SK"]["S"]
+            if sk.startswith("TP#"):
+                opened[sk[3:]] = _int(item.get("opened"))
+            elif sk == "V":
+                issued, redeemed = _int(item.get("issued")), _int(item.get("redeemed"))
+        return opened, issued, redeemed
+
+    def apologies(self, business_id: str, day: str) -> tuple[int, int]:
+        sent = recovered = 0
+        for item in self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": tables.apology_pk(business_id, day)}},
+            ProjectionExpression="#r",
+            ExpressionAttributeNames={"#r": "recovered_at"},
+        ):
+            sent += 1
+            recovered += 1 if item.get("recovered_at") else 0
+        return sent, recovered
+
+    # ---- stored reports --------------------------------------------------------------------------
+
+    def put_report(self, business_id: str, day: str, report: dict[str, Any], tally: list[list[Any]]) -> None:
+        # Compressed: a report of a business with many touchpoints would otherwise approach the 400 KB
+        # item limit; the JSON of a report compresses about tenfold.
+        packed = zlib.compress(json.dumps(report, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+        with _translated():
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "PK": {"S": tables.report_pk(business_id)},
+                    "SK": {"S": day},
+                    "type": {"S": "daily_report"},
+                    "report_z": {"B": packed},
+                    "tally": {"S": json.dumps(tally, separators=(",", ":"), ensure_ascii=False)},
+                },
+            )
+
+    def get_report(self, business_id: str, day: str) -> dict[str, Any] | None:
+        with _translated():
+            got = self._client.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": tables.report_pk(business_id)}, "SK": {"S": day}},
+                ProjectionExpression="report_z",
+            )
+        item = got.get("Item")
+        return _unpack(item["report_z"]["B"]) if item and "report_z" in item else None
+
+    def reports_between(self, business_id: str, first: str, last: str, *, with_report: bool) -> list[StoredReport]:
+        found: list[StoredReport] = []
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":pk": {"S": tables.report_pk(business_id)},
+                ":a": {"S": first},
+                ":b": {"S": last},
+            },
+            ProjectionExpression="SK, #t" + (", #r" if with_report else ""),
+            ExpressionAttributeNames={"#t": "tally", **({"#r": "report_z"} if with_report else {})},
+        ):
+            try:
+                tally = json.loads(item["tally"]["S"]) if "tally" in item else []
+            except ValueError:
+                tally = []
+            report = _unpack(item["report_z"]["B"]) if with_report and "report_z" in item else {}
+            found.append(StoredReport(day=item["SK"]["S"], report=report or {}, tally=tally))
+        return found
+
+
+def _int(attribute: dict[str, Any] | None) -> int:
+    try:
+        return max(0, int((attribute or {}).get("N", "0")))
+    except ValueError:
+        return 0
+
+
+def _unpack(blob: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(zlib.decompress(blob).decode())
+    except (zlib.error, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None

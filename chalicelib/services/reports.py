@@ -1,0 +1,283 @@
+"""The daily report job: who is due, computing one business's day, storing it, the owner digest.
+
+Hourly (``app.schedule``) :meth:`Reports.schedule` Queries the business index (``BIZREG#{n}``, no Scan)
+and enqueues one SQS message per business whose local midnight has passed since its last report;
+:meth:`Reports.run` (the SQS consumer, one business per invocation) computes that day in the
+business's own time zone, stores it under ``D#{biz}`` / ``{day}``, moves the business's marker and
+sends the digest through the one mail layer, deduplicated per business, day and owner address.
+Re-running a day overwrites the same report and sends nothing twice. Design and limits: docs/reports.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
+from chalicelib.domain.keys import keyed_hash
+from chalicelib.domain.models import Business
+from chalicelib.domain.report import (
+    RECOVERY_WINDOW_DAYS,
+    WINDOWS,
+    CommentKeeper,
+    DailyReport,
+    DayInputs,
+    Row,
+    Tally,
+    TouchpointInfo,
+    build_report,
+)
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.observability import count, logger
+from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, ReportJob, ReportQueue, ReportStore, ResponseRow
+from chalicelib.settings import Settings
+
+CATCHUP_DAYS = 7  # a business missed by several runs (outage) gets at most this many days filled in
+TREND_DAYS = 30
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    report: DailyReport
+    digests_sent: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    business: Business
+    today: str
+    latest: dict[str, Any] | None
+    trend: list[dict[str, Any]]  # oldest first, one entry per day of the last TREND_DAYS with a report
+
+
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD calendar day, or 422."""
+    if not isinstance(text, str) or not _DATE.match(text):
+        raise InvalidInput("The date must be a day written YYYY-MM-DD.", code="invalid_date")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("The date must be a real calendar day (YYYY-MM-DD).", code="invalid_date") from None
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+class Reports:
+    def __init__(
+        self,
+        businesses: BusinessStore,
+        store: ReportStore,
+        registry: BusinessRegistry,
+        clock: Clock,
+        settings: Settings,
+        *,
+        queue: ReportQueue | None = None,
+        mail: Callable[[], Any] | None = None,
+    ):
+        self._businesses = businesses
+        self._store = store
+        self._registry = registry
+        self._clock = clock
+        self._settings = settings
+        self._queue = queue
+        # The mail layer is looked up when a digest goes out, so computing a report never loads it.
+        self._mail = mail
+
+    # ---- who is due --------------------------------------------------------------------------------
+
+    def due_jobs(self, now: datetime | None = None) -> list[ReportJob]:
+        """One job per (business, finished local day) not reported yet, oldest day first."""
+        now = now or self._clock.now()
+        jobs: list[ReportJob] = []
+        for entry in self._registry.registered():
+            try:
+                yesterday = local_day(now, entry.timezone) - timedelta(days=1)
+                created = date.fromisoformat(entry.created_day)
+                last = date.fromisoformat(entry.last_day) if entry.last_day else None
+            except (ValueError, KeyError):
+                logger.warning("skipping a malformed business index entry", extra={"business_id": entry.business_id})
+                continue
+            first = max(created, yesterday - timedelta(days=CATCHUP_DAYS - 1))
+            if last is not None:
+                first = max(first, last + timedelta(days=1))
+            jobs.extend(ReportJob(entry.business_id, d.isoformat()) for d in _days(first, yesterday))
+        return jobs
+
+    def schedule(self, now: datetime | None = None) -> int:
+        """The hourly run: enqueue every due job (one message each, sent ten per call)."""
+        if self._queue is None:
+            raise RuntimeError("no report queue configured")
+        jobs = self.due_jobs(now)
+        sent = self._queue.send(jobs) if jobs else 0
+        logger.info("report jobs enqueued", extra={"jobs": sent})
+        return sent
+
+    def jobs_for_day(self, day: date) -> list[ReportJob]:
+        """Every registered business for one day (``make aggregate DATE=...``: a backfill)."""
+        return [
+            ReportJob(entry.business_id, day.isoformat())
+            for entry in self._registry.registered()
+            if entry.created_day <= day.isoformat()
+        ]
+
+    # ---- one business, one day ---------------------------------------------------------------------
+
+    def run(self, job: ReportJob, *, send_digest: bool = True) -> RunResult | None:
+        """Compute, store and send one business's day (the SQS consumer). None for an unknown business."""
+        business = self._businesses.get_business(job.business_id)
+        if business is None:
+            logger.warning("report job for an unknown business", extra={"business_id": job.business_id})
+            return None
+        day = parse_day(job.day)
+        if day >= local_day(self._clock.now(), business.timezone):
+            # The day is not over where the business is: a report now would be incomplete.
+            logger.warning("report job for an unfinished day", extra={"business_id": job.business_id, "day": job.day})
+            return None
+        report, tally = self.compute(business, day)
+        self._store.put_report(business.business_id, job.day, report.model_dump(mode="json"), tally.to_json())
+        self._registry.mark_reported(business.business_id, job.day)
+        sent = self.send_digest(business, report) if send_digest else 0
+        count("DailyReportsComputed")
+        return RunResult(report=report, digests_sent=sent)
+
+    def compute(self, business: Business, day: date) -> tuple[DailyReport, Tally]:
+        biz = business.business_id
+        created = local_day(parse_iso_utc(business.created_at), business.timezone)
+        keeper = CommentKeeper()
+        tally = Tally.of(self._rows(self._store.day_rows(biz, day.isoformat()), keeper))
+
+        # Windows: stored tallies of earlier reports (one Query), the missing days from their responses.
+        first_needed = max(created, day - timedelta(days=max(w for w, _ in WINDOWS.values())))
+        stored: dict[str, Tally] = {}
+        if first_needed < day:
+            for item in self._store.reports_between(
+                biz, first_needed.isoformat(), (day - timedelta(days=1)).isoformat(), with_report=False
+            ):
+                stored[item.day] = Tally.from_json(item.tally)
+        per_day: dict[date, Tally] = {}
+        for d in _days(first_needed, day - timedelta(days=1)):
+            key = d.isoformat()
+            per_day[d] = stored[key] if key in stored else Tally.of(self._rows(self._store.day_rows(biz, key), None))
+        windows: dict[str, Tally] = {}
+        ranges: dict[str, str] = {}
+        for name, (length, gap) in WINDOWS.items():
+            last = day - timedelta(days=gap)
+            start = last - timedelta(days=length - 1)
+            total = Tally()
+            for d in _days(max(start, first_needed), last):
+                total = total + per_day.get(d, Tally())
+            windows[name] = total
+            ranges[name] = f"{start.isoformat()}..{last.isoformat()}"
+
+        opened, issued, redeemed = self._store.funnel(biz, day.isoformat())
+        apologised = recovered = 0
+        for d in _days(max(created, day - timedelta(days=RECOVERY_WINDOW_DAYS - 1)), day):
+            sent, back = self._store.apologies(biz, d.isoformat())
+            apologised, recovered = apologised + sent, recovered + back
+        touchpoints = [
+            TouchpointInfo(t.touchpoint_id, t.name, t.channel, t.metric) for t in self._businesses.list_touchpoints(biz)
+        ]
+        report = build_report(
+            business_id=biz,
+            business_name=business.name,
+            day=day.isoformat(),
+            timezone=business.timezone,
+            locale=business.locale,
+            computed_at=iso_utc(self._clock.now()),
+            inputs=DayInputs(
+                tally=tally,
+                windows=windows,
+                window_ranges=ranges,
+                opened=opened,
+                vouchers_issued=issued,
+                vouchers_redeemed=redeemed,
+                apologised=apologised,
+                recovered=recovered,
+                comments=keeper.newest(),
+                comments_total=keeper.total,
+            ),
+            touchpoints=touchpoints,
+            min_n=self._settings.min_responses,
+        )
+        return report, tally
+
+    @staticmethod
+    def _rows(rows: Iterator[ResponseRow], keeper: CommentKeeper | None) -> Iterator[Row]:
+        for r in rows:
+            commented = bool(r.comment and r.comment.strip())
+            if commented and keeper is not None:
+                keeper.offer(
+                    created_at=r.created_at,
+                    touchpoint_id=r.touchpoint_id,
+                    metric=r.metric,
+                    score=r.score,
+                    comment=r.comment,
+                )
+            yield (r.touchpoint_id, r.channel, r.metric, r.score, commented)
+
+    # ---- the digest ---------------------------------------------------------------------------------
+
+    def dashboard_url(self, business_id: str) -> str:
+        return f"{self._settings.public_base_url}/dashboard/{business_id}"
+
+    def send_digest(self, business: Business, report: DailyReport) -> int:
+        """One digest per owner address per business day; the mail layer's dedupe key makes a re-run
+        (or a duplicate SQS delivery) send nothing twice. Returns how many were sent now."""
+        mailer = self._mail() if self._mail is not None else None
+        if mailer is None:
+            logger.warning("no mail layer configured: digest not sent", extra={"business_id": business.business_id})
+            return 0
+        from chalicelib.web.digest import render_digest
+
+        email = render_digest(report, dashboard_url=self.dashboard_url(business.business_id))
+        sent = 0
+        for owner in business.owner_emails:
+            owner_hash = keyed_hash(self._settings.app_secret, "email", owner.strip().lower())
+            if mailer.send(
+                kind="digest",
+                dedupe_key=f"digest#{business.business_id}#{report.date}#{owner_hash}",
+                business=business,
+                to=owner,
+                subject=email.subject,
+                html=email.html,
+                text=email.text,
+                to_customer=False,
+            ):
+                sent += 1
+        return sent
+
+    # ---- reading -----------------------------------------------------------------------------------
+
+    def daily_report(self, business: Business, date_text: str) -> dict[str, Any]:
+        """The stored report of one day: 422 malformed date, 404 future day or not computed yet."""
+        day = parse_day(date_text)
+        if day > local_day(self._clock.now(), business.timezone):
+            raise NotFound("There is no report for a day that has not happened yet.", code="report_not_found")
+        report = self._store.get_report(business.business_id, day.isoformat())
+        if report is None:
+            raise NotFound(
+                "No report for this day yet: the daily job runs after the business's local midnight.",
+                code="report_not_found",
+            )
+        return report
+
+    def dashboard(self, business: Business) -> Dashboard:
+        """The last TREND_DAYS stored reports (one Query), newest one in full."""
+        today = local_day(self._clock.now(), business.timezone)
+        first = today - timedelta(days=TREND_DAYS)
+        stored = self._store.reports_between(
+            business.business_id, first.isoformat(), today.isoformat(), with_report=True
+        )
+        reports = [s.report for s in stored if s.report]
+        return Dashboard(
+            business=business, today=today.isoformat(), latest=reports[-1] if reports else None, trend=reports
+        )
