@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -83,7 +84,7 @@ class DynamoStore:
         return {k: self._ser.serialize(v) for k, v in data.items() if v is not None}
 
     def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {k: self._de.deserialize(v) for k, v in item.items()}
+        return {k: _native(self._de.deserialize(v)) for k, v in item.items()}
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": pk}, "SK": {"S": sk}}
@@ -464,6 +465,17 @@ class DynamoStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+
+def _native(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the models hold ints (strictly), so whole numbers become int."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_native(v) for v in value]
+    return value
 
 
 def utc_now_iso() -> str:

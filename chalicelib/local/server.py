@@ -60,7 +60,12 @@ def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
 
 
 def start_emulator(port: int) -> Any:
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    # The emulator's per-request access log would drown the banner and the API's own log.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     # Loopback only: moto would otherwise listen on every interface.
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -203,3 +203,17 @@ def test_erasing_a_respondent_removes_email_and_comment_but_keeps_the_score(clie
     assert not {"email", "comment", "email_hash", "GSI1PK"} & set(stored)
     listed = client.http.get(f"/v1/businesses/{biz.business_id}/responses", headers=biz.auth).json_body["items"]
     assert listed[0]["email"] is None and listed[0]["comment"] is None
+
+
+def test_a_business_with_a_voucher_policy_reads_back_and_takes_touchpoints(client: Client) -> None:
+    biz = make_business(
+        client, voucher={"description": "Giảm 10% lần sau", "valid_days": 30, "per_email_days": 14, "recovery": True}
+    )
+    assert set(biz.touchpoints) == {"table", "receipt", "web"}
+    links = post_json(
+        client,
+        f"/v1/businesses/{biz.business_id}/links",
+        {"touchpoint_id": biz.touchpoints["receipt"]["touchpoint_id"]},
+        biz.auth,
+    )
+    assert links.status_code == 201
