@@ -190,3 +190,124 @@ class ReportStore(Protocol):
 
 class ReportQueue(Protocol):
     def send(self, jobs: Sequence[ReportJob]) -> int: ...
+
+
+# ---- email and the closed loop (chalicelib/services/mail.py, chalicelib/services/followups.py) -----------
+
+
+class Mailer(Protocol):
+    """Sends one fully rendered RFC 5322 message (bytes, every header and part included) and returns the
+    provider's message id. Raises ``chalicelib.adapters.ses.MailThrottled`` / ``MailUnavailable`` when a
+    retry may succeed and ``MailRejected`` when it never will."""
+
+    def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str: ...
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    dedupe_key: str
+    status: Literal["sending", "sent", "queued"]
+    claimed_at: str
+    message_id: str | None = None
+
+
+class MailLedger(Protocol):
+    """One item per email that should go out (``M#{dedupe_key}``), so a key never sends twice."""
+
+    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
+        """True when the caller may send now: the key was free, or its previous claim is older than
+        ``stale_before`` and never finished (a crashed sender). Conditional write, no read-then-write."""
+        ...
+
+    def get(self, dedupe_key: str) -> LedgerEntry | None: ...
+
+    def finish(
+        self, dedupe_key: str, *, status: Literal["sent", "queued"], message_id: str | None, now: str
+    ) -> None: ...
+
+    def release(self, dedupe_key: str) -> None: ...
+
+
+class SuppressionStore(Protocol):
+    """Addresses that get no more email: ``scope`` is a business id (unsubscribed from that business) or
+    ``*`` (SES reported a bounce or a complaint)."""
+
+    def suppress(self, email_hash: str, scope: str, *, reason: str, at: str) -> None: ...
+
+    def is_suppressed(self, email_hash: str, business_id: str) -> bool: ...
+
+
+class DeadLetters(Protocol):
+    def put(self, message: dict[str, Any]) -> None: ...
+
+    def receive(self, max_messages: int) -> list[tuple[str, dict[str, Any]]]:
+        """(receipt handle, message) pairs."""
+        ...
+
+    def delete(self, receipt: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Voucher:
+    business_id: str
+    code: str
+    description: str
+    issued_at: str
+    valid_until: str
+    response_id: str
+    kind: Literal["answer", "recovery"]
+    redeemed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ApologyPointer:
+    """The latest apology sent to one address of one business (``AE#{biz}#{email_hash}`` / ``A``)."""
+
+    business_id: str
+    day: str
+    response_id: str
+    sent_at: str
+
+
+class FollowupStore(Protocol):
+    def issue_voucher(self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str) -> Voucher | None:
+        """Store the voucher, once per (response, kind), and count it on the day's funnel, in one
+        transaction. Returns the voucher of this response (the new one, or the one issued before), or
+        None when the address already got an answer voucher since ``not_before``."""
+        ...
+
+    def redeem_voucher(
+        self, business_id: str, code: str, *, now: str, day: str
+    ) -> Literal["redeemed", "already_redeemed", "expired", "unknown"]: ...
+
+    def get_voucher(self, business_id: str, code: str) -> Voucher | None: ...
+
+    def record_apology(
+        self,
+        *,
+        business_id: str,
+        day: str,
+        response_id: str,
+        email_hash: str,
+        metric: str,
+        score: int,
+        touchpoint_id: str,
+        sent_at: str,
+    ) -> None: ...
+
+    def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None: ...
+
+    def mark_recovered(self, pointer: ApologyPointer, *, at: str) -> bool: ...
+
+    def count_alert(self, business_id: str, window: int, summary: dict[str, Any], *, limit: int) -> int:
+        """Count one owner alert in a 5-minute window; past ``limit`` the summary is kept on the window's
+        item for the batched email. Returns the count including this alert."""
+        ...
+
+    def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]: ...
+
+
+class AlertFlusher(Protocol):
+    """Arranges for the batched owner alert of a window to be sent once the window has closed."""
+
+    def schedule(self, business_id: str, window: int, delay_seconds: int) -> None: ...

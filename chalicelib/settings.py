@@ -36,6 +36,15 @@ class Settings(BaseModel):
     default_link_days: int = Field(default=30, ge=1, le=365)
     reports_queue_name: str = Field(default="surveys-reports", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
 
+    # Email (docs/email.md). The deployment's verified sender; a business's own sender_email overrides it.
+    mail_from: str = Field(default="no-reply@surveys.example", max_length=254, pattern=r"^[^\s@<>\"]+@[^\s@<>\"]+$")
+    ses_max_send_rate: float = Field(default=14.0, gt=0, le=10_000)
+    ses_configuration_set: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    mail_dlq_name: str = Field(default="surveys-mail-dlq", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
+    alert_queue_name: str = Field(default="surveys-alerts", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
+    alert_batch_after: int = Field(default=5, ge=1, le=1000)
+    unsubscribe_mailto: str = Field(default="", max_length=254, pattern=r"^([^\s@<>\"]+@[^\s@<>\"]+)?$")
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -56,6 +65,13 @@ _ENV = {
     "min_responses": "MIN_RESPONSES",
     "business_cache_seconds": "BUSINESS_CACHE_SECONDS",
     "default_link_days": "DEFAULT_LINK_DAYS",
+    "mail_from": "MAIL_FROM",
+    "ses_max_send_rate": "SES_MAX_SEND_RATE",
+    "ses_configuration_set": "SES_CONFIGURATION_SET",
+    "mail_dlq_name": "MAIL_DLQ_NAME",
+    "alert_queue_name": "ALERT_QUEUE_NAME",
+    "alert_batch_after": "ALERT_BATCH_AFTER",
+    "unsubscribe_mailto": "UNSUBSCRIBE_MAILTO",
     "reports_queue_name": "REPORTS_QUEUE_NAME",
 }
 

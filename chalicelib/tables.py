@@ -132,3 +132,44 @@ def report_pk(business_id: str) -> str:
 
 def apology_pk(business_id: str, day: str) -> str:
     return f"A#{business_id}#{day}"
+
+
+# ---- the closed loop by email (chalicelib/services/followups.py, docs/email.md) ---------------------
+# | item               | PK                          | SK              | notes                                   |
+# | sent-email ledger  | ``M#{dedupe_key}``          | ``M``           | status sending/sent/queued, TTL 90 d    |
+# | suppression        | ``S#{email_hmac}``          | ``*`` or biz id | ``*`` bounce/complaint, biz unsubscribe |
+# | voucher            | ``V#{biz}#{code}``          | ``V``           | valid_until; TTL 180 d after it         |
+# | voucher of a resp. | ``VR#{biz}#{rid}#{kind}``   | ``V``           | makes issuing idempotent per response   |
+# | voucher per email  | ``VE#{biz}#{email_hmac}``   | ``V``           | last answer voucher, for per_email_days |
+# | apology pointer    | ``AE#{biz}#{email_hmac}``   | ``A``           | latest apology, finds it for recovery   |
+# | alert window       | ``AW#{biz}#{window}``       | ``AW``          | 5-minute owner-alert counter and batch  |
+# Apology records use ``apology_pk`` above: ``A#{biz}#{day}`` / ``{response_id}`` with email_hash, metric,
+# score, touchpoint_id, sent_at and, once the customer answered again happier, recovered_at.
+
+
+def ledger_pk(dedupe_key: str) -> str:
+    return f"M#{dedupe_key}"
+
+
+def suppression_pk(email_hash: str) -> str:
+    return f"S#{email_hash}"
+
+
+def voucher_pk(business_id: str, code: str) -> str:
+    return f"V#{business_id}#{code}"
+
+
+def voucher_of_response_pk(business_id: str, response_id: str, kind: str) -> str:
+    return f"VR#{business_id}#{response_id}#{kind}"
+
+
+def voucher_per_email_pk(business_id: str, email_hash: str) -> str:
+    return f"VE#{business_id}#{email_hash}"
+
+
+def apology_pointer_pk(business_id: str, email_hash: str) -> str:
+    return f"AE#{business_id}#{email_hash}"
+
+
+def alert_window_pk(business_id: str, window: int) -> str:
+    return f"AW#{business_id}#{window}"

@@ -1,0 +1,468 @@
+"""DynamoDB implementation of the email-side ports: the sent-email ledger, suppressions, vouchers, apology
+records and owner-alert windows. Keys are documented in ``chalicelib/tables.py``.
+
+Every "only once" rule is a conditional write or a transaction here, never a read followed by a write.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+from chalicelib import tables
+from chalicelib.adapters.dynamodb import _translated, make_client
+from chalicelib.domain.calendar import parse_iso_utc
+from chalicelib.ports import ApologyPointer, LedgerEntry, Voucher
+
+_LEDGER_DAYS = 90
+_VOUCHER_KEEP_DAYS = 180
+_APOLOGY_KEEP_DAYS = 400
+
+
+def _epoch(iso: str) -> int:
+    return int(parse_iso_utc(iso).timestamp())
+
+
+class DynamoFollowupStore:
+    def __init__(self, table_name: str, client: Any | None = None):
+        self.table = table_name
+        self._client = client
+
+    @cached_property
+    def client(self) -> Any:
+        return self._client or make_client()
+
+    @cached_property
+    def _ser(self) -> Any:
+        from boto3.dynamodb.types import TypeSerializer
+
+        return TypeSerializer()
+
+    @cached_property
+    def _de(self) -> Any:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        return TypeDeserializer()
+
+    def _item(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(v) for k, v in data.items() if v is not None}
+
+    def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._de.deserialize(v) for k, v in item.items()}
+
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
+        return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    def _failed_condition(self, exc: Exception) -> bool:
+        from botocore.exceptions import ClientError
+
+        return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == (
+            "ConditionalCheckFailedException"
+        )
+
+    # ---- MailLedger -------------------------------------------------------------------------------
+
+    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
+        try:
+            with _translated():
+                self.client.put_item(
+                    TableName=self.table,
+                    Item=self._item(
+                        {
+                            "PK": tables.ledger_pk(dedupe_key),
+                            "SK": "M",
+                            "type": "mail",
+                            "kind": kind,
+                            "business_id": business_id,
+                            "status": "sending",
+                            "claimed_at": now,
+                            tables.TTL_ATTRIBUTE: _epoch(now) + _LEDGER_DAYS * 86400,
+                        }
+                    ),
+                    # Free, or claimed by a sender that died before it finished (never after "sent").
+                    ConditionExpression="attribute_not_exists(PK) OR (#s = :sending AND claimed_at < :stale)",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=self._item({":sending": "sending", ":stale": stale_before}),
+                )
+        except Exception as exc:
+            if self._failed_condition(exc):
+                return False
+            raise
+        return True
+
+    def get(self, dedupe_key: str) -> LedgerEntry | None:
+        with _translated():
+            got = self.client.get_item(
+                TableName=self.table, Key=self._key(tables.ledger_pk(dedupe_key), "M"), ConsistentRead=True
+            )
+        item = got.get("Item")
+        if not item:
+            return None
+        plain = self._plain(item)
+        return LedgerEntry(dedupe_key, plain["status"], plain["claimed_at"], plain.get("message_id"))
+
+    def finish(self, dedupe_key: str, *, status: Literal["sent", "queued"], message_id: str | None, now: str) -> None:
+        values = {":s": status, ":t": now}
+        sets = "#s = :s, finished_at = :t"
+        if message_id:
+            values[":m"] = message_id
+            sets += ", message_id = :m"
+        with _translated():
+            self.client.update_item(
+                TableName=self.table,
+                Key=self._key(tables.ledger_pk(dedupe_key), "M"),
+                UpdateExpression="SET " + sets,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=self._item(values),
+            )
+
+    def release(self, dedupe_key: str) -> None:
+        try:
+            with _translated():
+                self.client.delete_item(
+                    TableName=self.table,
+                    Key=self._key(tables.ledger_pk(dedupe_key), "M"),
+                    ConditionExpression="#s = :sending",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":sending": {"S": "sending"}},
+                )
+        except Exception as exc:
+            if not self._failed_condition(exc):
+                raise
+
+    # ---- SuppressionStore -------------------------------------------------------------------------
+
+    def suppress(self, email_hash: str, scope: str, *, reason: str, at: str) -> None:
+        with _translated():
+            self.client.put_item(
+                TableName=self.table,
+                Item=self._item(
+                    {
+                        "PK": tables.suppression_pk(email_hash),
+                        "SK": scope,
+                        "type": "suppression",
+                        "reason": reason,
+                        "at": at,
+                    }
+                ),
+            )
+
+    def is_suppressed(self, email_hash: str, business_id: str) -> bool:
+        with _translated():
+            got = self.client.batch_get_item(
+                RequestItems={
+                    self.table: {
+                        "Keys": [
+                            self._key(tables.suppression_pk(email_hash), "*"),
+                            self._key(tables.suppression_pk(email_hash), business_id),
+                        ],
+                        "ProjectionExpression": "PK",
+                        "ConsistentRead": True,
+                    }
+                }
+            )
+        if got.get("UnprocessedKeys"):
+            from chalicelib.errors import TemporarilyUnavailable
+
+            raise TemporarilyUnavailable()  # unsure: never send to an address we could not check
+        return bool(got.get("Responses", {}).get(self.table))
+
+    # ---- vouchers ---------------------------------------------------------------------------------
+
+    def issue_voucher(self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str) -> Voucher | None:
+        from botocore.exceptions import ClientError
+
+        marker = self._key(tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), "V")
+        keep = _epoch(voucher.valid_until) + _VOUCHER_KEEP_DAYS * 86400
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        **marker,
+                        **self._item({"type": "voucher_of_response", "code": voucher.code, tables.TTL_ATTRIBUTE: keep}),
+                    },
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._item(
+                        {
+                            "PK": tables.voucher_pk(voucher.business_id, voucher.code),
+                            "SK": "V",
+                            "type": "voucher",
+                            "business_id": voucher.business_id,
+                            "code": voucher.code,
+                            "description": voucher.description,
+                            "issued_at": voucher.issued_at,
+                            "valid_until": voucher.valid_until,
+                            "response_id": voucher.response_id,
+                            "kind": voucher.kind,
+                            "email_hash": email_hash,
+                            "GSI1PK": tables.email_gsi_pk(voucher.business_id, email_hash),
+                            "GSI1SK": "V#" + voucher.code,
+                            tables.TTL_ATTRIBUTE: keep,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(tables.funnel_pk(voucher.business_id, day), "V"),
+                    "UpdateExpression": "ADD issued :one SET #type = :type",
+                    "ExpressionAttributeNames": {"#type": "type"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
+                }
+            },
+        ]
+        if not_before is not None:
+            # At most one answer voucher per address per N days: the window check and the new date are one write.
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": self._key(tables.voucher_per_email_pk(voucher.business_id, email_hash), "V"),
+                        "UpdateExpression": "SET last_issued_at = :now, #type = :type, #ttl = :ttl",
+                        "ConditionExpression": "attribute_not_exists(last_issued_at) OR last_issued_at < :nb",
+                        "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                        "ExpressionAttributeValues": self._item(
+                            {
+                                ":now": voucher.issued_at,
+                                ":nb": not_before,
+                                ":type": "voucher_per_email",
+                                ":ttl": _epoch(voucher.issued_at) + 400 * 86400,
+                            }
+                        ),
+                    }
+                }
+            )
+        try:
+            with _translated():
+                self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            codes = [r.get("Code") for r in reasons]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                code = self._plain(reasons[0].get("Item") or {}).get("code")
+                if code is None:
+                    got = self.client.get_item(TableName=self.table, Key=marker, ConsistentRead=True).get("Item")
+                    code = self._plain(got or {}).get("code")
+                return self.get_voucher(voucher.business_id, code) if code else None
+            if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
+                return None
+            from chalicelib.errors import TemporarilyUnavailable
+
+            raise TemporarilyUnavailable() from exc  # a code collision (2^-80) or a conflict: retry the record
+        return voucher
+
+    def get_voucher(self, business_id: str, code: str) -> Voucher | None:
+        with _translated():
+            got = self.client.get_item(
+                TableName=self.table, Key=self._key(tables.voucher_pk(business_id, code), "V"), ConsistentRead=True
+            )
+        item = got.get("Item")
+        if not item:
+            return None
+        p = self._plain(item)
+        return Voucher(
+            business_id=p["business_id"],
+            code=p["code"],
+            description=p["description"],
+            issued_at=p["issued_at"],
+            valid_until=p["valid_until"],
+            response_id=p["response_id"],
+            kind=p["kind"],
+            redeemed_at=p.get("redeemed_at"),
+        )
+
+    def redeem_voucher(
+        self, business_id: str, code: str, *, now: str, day: str
+    ) -> Literal["redeemed", "already_redeemed", "expired", "unknown"]:
+        from botocore.exceptions import ClientError
+
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(tables.voucher_pk(business_id, code), "V"),
+                    "UpdateExpression": "SET redeemed_at = :now",
+                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(redeemed_at) "
+                    "AND valid_until >= :now",
+                    "ExpressionAttributeValues": {":now": {"S": now}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(tables.funnel_pk(business_id, day), "V"),
+                    "UpdateExpression": "ADD redeemed :one SET #type = :type",
+                    "ExpressionAttributeNames": {"#type": "type"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
+                }
+            },
+        ]
+        try:
+            with _translated():
+                self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+                from chalicelib.errors import TemporarilyUnavailable
+
+                raise TemporarilyUnavailable() from exc
+            old = reasons[0].get("Item")
+            current = self._plain(old) if old else None
+            if current is None:
+                found = self.get_voucher(business_id, code)  # moto may omit the old item
+                if found is None:
+                    return "unknown"
+                current = {"redeemed_at": found.redeemed_at, "valid_until": found.valid_until}
+            if current.get("redeemed_at"):
+                return "already_redeemed"
+            return "expired"
+        return "redeemed"
+
+    # ---- apologies and recovery -------------------------------------------------------------------
+
+    def record_apology(
+        self,
+        *,
+        business_id: str,
+        day: str,
+        response_id: str,
+        email_hash: str,
+        metric: str,
+        score: int,
+        touchpoint_id: str,
+        sent_at: str,
+    ) -> None:
+        from botocore.exceptions import ClientError
+
+        keep = _epoch(sent_at) + _APOLOGY_KEEP_DAYS * 86400
+        items = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._item(
+                        {
+                            "PK": tables.apology_pk(business_id, day),
+                            "SK": response_id,
+                            "type": "apology",
+                            "email_hash": email_hash,
+                            "metric": metric,
+                            "score": score,
+                            "touchpoint_id": touchpoint_id,
+                            "sent_at": sent_at,
+                            "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
+                            "GSI1SK": "A#" + response_id,
+                            tables.TTL_ATTRIBUTE: keep,
+                        }
+                    ),
+                    # A repeated delivery must not wipe a recovered_at set in between.
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._item(
+                        {
+                            "PK": tables.apology_pointer_pk(business_id, email_hash),
+                            "SK": "A",
+                            "type": "apology_pointer",
+                            "day": day,
+                            "response_id": response_id,
+                            "sent_at": sent_at,
+                            "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
+                            "GSI1SK": "AE",
+                            tables.TTL_ATTRIBUTE: keep,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK) OR sent_at <= :t",
+                    "ExpressionAttributeValues": {":t": {"S": sent_at}},
+                }
+            },
+        ]
+        try:
+            with _translated():
+                self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            # Already recorded (a redelivered record) or a newer apology is the pointer: both are fine.
+
+    def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
+        with _translated():
+            got = self.client.get_item(
+                TableName=self.table,
+                Key=self._key(tables.apology_pointer_pk(business_id, email_hash), "A"),
+                ConsistentRead=True,
+            )
+        item = got.get("Item")
+        if not item:
+            return None
+        p = self._plain(item)
+        return ApologyPointer(business_id, p["day"], p["response_id"], p["sent_at"])
+
+    def mark_recovered(self, pointer: ApologyPointer, *, at: str) -> bool:
+        try:
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(tables.apology_pk(pointer.business_id, pointer.day), pointer.response_id),
+                    UpdateExpression="SET recovered_at = :t",
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(recovered_at)",
+                    ExpressionAttributeValues={":t": {"S": at}},
+                )
+        except Exception as exc:
+            if self._failed_condition(exc):
+                return False
+            raise
+        return True
+
+    # ---- owner-alert windows ----------------------------------------------------------------------
+
+    def count_alert(self, business_id: str, window: int, summary: dict[str, Any], *, limit: int) -> int:
+        key = self._key(tables.alert_window_pk(business_id, window), "AW")
+        with _translated():
+            got = self.client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD alerts :one SET #type = :type, #ttl = :ttl",
+                ExpressionAttributeNames={"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                ExpressionAttributeValues=self._item(
+                    {":one": 1, ":type": "alert_window", ":ttl": (window + 1) * 300 + 7 * 86400}
+                ),
+                ReturnValues="UPDATED_NEW",
+            )
+        count = int(got["Attributes"]["alerts"]["N"])
+        if count > limit:
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET batch = list_append(if_not_exists(batch, :empty), :one)",
+                    ExpressionAttributeValues=self._item({":empty": [], ":one": [summary]}),
+                )
+        return count
+
+    def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]:
+        with _translated():
+            got = self.client.get_item(
+                TableName=self.table,
+                Key=self._key(tables.alert_window_pk(business_id, window), "AW"),
+                ConsistentRead=True,
+            )
+        item = got.get("Item")
+        return list(self._plain(item).get("batch", [])) if item else []

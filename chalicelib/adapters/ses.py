@@ -1,0 +1,158 @@
+"""SESv2 implementation of the ``Mailer`` port: raw MIME through ``send_email(Content={"Raw": ...})``.
+
+Raw, not ``Simple``: we build the multipart/alternative message ourselves (List-Unsubscribe headers,
+Reply-To, the business's name as sender) and moto keeps only the HTML part of a ``Simple`` send.
+
+Two things keep us inside SES's limits and lose nothing on the way:
+
+* a token bucket shared by the container never starts more sends per second than ``MaxSendRate``;
+* throttling and 5xx answers are retried with exponential backoff and full jitter (botocore's own
+  retries are off, so the attempts are counted here once). What still fails raises ``MailThrottled`` /
+  ``MailUnavailable`` (retry later) or ``MailRejected`` (never succeeds as is); the mail service puts
+  such an email on the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import Any
+
+
+class MailError(Exception):
+    retryable = True
+
+
+class MailThrottled(MailError):
+    """SES said "slow down" (sending rate or daily quota) on every attempt."""
+
+
+class MailUnavailable(MailError):
+    """SES answered 5xx or could not be reached on every attempt."""
+
+
+class MailRejected(MailError):
+    """SES refused this message (unverified sender, bad address, too large): retrying changes nothing."""
+
+    retryable = False
+
+
+_THROTTLING = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"}
+_UNAVAILABLE = {"InternalFailure", "ServiceUnavailable", "InternalServerError", "RequestTimeout"}
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions per second on average, bursts up to ``burst``. Thread-safe: the
+    local server's stream thread and request threads share one bucket, as Lambda's one invocation does."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.rate = float(rate)
+        self.capacity = float(burst if burst is not None else max(1.0, rate))
+        self._tokens = self.capacity
+        self._now = monotonic
+        self._sleep = sleep
+        self._last = monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, waiting for it if needed; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._now()
+                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return waited
+                pause = (1.0 - self._tokens) / self.rate
+            self._sleep(pause)
+            waited += pause
+
+
+def backoff(attempt: int, *, base: float = 0.1, cap: float = 5.0, rng: Callable[[], float] = random.random) -> float:
+    """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
+    return rng() * min(cap, base * 2**attempt)
+
+
+class SesMailer:
+    def __init__(
+        self,
+        *,
+        max_send_rate: float,
+        configuration_set: str = "",
+        client: Any | None = None,
+        attempts: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+        bucket: TokenBucket | None = None,
+    ):
+        self._client = client
+        self._configuration_set = configuration_set
+        self.attempts = attempts
+        self._sleep = sleep
+        # A little under the quota: SES counts per recipient and its clock is not ours.
+        self.bucket = bucket or TokenBucket(max_send_rate * 0.95, burst=max(1.0, max_send_rate * 0.95), sleep=sleep)
+        self.stats = {"sent": 0, "throttled": 0, "retries": 0}
+
+    @cached_property
+    def client(self) -> Any:
+        if self._client is not None:
+            return self._client
+        import boto3
+        from botocore.config import Config
+
+        # Our loop retries (with the bucket in between); botocore's would retry blind to the rate.
+        return boto3.client(
+            "sesv2",
+            config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+
+    def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        kwargs: dict[str, Any] = {
+            "FromEmailAddress": sender,
+            "Destination": {"ToAddresses": list(recipients)},
+            "Content": {"Raw": {"Data": raw}},
+        }
+        if self._configuration_set:
+            kwargs["ConfigurationSetName"] = self._configuration_set
+        last: MailError = MailUnavailable("no attempt made")
+        for attempt in range(self.attempts):
+            if attempt:
+                self.stats["retries"] += 1
+                self._sleep(backoff(attempt))
+            self.bucket.acquire()
+            try:
+                answer = self.client.send_email(**kwargs)
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if code in _THROTTLING or status == 429:
+                    self.stats["throttled"] += 1
+                    last = MailThrottled(code or "throttled")
+                    continue
+                if code in _UNAVAILABLE or status >= 500:
+                    last = MailUnavailable(code or str(status))
+                    continue
+                raise MailRejected(f"{code}: {exc.response.get('Error', {}).get('Message', '')}"[:300]) from exc
+            except BotoCoreError as exc:  # timeouts, connection refused
+                last = MailUnavailable(type(exc).__name__)
+                continue
+            self.stats["sent"] += 1
+            return str(answer["MessageId"])
+        raise last
+
+    def ensure_identity(self, address: str) -> None:
+        """Verify a sender in the emulator (moto rejects unverified senders); only the local run calls it."""
+        self.client.create_email_identity(EmailIdentity=address)

@@ -1,0 +1,304 @@
+"""THE mail layer: every email the service sends (voucher, apology, owner alert, daily digest) goes through
+``MailService.send``, so the rules below hold for all of them.
+
+    MailService.send(*, kind: str, dedupe_key: str, business: Business, to: str, subject: str,
+                     html: str, text: str, reply_to: str | None = None, to_customer: bool = True) -> bool
+
+* ``kind``: a short label (``voucher``, ``apology``, ``alert``, ``alert_batch``, ``digest``): logs, metrics
+  and the ``X-Survey-Kind`` header.
+* ``dedupe_key``: what makes the email unique, e.g. ``voucher#{biz}#{response_id}`` or
+  ``digest#{biz}#{day}#{owner}``. A conditional write claims it before sending: the same key never sends
+  twice, however often the caller is retried.
+* ``business``: its name becomes the sender's display name; its ``sender_email`` (else ``MAIL_FROM``)
+  the address.
+* ``to``: ONE plain address (call once per owner). ``reply_to``: a plain address or None.
+* ``subject``, ``html``, ``text``: already rendered (``chalicelib/web/emails.py``); both parts are sent as
+  multipart/alternative. Put ``unsubscribe_url(business_id, to)`` in the footer of the body.
+* ``to_customer``: True for a respondent (unsubscribing stops every email of that business to them),
+  False for an owner (the same, for alerts and digests): both carry the List-Unsubscribe headers.
+
+Returns True when this call handed the email to SES; False when nothing was sent now: the address is
+suppressed (unsubscribed, bounced, complained), the key was sent or dead-lettered before, or SES kept
+failing and the email went to the dead-letter queue (``make redrive`` resends it). Raises only when
+even the dead-letter queue could not take it (the claim is released first, so a retry of the caller,
+e.g. the stream redelivering the record, sends it later) or when another sender holds a fresh claim on
+the key (``MailInFlight``: retry later).
+
+Heavy modules (``email``) are imported inside the methods: app.py's cold start never pays for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.domain import keys
+from chalicelib.domain.calendar import iso_utc
+from chalicelib.domain.models import Business
+from chalicelib.observability import count, logger
+from chalicelib.ports import Clock, DeadLetters, Mailer, MailLedger, SuppressionStore
+from chalicelib.settings import Settings
+
+# The same rule as the API's Email type: a bare address, nothing a header could be bent with.
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_STALE_CLAIM = timedelta(minutes=15)  # a sender that held a claim this long without finishing has died
+_UNSUBSCRIBE = "unsubscribe"
+
+
+class MailInFlight(RuntimeError):
+    """Another sender holds a fresh claim on this dedupe key; retry later (it is sent once either way)."""
+
+
+def valid_address(address: str | None) -> bool:
+    return bool(address) and len(address) <= 254 and bool(_ADDRESS.match(address or "")) and ".." not in address
+
+
+def address_hash(secret: str, address: str) -> str:
+    # The same keyed hash as a response's email_hash, so suppressions and responses meet.
+    return keys.keyed_hash(secret, "email", address.strip().lower())
+
+
+def unsubscribe_token(secret: str, business_id: str, address: str) -> str:
+    return keys.seal(secret, _UNSUBSCRIBE, [business_id, address_hash(secret, address)])
+
+
+def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
+    """(business id, address hash) of a token made by :func:`unsubscribe_token`, or None if forged."""
+    payload = keys.unseal(secret, _UNSUBSCRIBE, token, max_length=300)
+    if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(p, str) for p in payload)):
+        return None
+    return payload[0], payload[1]
+
+
+class MailService:
+    def __init__(
+        self,
+        mailer: Mailer,
+        ledger: MailLedger,
+        suppressions: SuppressionStore,
+        dead_letters: DeadLetters,
+        clock: Clock,
+        settings: Settings,
+    ):
+        self._mailer = mailer
+        self._ledger = ledger
+        self._suppressions = suppressions
+        self._dead = dead_letters
+        self._clock = clock
+        self._settings = settings
+
+    # ---- helpers for whoever renders an email -------------------------------------------------------
+
+    def unsubscribe_url(self, business_id: str, address: str) -> str:
+        token = unsubscribe_token(self._settings.app_secret, business_id, address)
+        return f"{self._settings.public_base_url}/u/{token}"
+
+    def sender_for(self, business: Business) -> str:
+        return business.sender_email or self._settings.mail_from
+
+    def status(self, dedupe_key: str) -> str | None:
+        """``sending`` / ``sent`` / ``queued`` for a key, None if never claimed."""
+        entry = self._ledger.get(dedupe_key)
+        return entry.status if entry else None
+
+    # ---- the one send ---------------------------------------------------------------------------------
+
+    def send(
+        self,
+        *,
+        kind: str,
+        dedupe_key: str,
+        business: Business,
+        to: str,
+        subject: str,
+        html: str,
+        text: str,
+        reply_to: str | None = None,
+        to_customer: bool = True,
+    ) -> bool:
+        log = {"kind": kind, "dedupe_key": dedupe_key, "business_id": business.business_id}
+        if not valid_address(to) or (reply_to is not None and not valid_address(reply_to)):
+            logger.warning("email refused: not a plain address", extra=log)
+            count("EmailsRefused", kind=kind)
+            return False
+        secret = self._settings.app_secret
+        if self._suppressions.is_suppressed(address_hash(secret, to), business.business_id):
+            logger.info("email not sent: address suppressed", extra=log)
+            count("EmailsSuppressed", kind=kind)
+            return False
+        now = self._clock.now()
+        claimed = self._ledger.claim(
+            dedupe_key,
+            kind=kind,
+            business_id=business.business_id,
+            now=iso_utc(now),
+            stale_before=iso_utc(now - _STALE_CLAIM),
+        )
+        if not claimed:
+            entry = self._ledger.get(dedupe_key)
+            if entry is not None and entry.status == "sending":
+                raise MailInFlight(dedupe_key)
+            logger.info("email not sent: already sent", extra=log)
+            count("EmailsDeduplicated", kind=kind)
+            return False
+
+        sender = self.sender_for(business)
+        raw = self.build(
+            kind=kind,
+            business=business,
+            sender=sender,
+            to=to,
+            subject=subject,
+            html=html,
+            text=text,
+            reply_to=reply_to,
+            to_customer=to_customer,
+        )
+        from chalicelib.adapters.ses import MailError
+
+        try:
+            message_id = self._mailer.send_raw(raw, sender=sender, recipients=[to])
+        except MailError as exc:
+            self._dead_letter(kind, dedupe_key, business.business_id, sender, [to], raw, exc)
+            return False
+        self._ledger.finish(dedupe_key, status="sent", message_id=message_id, now=iso_utc(self._clock.now()))
+        logger.info("email sent", extra={**log, "message_id": message_id})
+        count("EmailsSent", kind=kind)
+        return True
+
+    def _dead_letter(
+        self,
+        kind: str,
+        dedupe_key: str,
+        business_id: str,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        exc: Exception,
+    ) -> None:
+        letter = {
+            "v": 1,
+            "kind": kind,
+            "dedupe_key": dedupe_key,
+            "business_id": business_id,
+            "sender": sender,
+            "recipients": recipients,
+            "raw": base64.b64encode(raw).decode(),
+            "error": f"{type(exc).__name__}: {exc}"[:500],
+            "failed_at": iso_utc(self._clock.now()),
+        }
+        try:
+            self._dead.put(letter)
+        except Exception:
+            # Neither SES nor SQS: give the key back so the caller's retry sends it, and let the caller fail.
+            self._ledger.release(dedupe_key)
+            raise
+        self._ledger.finish(dedupe_key, status="queued", message_id=None, now=letter["failed_at"])
+        logger.error("email dead-lettered", extra={"kind": kind, "dedupe_key": dedupe_key, "error": letter["error"]})
+        count("EmailsDeadLettered", kind=kind)
+
+    # ---- MIME -----------------------------------------------------------------------------------------
+
+    def build(
+        self,
+        *,
+        kind: str,
+        business: Business,
+        sender: str,
+        to: str,
+        subject: str,
+        html: str,
+        text: str,
+        reply_to: str | None,
+        to_customer: bool,
+    ) -> bytes:
+        """The raw RFC 5322 message: multipart/alternative (text first, html preferred), UTF-8 bodies,
+        encoded headers, List-Unsubscribe with one-click (RFC 8058)."""
+        from email.headerregistry import Address
+        from email.message import EmailMessage
+        from email.policy import SMTP
+        from email.utils import format_datetime, make_msgid
+
+        domain = sender.rpartition("@")[2]
+        # Lines up to RFC 5322's hard limit: at 78 the long List-Unsubscribe URL would be turned into
+        # encoded-words, which mail clients do not read as a URL.
+        message = EmailMessage(policy=SMTP.clone(max_line_length=998))
+        # Address() quotes or encodes the display name, so a name like 'Shop <evil@x>' stays a name.
+        message["From"] = Address(display_name=_one_line(business.name)[:120], addr_spec=sender)
+        message["To"] = to
+        if reply_to:
+            message["Reply-To"] = reply_to
+        message["Subject"] = _one_line(subject)[:250]
+        message["Date"] = format_datetime(self._clock.now())
+        message["Message-ID"] = make_msgid(domain=domain)
+        url = self.unsubscribe_url(business.business_id, to)
+        mailto = self._settings.unsubscribe_mailto or f"unsubscribe@{domain}"
+        token = url.rsplit("/", 1)[1]
+        message["List-Unsubscribe"] = f"<{url}>, <mailto:{mailto}?subject=unsubscribe%20{token}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["X-Survey-Kind"] = kind
+        if not to_customer:
+            message["Auto-Submitted"] = "auto-generated"  # owners' autoresponders stay quiet
+        message.set_content(text, subtype="plain", charset="utf-8")
+        message.add_alternative(html, subtype="html", charset="utf-8")
+        return message.as_bytes()
+
+    # ---- the dead-letter queue ------------------------------------------------------------------------
+
+    def redrive(self, *, max_messages: int = 1000) -> dict[str, int]:
+        """Resend what the dead-letter queue holds; each sent one is deleted and its key marked sent.
+        One that fails again stays on the queue (it comes back after the visibility timeout)."""
+        from chalicelib.adapters.ses import MailError
+
+        done = {"sent": 0, "failed": 0, "dropped": 0}
+        while done["sent"] + done["failed"] + done["dropped"] < max_messages:
+            batch = self._dead.receive(min(10, max_messages))
+            if not batch:
+                break
+            for receipt, letter in batch:
+                parsed = _letter(letter)
+                if parsed is None:
+                    logger.error("dead letter unreadable: dropped", extra={"keys": sorted(letter)[:10]})
+                    self._dead.delete(receipt)
+                    done["dropped"] += 1
+                    continue
+                dedupe_key, sender, recipients, raw = parsed
+                entry = self._ledger.get(dedupe_key)
+                if entry is not None and entry.status == "sent":
+                    self._dead.delete(receipt)  # sent meanwhile (an earlier redrive that died before deleting)
+                    continue
+                try:
+                    message_id = self._mailer.send_raw(raw, sender=sender, recipients=recipients)
+                except MailError as exc:
+                    logger.warning("redrive failed", extra={"dedupe_key": dedupe_key, "error": str(exc)[:200]})
+                    done["failed"] += 1
+                    continue
+                self._ledger.finish(dedupe_key, status="sent", message_id=message_id, now=iso_utc(self._clock.now()))
+                self._dead.delete(receipt)
+                done["sent"] += 1
+            if done["failed"] and not done["sent"]:
+                break  # SES still down: stop instead of spinning on the same messages
+        return done
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _letter(letter: dict[str, Any]) -> tuple[str, str, Sequence[str], bytes] | None:
+    try:
+        dedupe_key, sender, recipients = letter["dedupe_key"], letter["sender"], letter["recipients"]
+        raw = base64.b64decode(letter["raw"], validate=True)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (isinstance(dedupe_key, str) and valid_address(sender) and isinstance(recipients, list)):
+        return None
+    if not recipients or not all(valid_address(r) for r in recipients):
+        return None
+    return dedupe_key, sender, recipients, raw
