@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 
 
@@ -87,10 +88,19 @@ class BusinessStore(Protocol):
 
 class ResponseStore(Protocol):
     def record(
-        self, response: StoredResponse, claim: Claim, idempotency: IdempotencyRecord | None
-    ) -> RecordOutcome: ...
+        self,
+        response: StoredResponse,
+        claim: Claim,
+        idempotency: IdempotencyRecord | None,
+        limits: Sequence[RateLimit] = (),
+    ) -> RecordOutcome:
+        """Write the response, its claim and idempotency record, and count it against ``limits``, all or
+        nothing. Raises RateLimited when a limit is reached (nothing written)."""
+        ...
 
-    def update_score(self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str) -> None: ...
+    def update_score(
+        self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str, limits: Sequence[RateLimit] = ()
+    ) -> None: ...
 
     def save_idempotency(self, record: IdempotencyRecord) -> None: ...
 

@@ -111,6 +111,11 @@ def funnel_pk(business_id: str, day: str) -> str:
     return f"F#{business_id}#{day}"
 
 
+def rate_limit_pk(key: str) -> str:
+    """A one-minute submission counter (``chalicelib.domain.limits``), SK ``RL``, dropped by TTL."""
+    return f"RL#{key}"
+
+
 # ---- daily reports ----------------------------------------------------------------------------------
 
 REGISTRY_SHARDS = 10

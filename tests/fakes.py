@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
+from chalicelib.errors import RateLimited
 from chalicelib.ports import (
     Claim,
     DayPage,
@@ -29,6 +31,7 @@ class InMemoryStore:
         self.links: dict[tuple[str, str], LinkRecord] = {}
         self.opens: dict[tuple[str, str, str], int] = {}
         self.erased: set[tuple[str, str]] = set()
+        self.counters: dict[str, int] = {}
         self.calls: list[str] = []
 
     # ---- BusinessStore ----------------------------------------------------------------------------
@@ -55,11 +58,18 @@ class InMemoryStore:
 
     # ---- ResponseStore ----------------------------------------------------------------------------
 
-    def record(self, response: StoredResponse, claim: Claim, idempotency: IdempotencyRecord | None) -> RecordOutcome:
+    def record(
+        self,
+        response: StoredResponse,
+        claim: Claim,
+        idempotency: IdempotencyRecord | None,
+        limits: Sequence[RateLimit] = (),
+    ) -> RecordOutcome:
         self.calls.append("record")
         # The same order of conditions as the DynamoDB transaction: any failure writes nothing.
         if idempotency is not None and (idempotency.scope, idempotency.key) in self.idempotency:
             return RecordOutcome("replay", replay=self.idempotency[(idempotency.scope, idempotency.key)])
+        self._check(limits)
         claim_key = (claim.business_id, claim.key)
         if claim_key in self.claims:
             return RecordOutcome("already_claimed", existing=self.claims[claim_key])
@@ -70,10 +80,24 @@ class InMemoryStore:
         self.responses[(response.business_id, sort_key)] = response
         if idempotency is not None:
             self.idempotency[(idempotency.scope, idempotency.key)] = idempotency
+        self._count(limits)
         return RecordOutcome("created")
 
-    def update_score(self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str) -> None:
+    def _check(self, limits: Sequence[RateLimit]) -> None:
+        for limit in limits:
+            if self.counters.get(limit.key, 0) >= limit.limit:
+                raise RateLimited("rate limited", headers={"Retry-After": str(limit.retry_after)})
+
+    def _count(self, limits: Sequence[RateLimit]) -> None:
+        for limit in limits:
+            self.counters[limit.key] = self.counters.get(limit.key, 0) + 1
+
+    def update_score(
+        self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str, limits: Sequence[RateLimit] = ()
+    ) -> None:
         self.calls.append("update_score")
+        self._check(limits)
+        self._count(limits)
         key = (locator.business_id, locator.sort_key)
         self.responses[key] = self.responses[key].model_copy(
             update={"score": score, "unhappy": unhappy, "updated_at": updated_at}

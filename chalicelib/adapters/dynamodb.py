@@ -11,8 +11,9 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib import tables
+from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
-from chalicelib.errors import TemporarilyUnavailable
+from chalicelib.errors import RateLimited, TemporarilyUnavailable
 from chalicelib.ports import (
     Claim,
     DayPage,
@@ -99,6 +100,31 @@ class DynamoStore:
                 TableName=self.table, Item=self._item(data), ConditionExpression="attribute_not_exists(PK)"
             )
 
+    def set_signing_keys(
+        self, business_id: str, signing_keys: dict[int, str], active_key_id: int, expected_active_key_id: int
+    ) -> bool:
+        """Replace a business's signing keys, unless someone else rotated since they were read (False)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(tables.business_pk(business_id), "META"),
+                    UpdateExpression="SET signing_keys = :keys, active_key_id = :active",
+                    ConditionExpression="attribute_exists(PK) AND active_key_id = :expected",
+                    ExpressionAttributeValues={
+                        ":keys": self._ser.serialize({str(k): v for k, v in signing_keys.items()}),
+                        ":active": {"N": str(active_key_id)},
+                        ":expected": {"N": str(expected_active_key_id)},
+                    },
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def get_business(self, business_id: str) -> Business | None:
         with _translated():
             got = self.client.get_item(TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"))
@@ -140,7 +166,13 @@ class DynamoStore:
 
     # ---- responses --------------------------------------------------------------------------------
 
-    def record(self, response: StoredResponse, claim: Claim, idempotency: IdempotencyRecord | None) -> RecordOutcome:
+    def record(
+        self,
+        response: StoredResponse,
+        claim: Claim,
+        idempotency: IdempotencyRecord | None,
+        limits: Sequence[RateLimit] = (),
+    ) -> RecordOutcome:
         pk = tables.response_pk(response.business_id, response.local_date)
         sk = f"{response.created_at}#{response.response_id}"
         data = response.model_dump(mode="json")
@@ -189,6 +221,15 @@ class DynamoStore:
                     }
                 }
             )
+        first_limit = len(items)
+        items += [self._limit_update(limit) for limit in limits]
+        reasons = self._transact(items)
+        if reasons is None:
+            return RecordOutcome("created")
+        return self._cancelled(reasons, claim.business_id, limits, first_limit)
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Run a transaction: None when it committed, else the cancellation reasons, one per item."""
         from botocore.exceptions import ClientError
 
         try:
@@ -198,14 +239,43 @@ class DynamoStore:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             reasons = exc.response.get("CancellationReasons") or []
-            return self._cancelled(reasons, claim.business_id)
-        return RecordOutcome("created")
+            if any(r.get("Code") in _RETRYABLE or r.get("Code") == "ThrottlingError" for r in reasons):
+                raise TemporarilyUnavailable() from exc
+            return reasons
+        return None
 
-    def _cancelled(self, reasons: list[dict[str, Any]], business_id: str) -> RecordOutcome:
+    def _limit_update(self, limit: RateLimit) -> dict[str, Any]:
+        # Counts one write in the window, on condition the window is not full: all or nothing with the write.
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(tables.rate_limit_pk(limit.key), "RL"),
+                "UpdateExpression": "ADD n :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+                "ExpressionAttributeNames": {"#ttl": tables.TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": self._item({":one": 1, ":ttl": limit.expires_at, ":limit": limit.limit}),
+            }
+        }
+
+    @staticmethod
+    def _limited(
+        reasons: list[dict[str, Any]], limits: Sequence[RateLimit], first_limit: int
+    ) -> RateLimited | None:
+        for offset, limit in enumerate(limits):
+            index = first_limit + offset
+            if index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed":
+                return RateLimited(
+                    "Too many responses in a short time; please try again in a minute.",
+                    headers={"Retry-After": str(max(1, limit.retry_after))},
+                )
+        return None
+
+    def _cancelled(
+        self, reasons: list[dict[str, Any]], business_id: str, limits: Sequence[RateLimit], first_limit: int
+    ) -> RecordOutcome:
         codes = [r.get("Code") for r in reasons]
-        if any(c in _RETRYABLE or c == "ThrottlingError" for c in codes):
-            raise TemporarilyUnavailable()
-        if len(reasons) > 2 and codes[2] == "ConditionalCheckFailed" and reasons[2].get("Item"):
+        # A retry of an accepted request replays its answer, even when the window has filled since.
+        if first_limit > 2 and codes[2] == "ConditionalCheckFailed" and reasons[2].get("Item"):
             old = self._plain(reasons[2]["Item"])
             return RecordOutcome(
                 "replay",
@@ -218,6 +288,9 @@ class DynamoStore:
                     expires_at=int(old[tables.TTL_ATTRIBUTE]),
                 ),
             )
+        limited = self._limited(reasons, limits, first_limit)
+        if limited is not None:
+            raise limited
         if codes and codes[0] == "ConditionalCheckFailed" and reasons[0].get("Item"):
             old = self._plain(reasons[0]["Item"])
             return RecordOutcome(
@@ -260,15 +333,28 @@ class DynamoStore:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
 
-    def update_score(self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str) -> None:
-        with _translated():
-            self.client.update_item(
-                TableName=self.table,
-                Key=self._key(tables.response_pk(locator.business_id, locator.local_date), locator.sort_key),
-                UpdateExpression="SET score = :s, unhappy = :u, updated_at = :t",
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeValues=self._item({":s": score, ":u": unhappy, ":t": updated_at}),
-            )
+    def update_score(
+        self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str, limits: Sequence[RateLimit] = ()
+    ) -> None:
+        update = {
+            "TableName": self.table,
+            "Key": self._key(tables.response_pk(locator.business_id, locator.local_date), locator.sort_key),
+            "UpdateExpression": "SET score = :s, unhappy = :u, updated_at = :t",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": self._item({":s": score, ":u": unhappy, ":t": updated_at}),
+        }
+        if not limits:
+            with _translated():
+                self.client.update_item(**update)
+            return
+        # A repeat counts against the limits too, or re-scoring one link would be a free way to flood.
+        reasons = self._transact([{"Update": update}] + [self._limit_update(limit) for limit in limits])
+        if reasons is None:
+            return
+        limited = self._limited(reasons, limits, 1)
+        if limited is not None:
+            raise limited
+        raise TemporarilyUnavailable()
 
     def add_comment(
         self,

@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.domain import keys, tokens
+from chalicelib.domain import keys, limits, tokens
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
+from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.metrics import is_unhappy, score_in_range
 from chalicelib.domain.models import (
     Business,
@@ -160,7 +161,8 @@ class Submissions:
                 body=body.model_dump(),
                 expires_at=int(now.timestamp()) + _DAY,
             )
-        outcome = self._store.record(response, Claim(business.business_id, claim_key, claim_ttl), idem)
+        quotas = self._limits(meta, scope, int(now.timestamp()))
+        outcome = self._store.record(response, Claim(business.business_id, claim_key, claim_ttl), idem, quotas)
 
         if outcome.kind == "replay" and outcome.replay is not None:
             if outcome.replay.fingerprint != (idem.fingerprint if idem else None):
@@ -181,7 +183,7 @@ class Submissions:
                 raise Conflict(
                     "This survey was already answered and can no longer be changed.", code="edit_window_closed"
                 )
-            self._store.update_score(existing, data.score, unhappy, created)
+            self._store.update_score(existing, data.score, unhappy, created, quotas)
             body = ResponseCreated(
                 response_id=existing.response_id, edit_token=self._edit_token(existing), unhappy=unhappy
             )
@@ -233,6 +235,15 @@ class Submissions:
         day = local_day(now, business.timezone).isoformat()
         where = data.touchpoint_id or SITE_TOUCHPOINT
         return business, touchpoint, f"W#{where}#{day}#{self._browser(data, meta)}"
+
+    def _limits(self, meta: RequestMeta, scope: str, now: int) -> list[RateLimit]:
+        """Per client IP and per link or site key, counted in the same write as the response."""
+        found = [limits.window("link", scope, self._settings.rate_limit_per_link, now)]
+        if meta.source_ip:
+            # Keyed: the counter's key says nothing about who the client is.
+            ip = keys.keyed_hash(self._settings.app_secret, "ip", meta.source_ip)[:24]
+            found.append(limits.window("ip", ip, self._settings.rate_limit_per_ip, now))
+        return found
 
     def _browser(self, data: ResponseIn, meta: RequestMeta) -> str:
         """A soft per-browser identity without cookies: the widget's anonymous id, else a keyed hash of
