@@ -40,7 +40,8 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 
 @app.middleware("all")
 def trace(event, get_response):  # type: ignore[no-untyped-def]
-    with traced(getattr(app.lambda_context, "function_name", None) or "handler"):
+    # Chalice sets app.lambda_context only for HTTP events: stream, queue and schedule handlers have none.
+    with traced(getattr(getattr(app, "lambda_context", None), "function_name", None) or "handler"):
         return get_response(event)
 
 
@@ -168,3 +169,60 @@ def erase_respondent(business_id: str) -> Response:
     caller = _caller(business_id)
     query = http.query(app.current_request, ErasureQuery)
     return http.respond(services().owners.erase_respondent(caller, query.email))
+
+
+# ---- the closed loop by email (docs/email.md) -------------------------------------------------------
+# Names and ARNs are needed when chalice packages the app, before any settings are read; infra/ sets them.
+RESPONSES_STREAM_ARN = (
+    os.environ.get("RESPONSES_STREAM_ARN")
+    or "arn:aws:dynamodb:ap-southeast-1:000000000000:table/surveys-local/stream/1970-01-01T00:00:00.000"
+)
+ALERT_QUEUE = os.environ.get("ALERT_QUEUE_NAME") or "surveys-alerts"
+SES_EVENTS_TOPIC = os.environ.get("SES_EVENTS_TOPIC") or "surveys-ses-events"
+
+
+@app.on_dynamodb_record(
+    stream_arn=RESPONSES_STREAM_ARN, batch_size=25, starting_position="TRIM_HORIZON", name="followups"
+)
+def on_response_change(event) -> dict:  # type: ignore[no-untyped-def]
+    # Vouchers, apologies, owner alerts, recovery; answers {"batchItemFailures": [...]} (the event source
+    # mapping has ReportBatchItemFailures), so one bad record never holds back the others.
+    return services().followups.process_stream(event.to_dict())
+
+
+@app.on_sqs_message(queue=ALERT_QUEUE, batch_size=10, name="alert_flusher")
+def flush_owner_alerts(event) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.adapters.sqs import parse_alert_flush
+
+    for record in event:
+        window = parse_alert_flush(record.body)
+        if window is None:
+            logger.warning("dropping an alert-flush message that is not one", extra={"body": record.body[:200]})
+            continue
+        services().followups.flush_alerts(*window)
+
+
+@app.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
+def ses_events(event) -> None:  # type: ignore[no-untyped-def]
+    # Bounces and complaints from SES (configuration set -> SNS) become suppressions.
+    services().mail.record_feedback(event.message)
+
+
+@routes.json("/v1/businesses/{business_id}/vouchers/{code}/redeem", methods=["POST"])
+def redeem_voucher(business_id: str, code: str) -> Response:
+    caller = _caller(business_id)
+    return http.respond(services().followups.redeem(caller.business, code))
+
+
+@routes.html("/u/{token}", methods=["GET"])
+def unsubscribe_page(token: str) -> Response:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.show(services(), app.current_request, token)
+
+
+@routes.html("/u/{token}", methods=["POST"])
+def unsubscribe_now(token: str) -> Response:
+    from chalicelib.web import unsubscribe
+
+    return unsubscribe.post(services(), app.current_request, token)

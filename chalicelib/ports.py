@@ -309,9 +309,11 @@ class FollowupStore(Protocol):
 
     def mark_recovered(self, pointer: ApologyPointer, *, at: str) -> bool: ...
 
-    def count_alert(self, business_id: str, window: int, summary: dict[str, Any], *, limit: int) -> int:
-        """Count one owner alert in a 5-minute window; past ``limit`` the summary is kept on the window's
-        item for the batched email. Returns the count including this alert."""
+    def count_alert(
+        self, business_id: str, window: int, summary: dict[str, Any], *, limit: int, response_id: str
+    ) -> int:
+        """Count one owner alert (once per response) in a 5-minute window; past ``limit`` the summary is
+        kept on the window's item for the batched email. Returns the alert's position in the window."""
         ...
 
     def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]: ...

@@ -15,6 +15,9 @@ from chalicelib.services.submissions import Submissions
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.ports import Mailer
+    from chalicelib.services.followups import Followups
+    from chalicelib.services.mail import MailService
     from chalicelib.services.reports import Reports
 
 
@@ -25,6 +28,39 @@ class Services:
     owners: Owners
     store: DynamoStore | None = None
     clock: Clock | None = None
+    mailer: Mailer | None = None  # tests and benches inject a flaky one; else SESv2 (+ .eml outbox locally)
+
+    @cached_property
+    def mail(self) -> MailService:
+        # Built on first use: the email path stays out of a submission's cold start.
+        from chalicelib.adapters.followups_store import DynamoFollowupStore
+        from chalicelib.adapters.sqs import SqsDeadLetters
+        from chalicelib.services.mail import MailService
+
+        ledger = DynamoFollowupStore(self.settings.table_name, getattr(self.store, "_client", None))
+        return MailService(
+            self.mailer or default_mailer(self.settings),
+            ledger,
+            ledger,
+            SqsDeadLetters(self.settings.mail_dlq_name),
+            self.clock or SystemClock(),
+            self.settings,
+        )
+
+    @cached_property
+    def followups(self) -> Followups:
+        from chalicelib.adapters.followups_store import DynamoFollowupStore
+        from chalicelib.services.followups import Followups
+
+        store = self.store or DynamoStore(self.settings.table_name)
+        return Followups(
+            Directory(store, self.settings.business_cache_seconds),
+            DynamoFollowupStore(self.settings.table_name, getattr(self.store, "_client", None)),
+            self.mail,
+            alert_flusher(self.settings),
+            self.clock or SystemClock(),
+            self.settings,
+        )
 
     @cached_property
     def reports(self) -> Reports:
@@ -43,6 +79,28 @@ class Services:
             queue=SqsReportQueue(self.settings.reports_queue_name),
             mail=lambda: getattr(self, "mail", None),
         )
+
+
+def default_mailer(settings: Settings) -> Mailer:
+    from chalicelib.adapters.ses import SesMailer
+
+    mailer = SesMailer(max_send_rate=settings.ses_max_send_rate, configuration_set=settings.ses_configuration_set)
+    if settings.stage == "local":
+        from chalicelib.local.outbox import OutboxMailer
+
+        return OutboxMailer(mailer)
+    return mailer
+
+
+def alert_flusher(settings: Settings):  # type: ignore[no-untyped-def]
+    """SQS delayed messages in AWS; locally a timer thread (the emulator's SQS would need a poller)."""
+    if settings.stage == "local":
+        from chalicelib.local.stream import TimerAlertFlusher
+
+        return TimerAlertFlusher()
+    from chalicelib.adapters.sqs import SqsAlertFlusher
+
+    return SqsAlertFlusher(settings.alert_queue_name)
 
 
 def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | None = None) -> Services:

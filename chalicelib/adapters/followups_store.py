@@ -433,29 +433,47 @@ class DynamoFollowupStore:
 
     # ---- owner-alert windows ----------------------------------------------------------------------
 
-    def count_alert(self, business_id: str, window: int, summary: dict[str, Any], *, limit: int) -> int:
+    def count_alert(
+        self, business_id: str, window: int, summary: dict[str, Any], *, limit: int, response_id: str
+    ) -> int:
         key = self._key(tables.alert_window_pk(business_id, window), "AW")
-        with _translated():
-            got = self.client.update_item(
-                TableName=self.table,
-                Key=key,
-                UpdateExpression="ADD alerts :one SET #type = :type, #ttl = :ttl",
-                ExpressionAttributeNames={"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                ExpressionAttributeValues=self._item(
-                    {":one": 1, ":type": "alert_window", ":ttl": (window + 1) * 300 + 7 * 86400}
-                ),
-                ReturnValues="UPDATED_NEW",
-            )
-        count = int(got["Attributes"]["alerts"]["N"])
-        if count > limit:
+        try:
+            with _translated():
+                got = self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="ADD alerts :one, rids :rid SET #type = :type, #ttl = :ttl",
+                    # Counted once per response, however often the stream delivers it.
+                    ConditionExpression="attribute_not_exists(rids) OR NOT contains(rids, :r)",
+                    ExpressionAttributeNames={"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":rid": {"SS": [response_id]},
+                        ":r": {"S": response_id},
+                        ":type": {"S": "alert_window"},
+                        ":ttl": {"N": str((window + 1) * 300 + 7 * 86400)},
+                    },
+                    ReturnValues="UPDATED_NEW",
+                )
+        except Exception as exc:
+            if not self._failed_condition(exc):
+                raise
+            batch = self.alert_batch(business_id, window)
+            ids = [b.get("response_id") for b in batch]
+            if response_id not in ids:
+                return 1  # counted and sent on its own before (or its batch entry never landed: send it alone)
+            return limit + 1 if ids[0] == response_id else limit + 2  # the first one (re)schedules the flush
+        position = int(got["Attributes"]["alerts"]["N"])
+        if position > limit:
             with _translated():
                 self.client.update_item(
                     TableName=self.table,
                     Key=key,
-                    UpdateExpression="SET batch = list_append(if_not_exists(batch, :empty), :one)",
+                    UpdateExpression="SET #batch = list_append(if_not_exists(#batch, :empty), :one)",
+                    ExpressionAttributeNames={"#batch": "batch"},
                     ExpressionAttributeValues=self._item({":empty": [], ":one": [summary]}),
                 )
-        return count
+        return position
 
     def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]:
         with _translated():

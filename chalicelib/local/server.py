@@ -102,6 +102,9 @@ def main() -> None:
         (LOCAL_DIR / "demo.env").write_text(demo.env_file())
         (LOCAL_DIR / "demo.json").write_text(json.dumps(demo.as_dict(), indent=2, ensure_ascii=False))
         print(demo.banner(), flush=True)
+        from chalicelib.local.stream import start_local_followups
+
+        start_local_followups(env["TABLE_NAME"])  # the stream consumer AWS would run: vouchers, apologies, alerts
         serve(api_port)
     finally:
         emulator.stop()

@@ -249,6 +249,68 @@ class MailService:
         message.add_alternative(html, subtype="html", charset="utf-8")
         return message.as_bytes()
 
+    # ---- unsubscribing and SES feedback ---------------------------------------------------------------
+
+    def read_unsubscribe(self, token: str) -> tuple[str, str]:
+        """(business id, address hash) of an unsubscribe token; InvalidToken (a 404 page) if forged."""
+        from chalicelib.errors import InvalidToken
+
+        parsed = read_unsubscribe_token(self._settings.app_secret, token)
+        if parsed is None:
+            raise InvalidToken("This unsubscribe link is not valid.", code="invalid_unsubscribe_token")
+        return parsed
+
+    def unsubscribe(self, token: str) -> str:
+        """RFC 8058 one-click: no more email of that business to that address. Idempotent. Returns the
+        business id."""
+        business_id, hashed = self.read_unsubscribe(token)
+        self._suppressions.suppress(hashed, business_id, reason="unsubscribe", at=iso_utc(self._clock.now()))
+        count("Unsubscribed")
+        return business_id
+
+    def record_feedback(self, notification: dict[str, Any] | str) -> int:
+        """An SES event (event publishing or identity notification, as SNS delivers it, JSON text or
+        parsed): a permanent bounce or a complaint suppresses the address for every business. Returns
+        the number of addresses suppressed; anything else (deliveries, opens, junk) is ignored."""
+        if isinstance(notification, str):
+            import json
+
+            try:
+                notification = json.loads(notification)
+            except ValueError:
+                logger.warning("SES event is not JSON: ignored")
+                return 0
+        if not isinstance(notification, dict):
+            return 0
+        kind = notification.get("eventType") or notification.get("notificationType")
+        if kind == "Bounce":
+            bounce = notification.get("bounce") or {}
+            if bounce.get("bounceType") != "Permanent":
+                return 0  # a full mailbox or a greylist: SES retries, the address stays usable
+            recipients, reason = bounce.get("bouncedRecipients") or [], "bounce"
+        elif kind == "Complaint":
+            recipients = (notification.get("complaint") or {}).get("complainedRecipients") or []
+            reason = "complaint"
+        else:
+            return 0
+        done = 0
+        for recipient in recipients[:50]:
+            address = recipient.get("emailAddress") if isinstance(recipient, dict) else None
+            if not isinstance(address, str):
+                continue
+            from email.utils import parseaddr
+
+            address = parseaddr(address)[1]
+            if not valid_address(address):
+                continue
+            hashed = address_hash(self._settings.app_secret, address)
+            self._suppressions.suppress(hashed, "*", reason=reason, at=iso_utc(self._clock.now()))
+            done += 1
+        if done:
+            logger.info("addresses suppressed", extra={"reason": reason, "count": done})
+            count("AddressesSuppressed", reason=reason)
+        return done
+
     # ---- the dead-letter queue ------------------------------------------------------------------------
 
     def redrive(self, *, max_messages: int = 1000) -> dict[str, int]:

@@ -127,6 +127,40 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "ok": (200, m.Erased),
         "errors": [401, 404, 422, 503],
     },
+    ("/v1/businesses/{business_id}/vouchers/{code}/redeem", "POST"): {
+        "summary": "Redeem a voucher at the till: 200 the first time, 409 after, 410 expired, 404 unknown",
+        "tags": ["owner"],
+        "auth": "owner",
+        "ok": (
+            200,
+            {
+                "type": "object",
+                "required": ["code", "description", "redeemed_at"],
+                "properties": {
+                    "code": {"type": "string", "pattern": "^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$"},
+                    "description": {"type": "string"},
+                    "valid_until": {"type": ["string", "null"]},
+                    "redeemed_at": {"type": "string"},
+                },
+            },
+        ),
+        "errors": [401, 404, 409, 410, 503],
+    },
+    ("/u/{token}", "GET"): {
+        "summary": "Unsubscribe page of an email's List-Unsubscribe link (HTML); changes nothing",
+        "tags": ["pages"],
+        "ok": (200, "text/html"),
+        "errors": [404],
+        "error_type": "text/html",
+    },
+    ("/u/{token}", "POST"): {
+        "summary": "RFC 8058 one-click unsubscribe (List-Unsubscribe=One-Click); also the page's button",
+        "tags": ["pages"],
+        "body_form": {"List-Unsubscribe": {"enum": ["One-Click"]}},
+        "ok": (200, "text/html"),
+        "errors": [404, 413],
+        "error_type": "text/html",
+    },
 }
 
 _MODELS = [

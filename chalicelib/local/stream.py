@@ -1,0 +1,162 @@
+"""Local run only: what AWS would trigger by itself for the email path.
+
+* ``StreamPoller`` reads the emulator's DynamoDB stream every ~200 ms and calls the SAME Lambda entry
+  point as AWS (``app.on_response_change``, with its middleware), with the event built the way Lambda
+  builds it. A record the handler reports in ``batchItemFailures`` is read again from its sequence
+  number after a pause, as Lambda's ``ReportBatchItemFailures`` does, up to ``MAX_RETRIES`` times.
+* ``TimerAlertFlusher`` stands in for SQS delayed messages: the batched owner alert of a window is sent
+  by a timer thread once the window has closed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from chalicelib.observability import logger
+
+POLL_SECONDS = 0.2
+MAX_RETRIES = 3
+
+
+def lambda_context(name: str) -> Any:
+    return SimpleNamespace(
+        function_name=name,
+        function_version="$LATEST",
+        invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:{name}",
+        memory_limit_in_mb=512,
+        aws_request_id=str(uuid.uuid4()),
+        log_group_name=f"/aws/lambda/{name}",
+        log_stream_name="local",
+        get_remaining_time_in_millis=lambda: 60_000,
+    )
+
+
+def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A record as ``dynamodbstreams.get_records`` returns it -> as Lambda delivers it: moto leaves out
+    ``eventSourceARN``, and boto3 turns ``ApproximateCreationDateTime`` into a datetime (Lambda: epoch)."""
+    data = dict(record)
+    stream = dict(data.get("dynamodb") or {})
+    created = stream.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        stream["ApproximateCreationDateTime"] = int(created.timestamp())
+    data["dynamodb"] = stream
+    data.setdefault("eventSource", "aws:dynamodb")
+    data.setdefault("awsRegion", region)
+    data["eventSourceARN"] = stream_arn
+    return data
+
+
+class StreamPoller:
+    def __init__(self, table_name: str, handler: Any, *, poll_seconds: float = POLL_SECONDS):
+        import boto3
+
+        # With botocore's account-id endpoints on, DynamoDB Streams calls would miss the emulator.
+        os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+        self._dynamodb = boto3.client("dynamodb")
+        self._streams = boto3.client("dynamodbstreams")
+        self._table = table_name
+        self._handler = handler
+        self._poll = poll_seconds
+        self._region = self._streams.meta.region_name
+        self._iterators: dict[str, str | None] = {}
+        self._retries: dict[str, int] = {}
+        self.stop_event = threading.Event()
+        self.stream_arn = self._dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self.delivered = 0
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="stream-poller", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            try:
+                self.poll_once()
+            except Exception:
+                logger.exception("stream poll failed")
+            self.stop_event.wait(max(0.0, self._poll - (time.monotonic() - started)))
+
+    def poll_once(self) -> int:
+        shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"].get("Shards", [])
+        handled = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = self._iterators[shard_id]
+            if iterator is None:
+                continue
+            got = self._streams.get_records(ShardIterator=iterator, Limit=100)
+            records = got.get("Records", [])
+            self._iterators[shard_id] = got.get("NextShardIterator")
+            if records:
+                handled += self._deliver(shard_id, records)
+        return handled
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> int:
+        event = {"Records": [to_lambda_record(r, self.stream_arn, self._region) for r in records]}
+        answer = self._handler(event, lambda_context("followups")) or {}
+        failures = [f.get("itemIdentifier") for f in answer.get("batchItemFailures", []) if isinstance(f, dict)]
+        self.delivered += len(records)
+        if not failures or failures[0] is None:
+            return len(records)
+        first = failures[0]
+        tries = self._retries.get(first, 0) + 1
+        if tries > MAX_RETRIES:
+            logger.error("stream record still failing: skipped, as Lambda does after its retries", extra={"seq": first})
+            return len(records)
+        self._retries[first] = tries
+        time.sleep(min(2.0, 0.2 * 2**tries))
+        # Lambda resumes from the first failed record: the ones after it come again (idempotent handler).
+        self._iterators[shard_id] = self._streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=first
+        )["ShardIterator"]
+        return len(records)
+
+
+class TimerAlertFlusher:
+    """Locally, the batched owner alert of a window is sent by a timer once the window has closed."""
+
+    def schedule(self, business_id: str, window: int, delay_seconds: int) -> None:
+        def flush() -> None:
+            try:
+                from chalicelib.wiring import services
+
+                services().followups.flush_alerts(business_id, window)
+            except Exception:
+                logger.exception("alert flush failed", extra={"business_id": business_id})
+
+        timer = threading.Timer(max(0, delay_seconds), flush)
+        timer.daemon = True
+        timer.start()
+
+
+def start_local_followups(table_name: str) -> StreamPoller:
+    """Called by ``chalicelib/local/server.py``: verify the default sender, create the email queues in the
+    emulator and start polling the stream into the same handler Lambda runs."""
+    import boto3
+
+    from chalicelib.adapters.sqs import create_queues
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    boto3.client("sesv2").create_email_identity(EmailIdentity=settings.mail_from)
+    create_queues([settings.mail_dlq_name, settings.alert_queue_name])
+    from app import on_response_change
+
+    poller = StreamPoller(table_name, on_response_change)
+    poller.start()
+    return poller

@@ -1,0 +1,406 @@
+"""The closed loop, driven by the table's DynamoDB stream: a customer who answered gets the voucher promised
+for answering, an unhappy one an apology, the owners an alert, and a later happier answer from the same
+address marks the apology as recovered.
+
+Rules (PRODUCT.md):
+
+* A voucher for answering needs an email with consent and a voucher policy; it never depends on the
+  score. At most one per address per ``per_email_days``.
+* Unhappy (NPS 0-6, CSAT 1-2, CES 1-3): an apology to a consented address (with a recovery voucher when
+  the policy says so), recorded for the recovery rate; an alert to every owner, with ``Reply-To`` the
+  customer when they consented. Past ``ALERT_BATCH_AFTER`` alerts in a 5-minute window, further alerts
+  of that window go out as one batched email after the window closes.
+* Recovery: a response that is no longer unhappy, from the address of an apology sent in the last 28 days.
+
+Idempotent per response and per email kind: issuing is a transaction keyed by (response, kind), and
+every email has a dedupe key in the mail ledger, so a redelivered batch sends nothing twice. The stream
+carries every write of the table; only responses matter here, everything else is skipped.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
+from chalicelib.domain.models import Business, StoredResponse
+from chalicelib.observability import count, logger
+from chalicelib.ports import AlertFlusher, Clock, FollowupStore, Voucher
+from chalicelib.services.directory import Directory
+from chalicelib.services.mail import MailService
+from chalicelib.settings import Settings
+
+# No 0/O/1/I: read aloud at a till or typed from a phone, nothing is ambiguous.
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+VOUCHER_GROUPS, VOUCHER_GROUP_LEN = 4, 4  # 16 symbols x 5 bits = 80 bits of randomness
+RECOVERY_DAYS = 28
+ALERT_WINDOW_SECONDS = 300
+_FRESH = timedelta(days=7)  # older responses changing (erasure, a late edit) never trigger emails
+
+
+class MalformedRecord(ValueError):
+    """A stream record we cannot read: reported as a batch item failure, logged with its key."""
+
+
+def new_voucher_code() -> str:
+    symbols = [secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_GROUPS * VOUCHER_GROUP_LEN)]
+    return "-".join("".join(symbols[i : i + VOUCHER_GROUP_LEN]) for i in range(0, len(symbols), VOUCHER_GROUP_LEN))
+
+
+def normalize_voucher_code(raw: str) -> str | None:
+    """The canonical XXXX-XXXX-XXXX-XXXX form of what a cashier typed (any case, spaces or dashes), or None."""
+    compact = "".join(ch for ch in raw.upper() if ch not in " -")
+    size = VOUCHER_GROUPS * VOUCHER_GROUP_LEN
+    if len(compact) != size or any(ch not in VOUCHER_ALPHABET for ch in compact):
+        return None
+    return "-".join(compact[i : i + VOUCHER_GROUP_LEN] for i in range(0, size, VOUCHER_GROUP_LEN))
+
+
+class Followups:
+    def __init__(
+        self,
+        directory: Directory,
+        store: FollowupStore,
+        mail: MailService,
+        flusher: AlertFlusher,
+        clock: Clock,
+        settings: Settings,
+    ):
+        self._directory = directory
+        self._store = store
+        self._mail = mail
+        self._flusher = flusher
+        self._clock = clock
+        self._settings = settings
+
+    # ---- the stream -----------------------------------------------------------------------------------
+
+    def process_stream(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A Lambda DynamoDB-stream event -> ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures).
+        A record that fails never stops the others of the batch."""
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        # Even a batch whose every record failed answers with the list instead of raising, so Lambda
+        # retries exactly those records (from the first failed sequence number).
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+        if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+            logger.error("stream event without Records")
+            return {"batchItemFailures": []}
+        return process_partial_response(event=event, record_handler=self._record, processor=processor)
+
+    def _record(self, record: Any) -> None:
+        raw = record.raw_event if hasattr(record, "raw_event") else {}
+        stream = raw.get("dynamodb") if isinstance(raw, dict) else None
+        try:
+            if not isinstance(stream, dict) or not isinstance(stream.get("Keys"), dict):
+                raise MalformedRecord("record without dynamodb.Keys")
+            name = raw.get("eventName")
+            if name not in ("INSERT", "MODIFY", "REMOVE"):
+                raise MalformedRecord(f"unknown eventName {name!r}")
+            keys = record.dynamodb.keys
+            if name == "REMOVE" or not str(keys.get("PK", "")).startswith("R#"):
+                return  # only responses drive emails
+            if not isinstance(stream.get("NewImage"), dict):
+                raise MalformedRecord("response record without NewImage (stream view must be NEW_AND_OLD_IMAGES)")
+            new = _response(record.dynamodb.new_image)
+            old = _response(record.dynamodb.old_image) if isinstance(stream.get("OldImage"), dict) else None
+        except MalformedRecord as exc:
+            keys_seen = stream.get("Keys") if isinstance(stream, dict) else None
+            logger.error(
+                "unreadable stream record",
+                extra={"error": str(exc)[:300], "record_keys": keys_seen, "sequence": _sequence(raw)},
+            )
+            count("StreamRecordsRejected")
+            raise
+        except Exception as exc:
+            logger.error("unreadable stream record", extra={"error": str(exc)[:300], "sequence": _sequence(raw)})
+            count("StreamRecordsRejected")
+            raise MalformedRecord(str(exc)[:300]) from exc
+        self.handle(new, old)
+
+    def business(self, business_id: str) -> Business | None:
+        return self._directory.business(business_id)
+
+    # ---- one response ---------------------------------------------------------------------------------
+
+    def handle(self, response: StoredResponse, old: StoredResponse | None = None) -> None:
+        now = self._clock.now()
+        if now - parse_iso_utc(response.created_at) > _FRESH:
+            return
+        business = self._directory.business(response.business_id)
+        if business is None:
+            logger.warning("response of an unknown business", extra={"business_id": response.business_id})
+            return
+        consented = bool(response.email and response.consent and response.email_hash)
+        if consented and business.voucher is not None:
+            self._voucher_for_answering(business, response, now)
+        if response.unhappy:
+            if consented:
+                self._apology(business, response, now)
+            self._alert(business, response, old, now)
+        elif response.email_hash:
+            self._maybe_recovered(business, response)
+
+    # ---- vouchers -------------------------------------------------------------------------------------
+
+    def _issue(self, business: Business, response: StoredResponse, kind: str, now: datetime) -> Voucher | None:
+        policy = business.voucher
+        assert policy is not None and response.email_hash is not None
+        not_before = None
+        if kind == "answer" and policy.per_email_days > 0:
+            not_before = iso_utc(now - timedelta(days=policy.per_email_days))
+        voucher = Voucher(
+            business_id=business.business_id,
+            code=new_voucher_code(),
+            description=policy.description,
+            issued_at=iso_utc(now),
+            valid_until=_end_of_local_day(now + timedelta(days=policy.valid_days), business.timezone),
+            response_id=response.response_id,
+            kind=kind,  # type: ignore[arg-type]
+        )
+        day = local_day(now, business.timezone).isoformat()
+        issued = self._store.issue_voucher(voucher, email_hash=response.email_hash, not_before=not_before, day=day)
+        if issued is None:
+            logger.info("no voucher: this address got one recently", extra={"response_id": response.response_id})
+            count("VouchersLimited")
+        return issued
+
+    def _voucher_for_answering(self, business: Business, response: StoredResponse, now: datetime) -> None:
+        voucher = self._issue(business, response, "answer", now)
+        if voucher is None:
+            return
+        from chalicelib.web import emails
+
+        locale = response.locale or business.locale
+        assert response.email is not None
+        rendered = emails.render(
+            "voucher",
+            locale,
+            subject_args={"name": business.name},
+            business_name=business.name,
+            code=voucher.code,
+            description=voucher.description,
+            valid_until=_display_day(locale, voucher.valid_until, business.timezone),
+            unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
+        )
+        self._mail.send(
+            kind="voucher",
+            dedupe_key=f"voucher#{business.business_id}#{response.response_id}",
+            business=business,
+            to=response.email,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+        )
+
+    def redeem(self, business: Business, raw_code: str) -> dict[str, Any]:
+        """200 body of a first redemption; raises NotFound (404), Conflict (409) or Expired (410)."""
+        from chalicelib.errors import Conflict, Expired, NotFound
+
+        code = normalize_voucher_code(raw_code)
+        if code is None:
+            raise NotFound("Unknown voucher code.", code="voucher_not_found")
+        now = self._clock.now()
+        outcome = self._store.redeem_voucher(
+            business.business_id, code, now=iso_utc(now), day=local_day(now, business.timezone).isoformat()
+        )
+        if outcome == "unknown":
+            raise NotFound("Unknown voucher code.", code="voucher_not_found")
+        if outcome == "already_redeemed":
+            raise Conflict("This voucher was already redeemed.", code="voucher_already_redeemed")
+        if outcome == "expired":
+            raise Expired("This voucher has expired.", code="voucher_expired")
+        voucher = self._store.get_voucher(business.business_id, code)
+        count("VouchersRedeemed")
+        return {
+            "code": code,
+            "description": voucher.description if voucher else "",
+            "valid_until": voucher.valid_until if voucher else None,
+            "redeemed_at": voucher.redeemed_at if voucher else iso_utc(now),
+        }
+
+    # ---- apology and recovery -------------------------------------------------------------------------
+
+    def _apology(self, business: Business, response: StoredResponse, now: datetime) -> None:
+        assert response.email is not None and response.email_hash is not None
+        recovery = None
+        if business.voucher is not None and business.voucher.recovery:
+            recovery = self._issue(business, response, "recovery", now)
+        from chalicelib.web import emails
+
+        locale = response.locale or business.locale
+        rendered = emails.render(
+            "apology",
+            locale,
+            subject_args={"name": business.name},
+            business_name=business.name,
+            comment=response.comment or "",
+            code=recovery.code if recovery else "",
+            description=recovery.description if recovery else "",
+            valid_until=_display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
+            unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
+        )
+        key = f"apology#{business.business_id}#{response.response_id}"
+        sent = self._mail.send(
+            kind="apology",
+            dedupe_key=key,
+            business=business,
+            to=response.email,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            reply_to=business.owner_emails[0] if business.owner_emails else None,
+        )
+        # Recorded once it is out (or was, on a redelivered record whose write failed last time).
+        if sent or self._mail.status(key) in ("sent", "queued"):
+            self._store.record_apology(
+                business_id=business.business_id,
+                day=local_day(now, business.timezone).isoformat(),
+                response_id=response.response_id,
+                email_hash=response.email_hash,
+                metric=response.metric,
+                score=response.score,
+                touchpoint_id=response.touchpoint_id,
+                sent_at=iso_utc(now),
+            )
+
+    def _maybe_recovered(self, business: Business, response: StoredResponse) -> None:
+        assert response.email_hash is not None
+        pointer = self._store.latest_apology(business.business_id, response.email_hash)
+        if pointer is None or pointer.response_id == response.response_id:
+            return
+        answered = parse_iso_utc(response.created_at)
+        sent = parse_iso_utc(pointer.sent_at)
+        within = sent < answered <= sent + timedelta(days=RECOVERY_DAYS)
+        if within and self._store.mark_recovered(pointer, at=response.created_at):
+            count("CustomersRecovered")
+
+    # ---- owner alerts ---------------------------------------------------------------------------------
+
+    def _alert(self, business: Business, response: StoredResponse, old: StoredResponse | None, now: datetime) -> None:
+        summary = self._summary(business, response)
+        window = int(now.timestamp()) // ALERT_WINDOW_SECONDS
+        limit = self._settings.alert_batch_after
+        # A score that was unhappy already and only gained a comment / an address: tell the owners what
+        # the customer added (the first alert went out without it). Never batched, never counted twice.
+        follow_up = (
+            old is not None
+            and old.unhappy
+            and ((response.comment and not old.comment) or (response.consent and not old.consent))
+        )
+        if follow_up:
+            self._send_alert(
+                business,
+                [summary],
+                f"alert#{business.business_id}#{response.response_id}#more",
+                reply_to=summary.get("customer") or None,
+            )
+            return
+        position = self._store.count_alert(
+            business.business_id, window, {**summary}, limit=limit, response_id=response.response_id
+        )
+        if position <= limit:
+            self._send_alert(
+                business,
+                [summary],
+                f"alert#{business.business_id}#{response.response_id}",
+                reply_to=summary.get("customer") or None,
+            )
+        elif position == limit + 1:
+            delay = (window + 1) * ALERT_WINDOW_SECONDS - int(now.timestamp()) + 5
+            self._flusher.schedule(business.business_id, window, delay)
+            count("OwnerAlertsBatched")
+
+    def flush_alerts(self, business_id: str, window: int) -> int:
+        """Send the batched alert of one window (scheduled after it closed). Returns the alerts it held."""
+        business = self._directory.business(business_id)
+        if business is None:
+            return 0
+        batch = self._store.alert_batch(business_id, window)
+        if batch:
+            self._send_alert(business, batch, f"alert-batch#{business_id}#{window}", reply_to=None)
+        return len(batch)
+
+    def _send_alert(self, business: Business, alerts: list[dict[str, Any]], key: str, *, reply_to: str | None) -> None:
+        from chalicelib.web import emails
+
+        for index, owner in enumerate(business.owner_emails):
+            rendered = emails.render(
+                "alert",
+                business.locale,
+                subject_args={
+                    "name": business.name,
+                    "metric": alerts[0]["metric_label"],
+                    "score": alerts[0]["score"],
+                    "count": len(alerts),
+                },
+                business_name=business.name,
+                alerts=alerts,
+                more=len(alerts) > 1,
+                unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
+            )
+            self._mail.send(
+                kind="alert",
+                dedupe_key=f"{key}#{index}",
+                business=business,
+                to=owner,
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                reply_to=reply_to if len(alerts) == 1 else None,
+                to_customer=False,
+            )
+
+    def _summary(self, business: Business, response: StoredResponse) -> dict[str, Any]:
+        from chalicelib.web import emails
+
+        touchpoint = self._directory.touchpoint(business.business_id, response.touchpoint_id)
+        created = parse_iso_utc(response.created_at).astimezone(zone(business.timezone))
+        return {
+            "response_id": response.response_id,
+            "metric": response.metric,
+            "metric_label": response.metric.upper(),
+            "score": response.score,
+            "scale_max": emails.SCALE_MAX[response.metric],
+            "touchpoint": touchpoint.name if touchpoint else response.touchpoint_id,
+            "channel": emails.channel_label(business.locale, response.channel),
+            "when": created.strftime("%d/%m/%Y %H:%M" if business.locale == "vi" else "%Y-%m-%d %H:%M"),
+            "comment": (response.comment or "")[:2000],
+            "customer": response.email if response.consent and response.email else "",
+        }
+
+
+def _response(image: dict[str, Any]) -> StoredResponse:
+    from pydantic import ValidationError
+
+    fields = {k: _plain(v) for k, v in image.items() if k in StoredResponse.model_fields}
+    try:
+        return StoredResponse.model_validate(fields)
+    except ValidationError as exc:
+        missing = [".".join(str(p) for p in e["loc"]) for e in exc.errors()][:5]
+        raise MalformedRecord(f"response image invalid: {missing}") from None
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _sequence(raw: Any) -> str | None:
+    stream = raw.get("dynamodb") if isinstance(raw, dict) else None
+    return stream.get("SequenceNumber") if isinstance(stream, dict) else None
+
+
+def _end_of_local_day(moment: datetime, timezone: str) -> str:
+    local = moment.astimezone(zone(timezone)).replace(hour=23, minute=59, second=59, microsecond=999999)
+    return iso_utc(local)
+
+
+def _display_day(locale: str, iso: str, timezone: str) -> str:
+    from chalicelib.web import emails
+
+    return emails.format_day(locale, parse_iso_utc(iso).astimezone(zone(timezone)).date().isoformat())
