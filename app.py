@@ -10,7 +10,7 @@ import os
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")  # skips an entry-point scan at first model build
 
-from chalice import Chalice, ConvertToMiddleware, Response
+from chalice import Chalice, ConvertToMiddleware, Rate, Response
 
 from chalicelib.domain.models import (
     BusinessIn,
@@ -226,3 +226,49 @@ def unsubscribe_now(token: str) -> Response:
     from chalicelib.web import unsubscribe
 
     return unsubscribe.post(services(), app.current_request, token)
+
+
+# ---- daily reports and the dashboard (docs/reports.md) ---------------------------------------------
+
+
+@routes.json("/v1/businesses/{business_id}/reports/daily/{day}", methods=["GET"])
+def daily_report(business_id: str, day: str) -> Response:
+    caller = _caller(business_id)
+    return http.respond(services().reports.daily_report(caller.business, day))
+
+
+@routes.html("/dashboard/{business_id}", methods=["GET"])
+def dashboard_page(business_id: str) -> Response:
+    from chalicelib.web import dashboard
+
+    return dashboard.show(services(), app.current_request, business_id)
+
+
+@routes.html("/dashboard/{business_id}", methods=["POST"])
+def dashboard_sign_in(business_id: str) -> Response:
+    from chalicelib.web import dashboard
+
+    return dashboard.sign_in(services(), app.current_request, business_id)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="report_schedule")
+def report_schedule(event) -> None:  # type: ignore[no-untyped-def]
+    # Only lists who is due and enqueues one message per business: the work is the consumer's.
+    services().reports.schedule()
+
+
+# The queue name is needed when chalice packages the app, before any settings are read.
+REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
+
+
+@app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
+def report_worker(event) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.adapters.queue import decode
+
+    for record in event:
+        job = decode(record.body)
+        if job is None:
+            logger.warning("dropping a report message that is not a job", extra={"body": record.body[:200]})
+            continue
+        # An exception leaves the message on the queue: SQS retries it, then its dead-letter queue.
+        services().reports.run(job)

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
-from chalicelib.domain.keys import keyed_hash
+from chalicelib.domain.keys import keyed_hash, same, seal, unseal
 from chalicelib.domain.models import Business
 from chalicelib.domain.report import (
     RECOVERY_WINDOW_DAYS,
@@ -35,6 +35,7 @@ from chalicelib.observability import count, logger
 from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, ReportJob, ReportQueue, ReportStore, ResponseRow
 from chalicelib.settings import Settings
 
+SESSION_SECONDS = 12 * 3600
 CATCHUP_DAYS = 7  # a business missed by several runs (outage) gets at most this many days filled in
 TREND_DAYS = 30
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -238,10 +239,15 @@ class Reports:
             return 0
         from chalicelib.web.digest import render_digest
 
-        email = render_digest(report, dashboard_url=self.dashboard_url(business.business_id))
+        unsubscribe = getattr(mailer, "unsubscribe_url", None)
         sent = 0
         for owner in business.owner_emails:
             owner_hash = keyed_hash(self._settings.app_secret, "email", owner.strip().lower())
+            email = render_digest(
+                report,
+                dashboard_url=self.dashboard_url(business.business_id),
+                unsubscribe_url=unsubscribe(business.business_id, owner) if unsubscribe else None,
+            )
             if mailer.send(
                 kind="digest",
                 dedupe_key=f"digest#{business.business_id}#{report.date}#{owner_hash}",
@@ -281,3 +287,27 @@ class Reports:
         return Dashboard(
             business=business, today=today.isoformat(), latest=reports[-1] if reports else None, trend=reports
         )
+
+    # ---- dashboard sessions ------------------------------------------------------------------------
+
+    def open_session(self, business: Business) -> str:
+        """A signed session for the dashboard cookie: never the owner key itself. It names a prefix of
+        the stored key hash, so a new owner key ends every session opened with the old one."""
+        expires = int(self._clock.now().timestamp()) + SESSION_SECONDS
+        payload = {"b": business.business_id, "k": business.owner_key_hash[:16], "e": expires}
+        return seal(self._settings.app_secret, "dashboard", payload)
+
+    def session_business(self, business_id: str, session: str | None) -> Business | None:
+        """The business a dashboard cookie is valid for, or None (missing, forged, expired, other)."""
+        if not session:
+            return None
+        payload = unseal(self._settings.app_secret, "dashboard", session, max_length=512)
+        if not isinstance(payload, dict) or payload.get("b") != business_id:
+            return None
+        expires, fingerprint = payload.get("e"), payload.get("k")
+        if not isinstance(expires, int) or expires <= self._clock.now().timestamp() or not isinstance(fingerprint, str):
+            return None
+        business = self._businesses.get_business(business_id)
+        if business is None or not same(business.owner_key_hash[:16], fingerprint):
+            return None
+        return business

@@ -57,6 +57,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more_comments": "và {n} góp ý khác trên trang tổng quan",
         "dashboard": "Mở trang tổng quan",
         "footer": "Bạn nhận email này vì là chủ của {name}.",
+        "unsubscribe": "Ngừng nhận báo cáo ngày",
         "touchpoint": "Điểm tiếp xúc",
         "metric": "Chỉ số",
         "value": "Kết quả",
@@ -105,6 +106,7 @@ LABELS: dict[str, dict[str, str]] = {
         "more_comments": "and {n} more on the dashboard",
         "dashboard": "Open the dashboard",
         "footer": "You receive this email as an owner of {name}.",
+        "unsubscribe": "Stop the daily report",
         "touchpoint": "Touchpoint",
         "metric": "Metric",
         "value": "Result",
@@ -211,7 +213,7 @@ def _text_env() -> Any:
     return env
 
 
-def context(report: DailyReport, dashboard_url: str) -> dict[str, Any]:
+def context(report: DailyReport, dashboard_url: str, unsubscribe_url: str | None = None) -> dict[str, Any]:
     locale = report.locale if report.locale in LABELS else "vi"
     t = labels(locale)
     comments = [
@@ -223,6 +225,7 @@ def context(report: DailyReport, dashboard_url: str) -> dict[str, Any]:
         "t": t,
         "locale": locale,
         "dashboard_url": dashboard_url,
+        "unsubscribe_url": unsubscribe_url,
         "metrics": [m for m in ("nps", "csat", "ces") if report.metrics[m].summary.n > 0],
         "empty": report.responses == 0,
         "comments": comments,
@@ -233,8 +236,8 @@ def context(report: DailyReport, dashboard_url: str) -> dict[str, Any]:
     }
 
 
-def render_digest(report: DailyReport, *, dashboard_url: str) -> DigestEmail:
-    ctx = context(report, dashboard_url)
+def render_digest(report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None) -> DigestEmail:
+    ctx = context(report, dashboard_url, unsubscribe_url)
     t = ctx["t"]
     subject_key = "subject_empty" if ctx["empty"] else "subject"
     subject = t[subject_key].format(name=report.business_name, date=report.date)

@@ -1,0 +1,276 @@
+"""The owner's dashboard page: 30-day trends with margins, distributions, touchpoints, funnel, comments.
+
+Server-rendered HTML with inline SVG: no framework, no script, no external request, usable on a phone.
+The owner key never travels in a URL: the page takes ``Authorization: Bearer`` or a session cookie set by
+its own sign-in form (POST), which holds a signed session (``keys.seal``), never the key. The cookie is
+HttpOnly, Secure, SameSite=Strict and scoped to this business's dashboard path.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from chalice import Response
+
+from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.services.reports import SESSION_SECONDS, TREND_DAYS, Dashboard
+from chalicelib.web import digest, http
+
+TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "dashboard": "Tổng quan",
+        "signin_title": "Đăng nhập trang tổng quan",
+        "signin_help": "Dán khóa chủ doanh nghiệp (bắt đầu bằng ok_). Khóa không bao giờ nằm trong đường dẫn.",
+        "owner_key": "Khóa chủ doanh nghiệp",
+        "signin": "Đăng nhập",
+        "signout": "Đăng xuất",
+        "wrong_key": "Khóa không đúng. Vui lòng thử lại.",
+        "not_found": "Không tìm thấy trang này.",
+        "no_report": "Chưa có báo cáo nào. Báo cáo đầu tiên được tạo sau nửa đêm (giờ địa phương).",
+        "trend": "Xu hướng 30 ngày",
+        "latest": "Ngày gần nhất",
+        "band": "Vùng mờ: sai số 95%",
+        "hollow": "Ngày có quá ít phản hồi không được vẽ",
+        "recent_comments": "Góp ý gần đây của khách chưa hài lòng",
+        "no_comments": "Không có góp ý nào.",
+    },
+    "en": {
+        "dashboard": "Dashboard",
+        "signin_title": "Sign in to the dashboard",
+        "signin_help": "Paste the owner key (it starts with ok_). The key never goes into a URL.",
+        "owner_key": "Owner key",
+        "signin": "Sign in",
+        "signout": "Sign out",
+        "wrong_key": "That key is not right. Please try again.",
+        "not_found": "This page was not found.",
+        "no_report": "No report yet. The first one is made after local midnight.",
+        "trend": "30-day trend",
+        "latest": "Latest day",
+        "band": "Shaded band: 95% margin of error",
+        "hollow": "Days with too few responses are not drawn",
+        "recent_comments": "Recent comments from unhappy customers",
+        "no_comments": "No comments.",
+    },
+}
+_RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
+_TICKS = {"nps": (-100, -50, 0, 50, 100), "csat": (0, 25, 50, 75, 100), "ces": (1, 2, 3, 4, 5, 6, 7)}
+# Sized for a phone: the SVG scales to the column width, so a small viewBox keeps 11px labels legible.
+_W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 360, 170, 34, 8, 8, 20
+MAX_RECENT_COMMENTS = 20
+
+
+def cookie_name(business_id: str) -> str:
+    return f"dash_{business_id}"
+
+
+def _session_cookie(request: Any, business_id: str) -> str | None:
+    raw = http.header(request, "cookie")
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return None
+    morsel = jar.get(cookie_name(business_id))
+    return morsel.value if morsel else None
+
+
+def _cookie(business_id: str, value: str, max_age: int) -> str:
+    return (
+        f"{cookie_name(business_id)}={value}; Path=/dashboard/{business_id}; Max-Age={max_age}; "
+        "HttpOnly; Secure; SameSite=Strict"
+    )
+
+
+def _locale(request: Any, fallback: str | None = None) -> str:
+    asked = (request.query_params or {}).get("lang")
+    if asked in TEXT:
+        return asked
+    return fallback if fallback in TEXT else http.current_locale()
+
+
+# ---- routes -----------------------------------------------------------------------------------------
+
+
+def show(services: Any, request: Any, business_id: str) -> Response:
+    """GET /dashboard/{biz}: the page (200), the sign-in form (401), or not found (404)."""
+    reports = services.reports
+    authorization = http.header(request, "authorization")
+    try:
+        if authorization:
+            business = services.owners.authenticate(authorization, business_id).business
+        else:
+            business = reports.session_business(business_id, _session_cookie(request, business_id))
+    except Unauthorized:
+        business = None
+    except NotFound:
+        return _not_found(request)
+    if business is None:
+        return _signin(request, business_id, error=False)
+    locale = _locale(request, business.locale)
+    body = render_dashboard(reports.dashboard(business), locale, business_id)
+    return http.html(body, 200, {"Vary": "Cookie, Authorization"})
+
+
+def sign_in(services: Any, request: Any, business_id: str) -> Response:
+    """POST /dashboard/{biz}: the sign-in (or sign-out) form. 303 to the page with the session cookie."""
+    form = http.form_body(request)
+    location = f"{services.settings.public_base_url}/dashboard/{business_id}"
+    if form.get("action") == "signout":
+        return Response(
+            body="", status_code=303, headers={"Location": location, "Set-Cookie": _cookie(business_id, "", 0)}
+        )
+    key = (form.get("owner_key") or "").strip()
+    if not key or len(key) > 200:
+        return _signin(request, business_id, error=True)
+    try:
+        caller = services.owners.authenticate(f"Bearer {key}", business_id)
+    except Unauthorized:
+        return _signin(request, business_id, error=True)
+    except NotFound:
+        return _not_found(request)
+    if caller.is_admin:
+        # The operator's key opens the page through the header only: a session is an owner's.
+        return _signin(request, business_id, error=True)
+    session = services.reports.open_session(caller.business)
+    headers = {
+        "Location": location,
+        "Set-Cookie": _cookie(business_id, session, SESSION_SECONDS),
+        "Cache-Control": "no-store",
+    }
+    return Response(body="", status_code=303, headers=headers)
+
+
+def _signin(request: Any, business_id: str, *, error: bool) -> Response:
+    locale = _locale(request)
+    body = (
+        _env()
+        .get_template("dashboard/signin.html.j2")
+        .render(t=TEXT[locale], locale=locale, action=f"/dashboard/{business_id}", error=error)
+    )
+    return http.html(body, 401)
+
+
+def _not_found(request: Any) -> Response:
+    locale = _locale(request)
+    body = (
+        _env().get_template("dashboard/signin.html.j2").render(t=TEXT[locale], locale=locale, action=None, error=False)
+    )
+    return http.html(body, 404)
+
+
+# ---- rendering --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _env() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(str(digest.TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(number=digest.number)
+    env.globals.update(headline=digest.headline, signed=digest.signed, bars=digest.bars, bar_colour=digest.bar_colour)
+    return env
+
+
+def _y(metric: str, value: float) -> float:
+    low, high = _RANGES[metric]
+    value = min(high, max(low, value))
+    return round(_TOP + (high - value) / (high - low) * (_H - _TOP - _BOTTOM), 1)
+
+
+def trend_chart(metric: str, days: list[str], by_day: dict[str, dict[str, Any]], locale: str) -> dict[str, Any]:
+    """Coordinates of one metric's 30-day SVG chart: line segments over days with a headline, the NPS
+    margin as a band around them, grid lines and labels. Numbers only: nothing here needs escaping."""
+    step = (_W - _LEFT - _RIGHT) / max(1, len(days) - 1)
+    segments: list[list[tuple[float, float]]] = []
+    bands: list[str] = []
+    dots: list[dict[str, Any]] = []
+    current: list[tuple[float, float]] = []
+    upper: list[tuple[float, float]] = []
+    lower: list[tuple[float, float]] = []
+
+    def close() -> None:
+        if current:
+            segments.append(list(current))
+        if upper:
+            bands.append(" ".join(f"{x},{y}" for x, y in upper + lower[::-1]))
+        current.clear()
+        upper.clear()
+        lower.clear()
+
+    for i, day in enumerate(days):
+        x = round(_LEFT + i * step, 1)
+        summary = ((by_day.get(day) or {}).get("metrics") or {}).get(metric, {}).get("summary") or {}
+        value = summary.get("headline")
+        if summary.get("status") != "ok" or value is None:
+            close()
+            continue
+        y = _y(metric, float(value))
+        current.append((x, y))
+        margin = summary.get("margin_of_error")
+        if metric == "nps" and margin is not None:
+            upper.append((x, _y(metric, float(value) + float(margin))))
+            lower.append((x, _y(metric, float(value) - float(margin))))
+        label = f"{day}: {digest.headline(metric, value, locale)}"
+        if margin is not None:
+            label += f" ±{digest.number(margin, locale)}"
+        dots.append({"x": x, "y": y, "label": f"{label} (n = {summary.get('n', 0)})"})
+    close()
+    grid = [{"y": _y(metric, tick), "label": str(tick)} for tick in _TICKS[metric]]
+    ends = {0: "start", len(days) - 1: "end"}  # the outer labels stay inside the drawing
+    xlabels = [
+        {"x": round(_LEFT + i * step, 1), "label": days[i][5:], "anchor": ends.get(i, "middle")}
+        for i in sorted({0, len(days) // 2, len(days) - 1})
+    ]
+    return {
+        "metric": metric,
+        "width": _W,
+        "height": _H,
+        "left": _LEFT,
+        "right": _W - _RIGHT,
+        "lines": [" ".join(f"{x},{y}" for x, y in seg) for seg in segments if len(seg) > 1],
+        "bands": bands,
+        "dots": dots,
+        "grid": grid,
+        "xlabels": xlabels,
+        "empty": not dots,
+    }
+
+
+def render_dashboard(data: Dashboard, locale: str, business_id: str) -> str:
+    today = date.fromisoformat(data.today)
+    days = [(today - timedelta(days=TREND_DAYS - i)).isoformat() for i in range(TREND_DAYS)]
+    by_day = {r.get("date"): r for r in data.trend if isinstance(r, dict)}
+    comments: list[dict[str, Any]] = []
+    for report in reversed(data.trend):
+        for c in report.get("comments") or []:
+            time = digest.local_time(c.get("created_at", ""), data.business.timezone)
+            comments.append({**c, "day": report.get("date"), "time": time})
+            if len(comments) >= MAX_RECENT_COMMENTS:
+                break
+        if len(comments) >= MAX_RECENT_COMMENTS:
+            break
+    return (
+        _env()
+        .get_template("dashboard/dashboard.html.j2")
+        .render(
+            t=TEXT[locale],
+            d=digest.labels(locale),
+            locale=locale,
+            business=data.business,
+            latest=data.latest,
+            charts=[trend_chart(m, days, by_day, locale) for m in ("nps", "csat", "ces")],
+            comments=comments,
+            action=f"/dashboard/{business_id}",
+        )
+    )
