@@ -1,0 +1,158 @@
+"""The real app on a real loopback socket, AWS emulated in-process, for tools that speak HTTP.
+
+Schemathesis and ``bench/load.py`` drive the API the way a phone or a till would: over HTTP, through
+chalice's local server (which builds the same API Gateway events Lambda receives), into the real
+handlers, services and DynamoDB adapter. ``mock_aws()`` patches botocore for every thread, so the
+server's request threads reach the emulated table without an emulator process or port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import requests
+from moto import mock_aws
+
+ADMIN_KEY_ENV = "ADMIN_KEY"
+
+
+@dataclass
+class LiveApi:
+    """A served app and one seeded business whose keys, touchpoints and links the callers can use."""
+
+    url: str
+    admin_key: str
+    business_id: str = ""
+    owner_key: str = ""
+    site_key: str = ""
+    origin: str = "https://shop.example"
+    touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> touchpoint_id, url, token
+    links: list[str] = field(default_factory=list)  # minted one-response tokens
+
+    @property
+    def owner_auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.owner_key}"}
+
+    @property
+    def admin_auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
+        return requests.post(
+            self.url + path,
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json", **(headers or {})},
+            timeout=30,
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _create_aws_resources() -> None:
+    from chalicelib import tables
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    boto3.client("dynamodb").create_table(**tables.create_table_kwargs(settings.table_name))
+    # What a deployment creates next to the table: queues the mail and report paths may write to,
+    # and a verified sender (moto's SES refuses mail from an unverified one).
+    sqs = boto3.client("sqs")
+    for name in {settings.reports_queue_name, settings.mail_dlq_name, settings.alert_queue_name}:
+        sqs.create_queue(QueueName=name)
+    boto3.client("ses").verify_domain_identity(Domain=settings.mail_from.rsplit("@", 1)[1])
+
+
+@contextmanager
+def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int = 20) -> Iterator[LiveApi]:
+    """Serve ``app`` on 127.0.0.1:<free port> until the block ends; ``env`` overrides settings meanwhile."""
+    from chalice.config import Config
+    from chalice.local import ChaliceRequestHandler, LocalDevServer
+
+    class QuietHandler(ChaliceRequestHandler):
+        # Headers and body leave in separate writes: without TCP_NODELAY a keep-alive client waits out
+        # the 40 ms delayed ACK on every request, which would measure the kernel, not the app.
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args: Any) -> None:  # one stderr line per request would swamp the output
+            pass
+
+    from chalicelib import wiring
+
+    saved = {name: os.environ.get(name) for name in (env or {})}
+    os.environ.update(env or {})
+    wiring.reset()
+    try:
+        with mock_aws():
+            _create_aws_resources()
+            from app import app
+
+            port = free_port()
+            config = Config(chalice_stage="local", function_name="api_handler")
+            server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=QuietHandler)
+            thread = threading.Thread(
+                target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            thread.start()
+            try:
+                api = LiveApi(url=f"http://127.0.0.1:{port}", admin_key=os.environ[ADMIN_KEY_ENV])
+                if seed:
+                    seed_business(api, links=links)
+                yield api
+            finally:
+                server.server.shutdown()
+                server.server.server_close()
+                thread.join(timeout=5)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        wiring.reset()
+
+
+def seed_business(api: LiveApi, *, links: int = 20) -> None:
+    """One café with a table QR (NPS), a receipt touchpoint (CSAT), a web one (CES) and minted links."""
+    created = api.post(
+        "/v1/businesses",
+        {
+            "name": "Cà Phê Sài Gòn",
+            "owner_emails": ["owner@caphe.example"],
+            "timezone": "Asia/Ho_Chi_Minh",
+            "locale": "vi",
+            "allowed_origins": [api.origin],
+            "voucher": {"description": "Giảm 10% lần sau", "valid_days": 30, "per_email_days": 30},
+        },
+        api.admin_auth,
+    )
+    created.raise_for_status()
+    body = created.json()
+    api.business_id, api.owner_key, api.site_key = body["business_id"], body["owner_key"], body["site_key"]
+    for name, channel, metric in [("table", "qr", "nps"), ("receipt", "receipt", "csat"), ("web", "web", "ces")]:
+        answer = api.post(
+            f"/v1/businesses/{api.business_id}/touchpoints",
+            {"name": name, "channel": channel, "metric": metric},
+            api.owner_auth,
+        )
+        answer.raise_for_status()
+        api.touchpoints[name] = answer.json()
+    if links:
+        minted = api.post(
+            f"/v1/businesses/{api.business_id}/links",
+            {"touchpoint_id": api.touchpoints["receipt"]["touchpoint_id"], "count": links},
+            api.owner_auth,
+        )
+        minted.raise_for_status()
+        api.links = [link["token"] for link in minted.json()["links"]]
