@@ -116,6 +116,25 @@ def survey_post(token: str) -> Response:
     return survey.post(services().submissions, app.current_request, token, _meta(app.current_request))
 
 
+@routes.json("/widget.js", methods=["GET"])
+def widget_js() -> Response:
+    from chalicelib.web import widget
+
+    return widget.respond(app.current_request, http.query(app.current_request, widget.WidgetQuery))
+
+
+@routes.json("/v1/sites/{site_key}", methods=["GET"])
+def site_check(site_key: str) -> Response:
+    from chalicelib.services.owners import SiteQuery
+
+    request = app.current_request
+    result = services().owners.check_site(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
+    headers = {"Vary": "Origin", "Cache-Control": "private, max-age=300"}
+    if result.allow_origin:
+        headers["Access-Control-Allow-Origin"] = result.allow_origin
+    return http.respond(result.body, result.status, headers)
+
+
 # ---- owners -----------------------------------------------------------------------------------------
 
 
@@ -145,6 +164,53 @@ def mint_links(business_id: str) -> Response:
     return http.respond(services().owners.mint_links(caller, data), 201)
 
 
+@routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", methods=["GET"])
+def touchpoint_qr_svg(business_id: str, touchpoint_id: str) -> Response:
+    from chalicelib.web import qr
+
+    caller = _caller(business_id)
+    query = http.query(app.current_request, qr.QrQuery)
+    link = services().owners.touchpoint_link(caller, touchpoint_id)
+    return qr.svg_response(qr.qr_svg(link, query.scale), f"qr-{touchpoint_id}.svg")
+
+
+@routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.png", methods=["GET"])
+def touchpoint_qr_png(business_id: str, touchpoint_id: str) -> Response:
+    from chalicelib.web import qr
+
+    caller = _caller(business_id)
+    query = http.query(app.current_request, qr.QrQuery)
+    link = services().owners.touchpoint_link(caller, touchpoint_id)
+    return qr.png_response(qr.qr_png(link, query.scale), f"qr-{touchpoint_id}.png")
+
+
+@routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/card.svg", methods=["GET"])
+def touchpoint_card(business_id: str, touchpoint_id: str) -> Response:
+    from chalicelib.web import qr
+
+    caller = _caller(business_id)
+    query = http.query(app.current_request, qr.CardQuery)
+    link = services().owners.touchpoint_link(caller, touchpoint_id)
+    return qr.svg_response(qr.card_svg(link, query.lang), f"card-{touchpoint_id}.svg")
+
+
+@routes.json("/v1/businesses/{business_id}/pos-secret", methods=["GET"])
+def reveal_pos_secret(business_id: str) -> Response:
+    secret = services().owners.reveal_pos_secret(_caller(business_id))
+    return http.respond(secret, 200, {"Cache-Control": "no-store"})
+
+
+@routes.json("/v1/businesses/{business_id}/pos-secret", methods=["POST"])
+def rotate_pos_secret(business_id: str) -> Response:
+    secret = services().owners.rotate_pos_secret(_caller(business_id))
+    return http.respond(secret, 201, {"Cache-Control": "no-store"})
+
+
+@routes.json("/v1/businesses/{business_id}/pos-secret/{key_id}", methods=["DELETE"])
+def retire_pos_key(business_id: str, key_id: str) -> Response:
+    return http.respond(services().owners.retire_pos_key(_caller(business_id), key_id))
+
+
 @routes.json("/v1/businesses/{business_id}/responses", methods=["GET"])
 def list_responses(business_id: str) -> Response:
     caller = _caller(business_id)
@@ -169,6 +235,52 @@ def erase_respondent(business_id: str) -> Response:
     caller = _caller(business_id)
     query = http.query(app.current_request, ErasureQuery)
     return http.respond(services().owners.erase_respondent(caller, query.email))
+
+
+# ---- daily reports and the dashboard (docs/reports.md) ---------------------------------------------
+
+
+@routes.json("/v1/businesses/{business_id}/reports/daily/{day}", methods=["GET"])
+def daily_report(business_id: str, day: str) -> Response:
+    caller = _caller(business_id)
+    return http.respond(services().reports.daily_report(caller.business, day))
+
+
+@routes.html("/dashboard/{business_id}", methods=["GET"])
+def dashboard_page(business_id: str) -> Response:
+    from chalicelib.web import dashboard
+
+    return dashboard.show(services(), app.current_request, business_id)
+
+
+@routes.html("/dashboard/{business_id}", methods=["POST"])
+def dashboard_sign_in(business_id: str) -> Response:
+    from chalicelib.web import dashboard
+
+    return dashboard.sign_in(services(), app.current_request, business_id)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="report_schedule")
+def report_schedule(event) -> None:  # type: ignore[no-untyped-def]
+    # Only lists who is due and enqueues one message per business: the work is the consumer's.
+    services().reports.schedule()
+
+
+# The queue name is needed when chalice packages the app, before any settings are read.
+REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
+
+
+@app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
+def report_worker(event) -> None:  # type: ignore[no-untyped-def]
+    from chalicelib.adapters.queue import decode
+
+    for record in event:
+        job = decode(record.body)
+        if job is None:
+            logger.warning("dropping a report message that is not a job", extra={"body": record.body[:200]})
+            continue
+        # An exception leaves the message on the queue: SQS retries it, then its dead-letter queue.
+        services().reports.run(job)
 
 
 # ---- the closed loop by email (docs/email.md) -------------------------------------------------------
@@ -226,49 +338,3 @@ def unsubscribe_now(token: str) -> Response:
     from chalicelib.web import unsubscribe
 
     return unsubscribe.post(services(), app.current_request, token)
-
-
-# ---- daily reports and the dashboard (docs/reports.md) ---------------------------------------------
-
-
-@routes.json("/v1/businesses/{business_id}/reports/daily/{day}", methods=["GET"])
-def daily_report(business_id: str, day: str) -> Response:
-    caller = _caller(business_id)
-    return http.respond(services().reports.daily_report(caller.business, day))
-
-
-@routes.html("/dashboard/{business_id}", methods=["GET"])
-def dashboard_page(business_id: str) -> Response:
-    from chalicelib.web import dashboard
-
-    return dashboard.show(services(), app.current_request, business_id)
-
-
-@routes.html("/dashboard/{business_id}", methods=["POST"])
-def dashboard_sign_in(business_id: str) -> Response:
-    from chalicelib.web import dashboard
-
-    return dashboard.sign_in(services(), app.current_request, business_id)
-
-
-@app.schedule(Rate(1, unit=Rate.HOURS), name="report_schedule")
-def report_schedule(event) -> None:  # type: ignore[no-untyped-def]
-    # Only lists who is due and enqueues one message per business: the work is the consumer's.
-    services().reports.schedule()
-
-
-# The queue name is needed when chalice packages the app, before any settings are read.
-REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
-
-
-@app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
-def report_worker(event) -> None:  # type: ignore[no-untyped-def]
-    from chalicelib.adapters.queue import decode
-
-    for record in event:
-        job = decode(record.body)
-        if job is None:
-            logger.warning("dropping a report message that is not a job", extra={"body": record.body[:200]})
-            continue
-        # An exception leaves the message on the queue: SQS retries it, then its dead-letter queue.
-        services().reports.run(job)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from pydantic import Field
+
 from chalicelib.domain import keys, tokens
-from chalicelib.domain.calendar import days_newest_first, iso_utc, local_day
+from chalicelib.domain.calendar import days_newest_first, iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.metrics import METRICS, summarize
 from chalicelib.domain.models import (
     Business,
@@ -17,29 +20,96 @@ from chalicelib.domain.models import (
     Link,
     LinksCreated,
     LinksIn,
+    Locale,
+    Metric,
     MetricsQuery,
+    ObjectId,
+    Out,
     ResponseItem,
     ResponsesPage,
     ResponsesQuery,
     StoredResponse,
+    Strict,
     Touchpoint,
     TouchpointCreated,
     TouchpointIn,
 )
-from chalicelib.errors import InvalidInput, MalformedRequest, NotFound, Unauthorized
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    InvalidToken,
+    MalformedRequest,
+    NotFound,
+    Unauthorized,
+    to_http,
+)
 from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ResponseStore
 from chalicelib.services.directory import Directory
 from chalicelib.services.submissions import email_hash
 from chalicelib.settings import Settings
 
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
+# Each live key is a secret that forges links if it leaks: a cap makes owners retire old ones.
+MAX_VERIFYING_KEYS = 4
 
 
 @dataclass(frozen=True)
 class Caller:
     business: Business
     is_admin: bool
+
+
+@dataclass(frozen=True)
+class TouchpointLink:
+    """What a printed QR code or table card shows: the touchpoint's static link and its words."""
+
+    url: str
+    business_name: str
+    touchpoint_name: str
+    metric: str
+    locale: Locale
+
+
+class PosSecret(Out):
+    business_id: str
+    key_id: int = Field(description="Goes in byte 1 of every token the till mints")
+    secret: str = Field(description="base64url of the raw HMAC-SHA256 key; keep it on the till only")
+    algorithm: str = "HMAC-SHA256"
+    token_version: int = tokens.VERSION
+    verifying_key_ids: list[int] = Field(description="Keys whose tokens are still accepted (retire old ones)")
+    propagation_seconds: int = Field(description="After a rotation, wait this long before the till uses the key")
+
+
+class PosKeyRetired(Out):
+    business_id: str
+    retired_key_id: int
+    verifying_key_ids: list[int]
+
+
+class SiteQuery(Strict):
+    metric: Metric | None = None
+    touchpoint_id: ObjectId | None = None
+
+
+class SiteConfig(Out):
+    business_name: str
+    locale: Locale
+    metric: Metric | None = None
+    touchpoint_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteCheck:
+    """The widget's start-up check. Errors are answers here (not raised) so that they too carry the
+    CORS header: the widget on a misconfigured page can then say why it stays hidden."""
+
+    status: int
+    body: dict
+    allow_origin: str | None
 
 
 class Owners:
@@ -129,8 +199,124 @@ class Owners:
             created_at=iso_utc(self._clock.now()),
         )
         self._businesses.put_touchpoint(touchpoint)
-        token = self._sign(business, touchpoint, link_id="", minted=False, expires_at=None)
+        token = self._static_token(business, touchpoint)
         return TouchpointCreated(touchpoint_id=touchpoint.touchpoint_id, url=self._url(token), token=token)
+
+    def touchpoint_link(self, caller: Caller, touchpoint_id: str) -> TouchpointLink:
+        """The static link a QR code of this touchpoint encodes: the same URL every time it is asked for
+        (under the same active key), so a reprinted card matches the first one."""
+        business = caller.business
+        touchpoint = self._directory.touchpoint(business.business_id, touchpoint_id)
+        if touchpoint is None:
+            raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
+        return TouchpointLink(
+            url=self._url(self._static_token(business, touchpoint)),
+            business_name=business.name,
+            touchpoint_name=touchpoint.name,
+            metric=touchpoint.metric,
+            locale=business.locale,
+        )
+
+    def _static_token(self, business: Business, touchpoint: Touchpoint) -> str:
+        # issued_at is the touchpoint's creation second, not "now": the static link is a fixed thing.
+        issued = int(parse_iso_utc(touchpoint.created_at).timestamp())
+        return self._sign(business, touchpoint, link_id="", minted=False, expires_at=None, issued_at=issued)
+
+    # ---- the till's signing secret ------------------------------------------------------------------
+
+    def reveal_pos_secret(self, caller: Caller) -> PosSecret:
+        """The active signing key, for a till that mints receipt tokens offline."""
+        return self._pos_secret(caller.business, propagation=0)
+
+    def rotate_pos_secret(self, caller: Caller) -> PosSecret:
+        """A new active key; tokens (and printed QR codes) signed with older keys keep verifying until
+        those keys are retired. Refused when too many keys are live, so old ones do not pile up."""
+        business = self._fresh(caller.business.business_id)
+        if len(business.signing_keys) >= MAX_VERIFYING_KEYS:
+            raise Conflict(
+                f"At most {MAX_VERIFYING_KEYS} keys can verify at once: retire an old key first.",
+                code="too_many_keys",
+            )
+        used = set(business.signing_keys)
+        # Key ids are one byte of the token: count up, and wrap to the first free id after 255.
+        new_id = next(k for k in [*range(max(used) + 1, 256), *range(1, 256)] if k not in used)
+        updated = business.model_copy(
+            update={
+                "signing_keys": {**business.signing_keys, new_id: keys.b64url(tokens.new_secret())},
+                "active_key_id": new_id,
+            }
+        )
+        self._save_keys(business, updated)
+        return self._pos_secret(updated, propagation=self._settings.business_cache_seconds)
+
+    def retire_pos_key(self, caller: Caller, key_id: str) -> PosKeyRetired:
+        """Stop accepting tokens signed with an old key (receipts and QR codes printed with it die)."""
+        business = self._fresh(caller.business.business_id)
+        if not key_id.isdigit() or len(key_id) > 3 or int(key_id) not in business.signing_keys:
+            raise NotFound("Unknown key id.", code="key_not_found")
+        kid = int(key_id)
+        if kid == business.active_key_id:
+            raise Conflict("The active key cannot be retired: rotate first.", code="active_key")
+        remaining = {k: v for k, v in business.signing_keys.items() if k != kid}
+        self._save_keys(business, business.model_copy(update={"signing_keys": remaining}))
+        return PosKeyRetired(
+            business_id=business.business_id, retired_key_id=kid, verifying_key_ids=sorted(remaining)
+        )
+
+    # ---- the widget's public view of a site key -------------------------------------------------------
+
+    def check_site(self, site_key: str, origin: str | None, query: SiteQuery) -> SiteCheck:
+        """What the widget needs before it renders: is this key known, is this page's origin allowed,
+        and the business's name and language. Public: it reveals nothing the page does not hold."""
+        origin = (origin or "").strip().lower().rstrip("/")
+        echo = origin if _ORIGIN.match(origin) else None
+        try:
+            business_id = keys.site_key_business(site_key)
+            business = self._directory.business(business_id) if business_id else None
+            if business is None or not keys.same(business.site_key, site_key):
+                raise InvalidToken("Unknown site key.", code="invalid_site_key")
+            if echo is None or echo not in business.allowed_origins:
+                raise Forbidden(
+                    "This website is not allowed to send responses for this site key.", code="origin_not_allowed"
+                )
+            if query.touchpoint_id is not None:
+                touchpoint = self._directory.touchpoint(business.business_id, query.touchpoint_id)
+                if touchpoint is None:
+                    raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
+                if query.metric is not None and touchpoint.metric != query.metric:
+                    raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
+        except DomainError as exc:
+            _, body, _ = to_http(exc)
+            return SiteCheck(exc.status, body, echo)
+        config = SiteConfig(
+            business_name=business.name, locale=business.locale, metric=query.metric, touchpoint_id=query.touchpoint_id
+        )
+        return SiteCheck(200, config.model_dump(mode="json"), echo)
+
+    def _fresh(self, business_id: str) -> Business:
+        # Read past the cache: a rotation must start from the stored keys, not a minute-old copy.
+        business = self._businesses.get_business(business_id)
+        if business is None:
+            raise NotFound("Unknown business.")
+        return business
+
+    def _save_keys(self, before: Business, after: Business) -> None:
+        saved = self._businesses.set_signing_keys(
+            after.business_id, after.signing_keys, after.active_key_id, before.active_key_id
+        )
+        if not saved:
+            raise Conflict("The keys were changed at the same time; read them again and retry.", code="keys_changed")
+        self._directory.forget("b", after.business_id)
+
+    def _pos_secret(self, business: Business, propagation: int) -> PosSecret:
+        kid = business.active_key_id
+        return PosSecret(
+            business_id=business.business_id,
+            key_id=kid,
+            secret=business.signing_keys[kid],
+            verifying_key_ids=sorted(business.signing_keys),
+            propagation_seconds=propagation,
+        )
 
     def mint_links(self, caller: Caller, data: LinksIn) -> LinksCreated:
         business = caller.business
@@ -164,7 +350,14 @@ class Owners:
         return LinksCreated(links=links)
 
     def _sign(
-        self, business: Business, touchpoint: Touchpoint, *, link_id: str, minted: bool, expires_at: int | None
+        self,
+        business: Business,
+        touchpoint: Touchpoint,
+        *,
+        link_id: str,
+        minted: bool,
+        expires_at: int | None,
+        issued_at: int | None = None,
     ) -> str:
         kid = business.active_key_id
         secret = business.signing_keys[kid]
@@ -175,7 +368,7 @@ class Owners:
             metric=touchpoint.metric,
             link_id=link_id,
             minted=minted,
-            issued_at=int(self._clock.now().timestamp()),
+            issued_at=int(self._clock.now().timestamp()) if issued_at is None else issued_at,
             expires_at=expires_at,
             key_id=kid,
         )

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain import models as m
+from chalicelib.services.owners import PosKeyRetired, PosSecret, SiteConfig, SiteQuery
 
 ERROR = {
     "type": "object",
@@ -32,6 +33,21 @@ ERROR = {
 }
 HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
 OPEN = {"type": "object"}
+# HTML pages never refuse a person over ?lang=: anything but vi or en falls back to the link's or the
+# browser's language (found by schemathesis: the spec said enum, the pages answered 200).
+PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls back to the page's language"}
+# Request headers as the app checks them. Origin has no length rule: it is only compared with a site
+# key's allowed origins (403 when it is not one), and ignored with a token (found by schemathesis).
+HEADERS: dict[str, dict[str, Any]] = {
+    "Origin": {"type": "string"},
+    "Idempotency-Key": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,100}$"},
+}
+# POST /v1/responses takes exactly one of token and site_key (null counts as absent), which pydantic's
+# schema of ResponseIn alone cannot say; without it a schema-valid body gets 422 token_or_site_key.
+TOKEN_XOR_SITE_KEY = [
+    {"required": ["token"], "properties": {"token": {"type": "string"}, "site_key": {"type": "null"}}},
+    {"required": ["site_key"], "properties": {"site_key": {"type": "string"}, "token": {"type": "null"}}},
+]
 
 # (path, method) -> summary, tags, auth ("none" | "owner" | "admin"), request model, query model,
 # success status and schema (a model, a raw schema, or a media type), error statuses.
@@ -58,7 +74,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/s/{token}", "GET"): {
         "summary": "Survey page of a signed link (HTML); ?score=N preselects without recording",
         "tags": ["pages"],
-        "params": [("score", {"type": "integer", "minimum": 0, "maximum": 10}), ("lang", {"enum": ["vi", "en"]})],
+        "params": [("score", {"type": "integer", "minimum": 0, "maximum": 10}), ("lang", PAGE_LANG)],
         "ok": (200, "text/html"),
         "errors": [404, 410, 422],
         "error_type": "text/html",
@@ -77,6 +93,67 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "ok": (200, "text/html"),
         "errors": [400, 404, 409, 410, 413, 415, 422],
         "error_type": "text/html",
+    },
+    ("/widget.js", "GET"): {
+        "summary": "The embeddable widget (JavaScript); ?v=<version> makes it cacheable for a year",
+        "tags": ["public"],
+        "params": [("v", {"type": "string", "maxLength": 20})],
+        "ok": (200, "application/javascript"),
+        "also_ok": [304],
+        "errors": [422],
+    },
+    ("/v1/sites/{site_key}", "GET"): {
+        "summary": "The widget's start-up check: is the key known and this page's Origin allowed",
+        "tags": ["public"],
+        "headers": ["Origin"],
+        "query": SiteQuery,
+        "ok": (200, SiteConfig),
+        "errors": [401, 403, 404, 422],
+    },
+    ("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", "GET"): {
+        "summary": "A printable QR code (SVG) of the touchpoint's link, error correction M or better",
+        "tags": ["owner"],
+        "auth": "owner",
+        "params": [("scale", {"type": "integer", "minimum": 1, "maximum": 40})],
+        "ok": (200, "image/svg+xml"),
+        "errors": [401, 404, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.png", "GET"): {
+        "summary": "A printable QR code (PNG) of the touchpoint's link, error correction M or better",
+        "tags": ["owner"],
+        "auth": "owner",
+        "params": [("scale", {"type": "integer", "minimum": 1, "maximum": 40})],
+        "ok": (200, "image/png"),
+        "errors": [401, 404, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/card.svg", "GET"): {
+        "summary": "A printable A6 table card (SVG): business name, the question in its language, the QR code",
+        "tags": ["owner"],
+        "auth": "owner",
+        "params": [("lang", {"enum": ["vi", "en"]})],
+        "ok": (200, "image/svg+xml"),
+        "errors": [401, 404, 422, 503],
+    },
+    ("/v1/businesses/{business_id}/pos-secret", "GET"): {
+        "summary": "Reveal the active signing key a till uses to mint receipt tokens offline",
+        "tags": ["owner"],
+        "auth": "owner",
+        "ok": (200, PosSecret),
+        "errors": [401, 404, 503],
+    },
+    ("/v1/businesses/{business_id}/pos-secret", "POST"): {
+        "summary": "Rotate: a new active signing key; older keys keep verifying until retired",
+        "tags": ["owner"],
+        "auth": "owner",
+        "ok": (201, PosSecret),
+        "errors": [401, 404, 409, 503],
+    },
+    ("/v1/businesses/{business_id}/pos-secret/{key_id}", "DELETE"): {
+        "summary": "Retire an old signing key: its receipts and printed QR codes stop working",
+        "tags": ["owner"],
+        "auth": "owner",
+        "ok": (200, PosKeyRetired),
+        "errors": [401, 404, 409, 503],
     },
     ("/v1/businesses", "POST"): {
         "summary": "Create a business (admin key); the owner key is shown once",
@@ -129,7 +206,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/dashboard/{business_id}", "GET"): {
         "summary": "The owner's dashboard (HTML); the key comes from the session cookie or the header",
         "tags": ["pages"],
-        "params": [("lang", {"enum": ["vi", "en"]})],
+        "params": [("lang", PAGE_LANG)],
         "ok": (200, "text/html"),
         "errors": [401, 404],
         "error_type": "text/html",
@@ -186,6 +263,50 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 
+
+def _op_ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+# 4 is a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7).
+_ANSWER = {"score": 4}
+
+# OpenAPI links: what a client does next with an answer. They document the one flow every
+# integration follows (business -> touchpoint -> link -> response -> comment), and schemathesis's
+# stateful tests walk them (tests/fuzz/test_schemathesis.py, docs/fuzz.md).
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("/v1/businesses", "POST"): {
+        "CreateTouchpoint": {
+            "operationRef": _op_ref("/v1/businesses/{business_id}/touchpoints", "post"),
+            "parameters": {"business_id": "$response.body#/business_id"},
+        },
+    },
+    ("/v1/businesses/{business_id}/touchpoints", "POST"): {
+        "MintLinks": {
+            "operationRef": _op_ref("/v1/businesses/{business_id}/links", "post"),
+            "parameters": {"business_id": "$request.path.business_id"},
+            "requestBody": {"touchpoint_id": "$response.body#/touchpoint_id"},
+        },
+        "AnswerTouchpoint": {
+            "operationRef": _op_ref("/v1/responses", "post"),
+            "requestBody": {**_ANSWER, "token": "$response.body#/token"},
+        },
+    },
+    ("/v1/businesses/{business_id}/links", "POST"): {
+        "AnswerLink": {
+            "operationRef": _op_ref("/v1/responses", "post"),
+            "requestBody": {**_ANSWER, "token": "$response.body#/links/0/token"},
+        },
+    },
+    ("/v1/responses", "POST"): {
+        "AddComment": {
+            "operationRef": _op_ref("/v1/responses/{response_id}/comment", "post"),
+            "parameters": {"response_id": "$response.body#/response_id"},
+            "requestBody": {"edit_token": "$response.body#/edit_token", "comment": "Cà phê ngon, phục vụ nhanh"},
+        },
+    },
+}
+
 _MODELS = [
     m.ResponseIn,
     m.ResponseCreated,
@@ -199,6 +320,9 @@ _MODELS = [
     m.LinksCreated,
     m.ResponsesPage,
     m.Erased,
+    PosSecret,
+    PosKeyRetired,
+    SiteConfig,
 ]
 
 
@@ -223,7 +347,7 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(path: str, info: dict[str, Any]) -> dict[str, Any]:
+def _operation(path: str, method: str, info: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": info["summary"], "tags": info["tags"], "responses": {}}
     params = [
         {"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string", "maxLength": 256}}
@@ -235,7 +359,8 @@ def _operation(path: str, info: dict[str, Any]) -> dict[str, Any]:
     for name, schema in info.get("params", []):
         params.append({"name": name, "in": "query", "required": False, "schema": schema})
     for name in info.get("headers", []):
-        params.append({"name": name, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 100}})
+        schema = HEADERS.get(name, {"type": "string", "maxLength": 100})
+        params.append({"name": name, "in": "header", "required": False, "schema": schema})
     if params:
         op["parameters"] = params
     if "body" in info:
@@ -255,7 +380,16 @@ def _operation(path: str, info: dict[str, Any]) -> dict[str, Any]:
     content = _content(schema)
     if info.get("ok_csv"):
         content["text/csv"] = {"schema": {"type": "string"}}
-    op["responses"][str(status)] = {"description": "Success", "content": content}
+    if 300 <= status < 400:
+        # A redirect has no body to describe, only where it sends the browser.
+        op["responses"][str(status)] = {
+            "description": "Redirect",
+            "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+        }
+    else:
+        op["responses"][str(status)] = {"description": "Success", "content": content}
+        if links := LINKS.get((path, method)):
+            op["responses"][str(status)]["links"] = links
     for extra in info.get("also_ok", []):
         op["responses"][str(extra)] = {"description": "The same response again", "content": content}
     error_type = info.get("error_type")
@@ -294,9 +428,12 @@ def _build() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(model, "validation") for model in _MODELS], ref_template="#/components/schemas/{model}"
     )
+    schemas = defs.get("$defs", {})
+    if "ResponseIn" in schemas:
+        schemas["ResponseIn"]["oneOf"] = TOKEN_XOR_SITE_KEY
     paths: dict[str, dict[str, Any]] = {}
     for (path, method), info in OPERATIONS.items():
-        paths.setdefault(path, {})[method.lower()] = _operation(path, info)
+        paths.setdefault(path, {})[method.lower()] = _operation(path, method, info)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -306,7 +443,7 @@ def _build() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": defs.get("$defs", {}),
+            "schemas": schemas,
             "securitySchemes": {
                 "ownerKey": {"type": "http", "scheme": "bearer", "description": "ok_<business>_<secret>"},
                 "adminKey": {"type": "http", "scheme": "bearer", "description": "The deployment's ADMIN_KEY"},

@@ -1,12 +1,16 @@
-"""The survey pages a customer's phone shows (server-rendered, work without JavaScript).
+"""The survey pages a customer's phone shows: server-rendered, one tap, work without JavaScript.
 
-Kept to the standard library: these pages are on the path of a tap, and every value is escaped.
+Kept to the standard library (these pages are on the path of a tap) and small: a page with its inline
+style and script stays far below 15 KB, and asks for nothing else (no fonts, CDNs or analytics). Every
+value is escaped. With JavaScript, the page posts the same form with ``fetch`` and swaps in the answer's
+``<main>``; without it, the browser posts the form and shows the same answer as a new page.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from chalicelib.domain.models import MAX_COMMENT_CHARS
 from chalicelib.errors import DomainError
 
 TEXT = {
@@ -19,19 +23,30 @@ TEXT = {
         "csat_labels": ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"],
         "ces_labels": ["Rất khó", "Khó", "Hơi khó", "Bình thường", "Hơi dễ", "Dễ", "Rất dễ"],
         "score": "Điểm",
+        "confirm": "Gửi điểm {score}",
         "send": "Gửi",
         "thanks": "Cảm ơn bạn!",
-        "recorded": "Chúng tôi đã ghi nhận đánh giá {score} của bạn.",
+        "recorded": "Chúng tôi đã ghi nhận điểm {score} của bạn.",
         "comment": "Bạn muốn nói thêm điều gì không? (không bắt buộc)",
-        "email": "Email để nhận ưu đãi (không bắt buộc)",
+        "email_voucher": "Email để nhận ưu đãi: {voucher} (không bắt buộc)",
+        "email": "Email nếu bạn muốn chúng tôi phản hồi (không bắt buộc)",
         "consent": "Tôi đồng ý để {name} gửi email cho tôi về đánh giá này.",
-        "privacy": "Chúng tôi chỉ dùng email này cho đánh giá của bạn; bạn có thể hủy bất cứ lúc nào.",
+        "privacy": "Email chỉ dùng cho đánh giá này, không chia sẻ cho ai; hủy nhận bất cứ lúc nào.",
         "saved": "Đã lưu góp ý của bạn. Cảm ơn!",
+        "chars": "ký tự",
+        "too_long": "Góp ý dài tối đa {max} ký tự. Vui lòng rút gọn.",
+        "consent_required": "Hãy đánh dấu ô đồng ý để chúng tôi được gửi email cho bạn.",
+        "bad_email": "Địa chỉ email chưa đúng, ví dụ: ten@example.com.",
         "not_found": "Liên kết khảo sát này không hợp lệ.",
+        "not_found_hint": "Hãy quét lại mã QR hoặc mở lại liên kết từ email.",
         "expired": "Liên kết khảo sát này đã hết hạn.",
+        "expired_hint": "Cảm ơn bạn đã quan tâm. Liên kết này không còn nhận đánh giá.",
         "closed": "Khảo sát này đã được trả lời.",
         "error": "Đã có lỗi xảy ra. Vui lòng thử lại.",
+        "invalid": "Yêu cầu này không hợp lệ.",
+        "invalid_hint": "Hãy mở lại liên kết khảo sát và chọn một điểm trên thang.",
         "title": "Khảo sát",
+        "other": "English",
     },
     "en": {
         "nps": "How likely are you to recommend {name} to a friend?",
@@ -50,95 +65,193 @@ TEXT = {
             "Very easy",
         ],
         "score": "Score",
+        "confirm": "Send score {score}",
         "send": "Send",
         "thanks": "Thank you!",
         "recorded": "We recorded your score of {score}.",
         "comment": "Anything else you'd like to tell us? (optional)",
-        "email": "Email for your voucher (optional)",
+        "email_voucher": "Email for your voucher: {voucher} (optional)",
+        "email": "Email, if you would like a reply (optional)",
         "consent": "I agree that {name} may email me about this feedback.",
-        "privacy": "We use this address only for your feedback; you can unsubscribe at any time.",
+        "privacy": "Your email is used for this feedback only, never shared; unsubscribe at any time.",
         "saved": "Your comment was saved. Thank you!",
+        "chars": "characters",
+        "too_long": "A comment can be at most {max} characters. Please shorten it.",
+        "consent_required": "Tick the consent box so that we may email you.",
+        "bad_email": "That email address does not look right, e.g. name@example.com.",
         "not_found": "This survey link is not valid.",
+        "not_found_hint": "Scan the QR code again or open the link from your email again.",
         "expired": "This survey link has expired.",
+        "expired_hint": "Thank you for your interest. This link no longer takes answers.",
         "closed": "This survey has already been answered.",
         "error": "Something went wrong. Please try again.",
+        "invalid": "This request is not valid.",
+        "invalid_hint": "Open the survey link again and choose a score on the scale.",
         "title": "Survey",
+        "other": "Tiếng Việt",
     },
 }
 SCALE = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 
+# Colours checked for WCAG AA: #111 and #fff on #1d3557 / #fff, #333 on #fff, focus ring #b35900.
 _STYLE = (
-    "body{font:16px/1.4 system-ui,sans-serif;margin:0;padding:16px;color:#111;background:#fff;max-width:36em;"
-    "margin:auto}h1{font-size:1.25em}.s{display:flex;flex-wrap:wrap;gap:6px;padding:0;border:0}"
-    ".s button{min-width:44px;min-height:44px;font-size:1.1em;border:2px solid #234;background:#fff;color:#111;"
-    "border-radius:8px;flex:1 0 44px}.s button[aria-pressed=true]{background:#234;color:#fff}"
-    ".e{display:flex;justify-content:space-between;font-size:.85em;color:#333}textarea,input[type=email]"
-    "{width:100%;box-sizing:border-box;font:inherit;padding:8px;min-height:44px}"
-    ".send{min-height:44px;padding:0 24px;font:inherit;background:#234;color:#fff;border:0;border-radius:8px}"
-    "small{color:#333}"
+    "*{box-sizing:border-box}body{font:17px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    "margin:0 auto;padding:16px;color:#111;background:#fff;max-width:34em}"
+    "header{display:flex;justify-content:space-between;align-items:center;gap:8px;color:#333}"
+    "header a{color:#1d3557;padding:10px 0;min-height:44px}"
+    "h1{font-size:1.3em;margin:.4em 0 .8em}fieldset{border:0;padding:0;margin:0}legend{padding:0}"
+    ".s{display:grid;gap:6px;grid-template-columns:repeat(6,1fr)}.s.l{grid-template-columns:1fr}"
+    "button{font:inherit;min-height:48px;border-radius:10px;cursor:pointer}"
+    ".s button{border:2px solid #1d3557;background:#fff;color:#111;font-weight:600;padding:4px 10px}"
+    ".s.l button{text-align:left;display:flex;gap:14px;align-items:center}"
+    ".s button:hover,.s button.on{background:#1d3557;color:#fff}"
+    ":focus-visible{outline:3px solid #b35900;outline-offset:2px}"
+    ".e{display:flex;justify-content:space-between;font-size:.85em;color:#333;margin-top:6px}"
+    "label{display:block;margin:.8em 0 .3em}textarea,input[type=email]{width:100%;font:inherit;padding:10px;"
+    "min-height:48px;border:2px solid #555;border-radius:8px}.c{display:flex;gap:10px;align-items:flex-start}"
+    ".c input{width:24px;height:24px;margin:2px 0;flex:none}"
+    ".send{margin:1em 0;padding:0 28px;background:#1d3557;color:#fff;border:0}"
+    ".err{color:#a00000;font-weight:600}.n{font-size:.85em;color:#333;text-align:right;margin:.2em 0}"
+    "small{color:#333}.h{position:absolute;left:-9999px}[aria-busy=true] button{opacity:.6}"
+    "@media(min-width:560px){.s{grid-template-columns:repeat(11,1fr)}.s.l{grid-template-columns:1fr}}"
+)
+
+# Post the form with fetch and swap in the answer's <main>; on any failure, post it the old way.
+_SCRIPT = (
+    "(function(){var d=document,M=" + str(MAX_COMMENT_CHARS) + ";function bind(){"
+    "var f=d.querySelector('form[data-f]');if(!f||!window.fetch||!window.DOMParser)return;"
+    "var c=f.querySelector('textarea'),n=d.getElementById('n');"
+    "if(c&&n){c.oninput=function(){var k=c.value.length;n.textContent=k+'/'+M+' '+n.dataset.u;"
+    "n.className=k>=M?'n err':'n'};c.oninput()}"
+    "f.addEventListener('submit',function(e){if(f.getAttribute('aria-busy')==='true'){e.preventDefault();return}"
+    "var b=e.submitter,p=new URLSearchParams(new FormData(f));if(b&&b.name)p.append(b.name,b.value);"
+    "e.preventDefault();f.setAttribute('aria-busy','true');"
+    "fetch(f.action,{method:'POST',body:p,credentials:'same-origin'}).then(function(r){return r.text()})"
+    ".then(function(h){var x=new DOMParser().parseFromString(h,'text/html'),m=x.querySelector('main');"
+    "if(!m)throw 0;d.querySelector('main').replaceWith(m);d.title=x.title;"
+    "d.documentElement.lang=x.documentElement.lang;var t=m.querySelector('h1');"
+    "if(t){t.tabIndex=-1;t.focus()}bind()})"
+    "['catch'](function(){if(b&&b.name){var i=d.createElement('input');i.type='hidden';i.name=b.name;"
+    "i.value=b.value;f.appendChild(i)}HTMLFormElement.prototype.submit.call(f)})});"
+    "var a=f.querySelector('button.on');if(a&&f.dataset.auto)a.click()}"
+    "bind()})();"
 )
 
 
 def _page(locale: str, title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<meta name="robots" content="noindex"><title>{escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body>{body}<script>{_SCRIPT}</script></body></html>"
     )
 
 
-def _label(locale: str, metric: str, score: int) -> str:
+def labels(locale: str, metric: str) -> list[str]:
+    """The words of every point (CSAT, CES) or of the two ends (NPS: first and last)."""
     text = TEXT[locale]
     if metric == "nps":
-        return str(score)
-    labels = text["csat_labels"] if metric == "csat" else text["ces_labels"]
-    return labels[score - 1]
+        return [text["nps_low"], text["nps_high"]]
+    return list(text["csat_labels"] if metric == "csat" else text["ces_labels"])
 
 
-def survey_page(*, locale: str, business_name: str, metric: str, action: str, chosen: int | None = None) -> str:
+def question(locale: str, metric: str, business_name: str) -> str:
+    return TEXT[locale][metric].format(name=business_name)
+
+
+def _buttons(locale: str, metric: str, chosen: int | None) -> str:
+    words = labels(locale, metric)
+    out = []
+    for s in SCALE[metric]:
+        on = ' class="on" aria-current="true"' if s == chosen else ""
+        if metric == "nps":
+            end = {0: words[0], 10: words[1]}.get(s)
+            # The accessible name starts with the number a person sees (WCAG "label in name").
+            name = f' aria-label="{s} – {escape(end)}"' if end else ""
+            out.append(f'<button name="score" value="{s}"{name}{on}>{s}</button>')
+        else:
+            out.append(f'<button name="score" value="{s}"{on}><b>{s}</b> {escape(words[s - 1])}</button>')
+    return "".join(out)
+
+
+def survey_page(
+    *,
+    locale: str,
+    business_name: str,
+    metric: str,
+    action: str,
+    chosen: int | None = None,
+    other_lang_url: str | None = None,
+) -> str:
     text = TEXT[locale]
-    name = escape(business_name)
-    question = escape(text[metric].format(name=business_name))
-    buttons = "".join(
-        f'<button name="score" value="{s}" aria-pressed="{"true" if s == chosen else "false"}" '
-        f'aria-label="{escape(text["score"])} {s}: {escape(_label(locale, metric, s))}">{s}</button>'
-        for s in SCALE[metric]
-    )
+    listed = " l" if metric != "nps" else ""
     ends = ""
     if metric == "nps":
-        ends = f'<div class="e"><span>{escape(text["nps_low"])}</span><span>{escape(text["nps_high"])}</span></div>'
-    else:
-        labels = text["csat_labels"] if metric == "csat" else text["ces_labels"]
-        ends = f'<div class="e"><span>{escape(labels[0])}</span><span>{escape(labels[-1])}</span></div>'
-    autosubmit = ""
-    if chosen is not None:
-        # A GET records nothing (mail scanners open every link): the page itself posts the chosen score.
-        autosubmit = (
-            f'<script>document.addEventListener("DOMContentLoaded",function(){{var b=document.querySelector('
-            f"'button[value=\"{chosen}\"]');if(b)b.click();}});</script>"
+        ends = (
+            f'<div class="e" aria-hidden="true"><span>0 · {escape(text["nps_low"])}</span>'
+            f'<span>10 · {escape(text["nps_high"])}</span></div>'
         )
+    other = ""
+    if other_lang_url:
+        other_locale = "en" if locale == "vi" else "vi"
+        other = (
+            f'<a href="{escape(other_lang_url)}" lang="{other_locale}" hreflang="{other_locale}">'
+            f"{text['other']}</a>"
+        )
+    confirm = ""
+    if chosen is not None:
+        # A GET records nothing (mail scanners open every link): the page posts the chosen score itself,
+        # and without JavaScript this button does it with one more tap.
+        confirm = (
+            f'<noscript><button class="send" name="score" value="{chosen}">'
+            f"{escape(text['confirm'].format(score=chosen))}</button></noscript>"
+        )
+    auto = ' data-auto="1"' if chosen is not None else ""
     body = (
-        f"<main><p>{name}</p><h1 id=q>{question}</h1>"
-        f'<form method="post" action="{escape(action)}"><fieldset class="s" aria-labelledby="q">{buttons}'
-        f"</fieldset>{ends}</form></main>{autosubmit}"
+        f"<main><header><span>{escape(business_name)}</span>{other}</header>"
+        f'<form method="post" action="{escape(action)}" data-f{auto}><fieldset>'
+        f'<legend><h1 id="q">{escape(question(locale, metric, business_name))}</h1></legend>'
+        f'<div class="s{listed}">{_buttons(locale, metric, chosen)}</div>{ends}</fieldset>{confirm}</form></main>'
     )
     return _page(locale, text["title"], body)
 
 
 def thank_you_page(
-    *, locale: str, business_name: str, action: str, score: int, response_id: str, edit_token: str
+    *,
+    locale: str,
+    business_name: str,
+    action: str,
+    score: int,
+    response_id: str,
+    edit_token: str,
+    voucher: str | None = None,
+    comment: str = "",
+    email: str = "",
+    consent: bool = False,
+    error: str | None = None,
 ) -> str:
     text = TEXT[locale]
+    email_label = text["email_voucher"].format(voucher=voucher) if voucher else text["email"]
+    problem = f'<p class="err" role="alert" id="x">{escape(error)}</p>' if error else ""
+    described = ' aria-describedby="x"' if error else ""
     body = (
-        f"<main><h1>{escape(text['thanks'])}</h1><p>{escape(text['recorded'].format(score=score))}</p>"
-        f'<form method="post" action="{escape(action)}">'
+        f"<main><h1>{escape(text['thanks'])}</h1><p>{escape(text['recorded'].format(score=score))}</p>{problem}"
+        f'<form method="post" action="{escape(action)}" data-f>'
         f'<input type="hidden" name="response_id" value="{escape(response_id)}">'
         f'<input type="hidden" name="edit_token" value="{escape(edit_token)}">'
-        f'<label for=c>{escape(text["comment"])}</label><textarea id=c name="comment" maxlength="2000" rows="4">'
-        f"</textarea><p><label for=m>{escape(text['email'])}</label>"
-        f'<input id=m type="email" name="email" maxlength="254" autocomplete="email"></p>'
-        f'<p><label><input type="checkbox" name="consent" value="true"> '
-        f"{escape(text['consent'].format(name=business_name))}</label></p>"
+        f'<input type="hidden" name="score_shown" value="{score}">'
+        f'<label for="c">{escape(text["comment"])}</label>'
+        f'<textarea id="c" name="comment" maxlength="{MAX_COMMENT_CHARS}" rows="4" aria-describedby="n"{described}>'
+        f"{escape(comment)}</textarea>"
+        f'<p class="n" id="n" aria-live="polite" data-u="{escape(text["chars"])}">'
+        f"{len(comment)}/{MAX_COMMENT_CHARS} {escape(text['chars'])}</p>"
+        f'<label for="m">{escape(email_label)}</label>'
+        f'<input id="m" type="email" name="email" maxlength="254" autocomplete="email" value="{escape(email)}">'
+        f'<label class="c"><input type="checkbox" name="consent" value="true"{" checked" if consent else ""}>'
+        f"<span>{escape(text['consent'].format(name=business_name))}</span></label>"
+        # A field people never see: a bot that fills it in is thanked and ignored.
+        f'<div class="h" aria-hidden="true"><label>Website<input name="website" tabindex="-1" autocomplete="off">'
+        f"</label></div>"
         f'<button class="send">{escape(text["send"])}</button><p><small>{escape(text["privacy"])}</small></p>'
         f"</form></main>"
     )
@@ -151,8 +264,10 @@ def saved_page(*, locale: str) -> str:
 
 
 def error_page(exc: DomainError, locale: str) -> str:
+    """A friendly page in the person's language: what happened and what to do, never a code or a trace."""
+    locale = getattr(exc, "page_locale", None) or locale
     text = TEXT[locale if locale in TEXT else "vi"]
-    key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed"}.get(exc.status, "error")
-    detail = exc.message if exc.status in (413, 422) else ""
-    body = f"<main><h1>{escape(text[key])}</h1>" + (f"<p>{escape(detail)}</p>" if detail else "") + "</main>"
-    return _page(locale, text["title"], body)
+    key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}.get(exc.status, "error")
+    hint = text.get(key + "_hint", "")
+    body = f"<main><h1>{escape(text[key])}</h1>" + (f"<p>{escape(hint)}</p>" if hint else "") + "</main>"
+    return _page(locale if locale in TEXT else "vi", text["title"], body)

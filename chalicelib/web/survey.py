@@ -1,79 +1,173 @@
-"""The survey page routes' logic: verify the link, render, record a tap, take the comment form."""
+"""The survey page routes' logic: verify the link, render, record a tap, take the comment form.
+
+Form actions are relative (``<token>?lang=..``) so the pages work under any path prefix, such as an API
+Gateway stage. Mistakes in the comment form come back as the same form with the person's text kept
+and one sentence saying what to fix, in their language.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
 
-from chalicelib.domain.models import CommentIn, ResponseIn
-from chalicelib.errors import InvalidInput
-from chalicelib.services.submissions import RequestMeta, Submissions
+from chalicelib.domain.models import MAX_COMMENT_CHARS, CommentIn, ResponseIn
+from chalicelib.errors import DomainError, InvalidInput
+from chalicelib.services.submissions import OpenedLink, RequestMeta, Submissions
 from chalicelib.web import http, pages
 
 
-def _locale(request: Any, default: str) -> str:
+def _asked_locale(request: Any) -> str | None:
     asked = (request.query_params or {}).get("lang")
-    return asked if asked in pages.TEXT else default
+    return asked if asked in pages.TEXT else None
+
+
+def _fallback_locale(request: Any) -> str:
+    """Before the link is known good: ?lang=, else the browser's first language we speak, else Vietnamese."""
+    asked = _asked_locale(request)
+    if asked:
+        return asked
+    for part in (request.headers.get("accept-language") or "")[:200].split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in pages.TEXT:
+            return tag
+    return "vi"
+
+
+def _friendly[T](request: Any, run: Callable[[], T]) -> T:
+    # Error pages speak the person's language: the link's when it is known, else their browser's.
+    try:
+        return run()
+    except DomainError as exc:
+        if not hasattr(exc, "page_locale"):
+            exc.page_locale = _fallback_locale(request)  # type: ignore[attr-defined]
+        raise
+
+
+def _open(submissions: Submissions, request: Any, token: str) -> tuple[OpenedLink, str]:
+    opened = submissions.open_link(token)
+    return opened, _asked_locale(request) or opened.business.locale
 
 
 def show(submissions: Submissions, request: Any, token: str) -> Response:
+    return _friendly(request, lambda: _show(submissions, request, token))
+
+
+def _show(submissions: Submissions, request: Any, token: str) -> Response:
     params = request.query_params or {}
     if set(params) - {"score", "lang"}:
         raise InvalidInput("Unknown parameter.")
-    opened = submissions.open_link(token)
-    locale = _locale(request, opened.business.locale)
+    opened, locale = _open(submissions, request, token)
+    metric = opened.claims.metric
     chosen = None
     if "score" in params:
         raw = params["score"]
-        low, high = pages.SCALE[opened.claims.metric][0], pages.SCALE[opened.claims.metric][-1]
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise InvalidInput(f"The score must be a whole number from {low} to {high}.")
+        low, high = pages.SCALE[metric][0], pages.SCALE[metric][-1]
+        if not raw.isdigit() or len(raw) > 2 or not low <= int(raw) <= high:
+            raise _localized(InvalidInput(f"The score must be a whole number from {low} to {high}."), locale)
         chosen = int(raw)
     # Counted only once the request is known good: a refused request changes nothing.
     submissions.count_open(opened)
+    other = "en" if locale == "vi" else "vi"
     body = pages.survey_page(
         locale=locale,
         business_name=opened.business.name,
-        metric=opened.claims.metric,
-        action=f"/s/{token}" + (f"?lang={locale}" if "lang" in params else ""),
+        metric=metric,
+        action=token + (f"?lang={locale}" if "lang" in params else ""),
         chosen=chosen,
+        other_lang_url=f"{token}?lang={other}",
     )
     return http.html(body)
 
 
 def post(submissions: Submissions, request: Any, token: str, meta: RequestMeta) -> Response:
+    return _friendly(request, lambda: _post(submissions, request, token, meta))
+
+
+def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta) -> Response:
     form = http.form_body(request)
-    opened = submissions.open_link(token)
-    locale = _locale(request, opened.business.locale)
+    opened, locale = _open(submissions, request, token)
+    action = token + (f"?lang={locale}" if _asked_locale(request) else "")
     if "edit_token" in form:
-        if not form.get("comment") and not form.get("email"):
-            return http.html(pages.saved_page(locale=locale))
+        return _comment(submissions, form, opened, locale, action)
+    raw = form.get("score", "")
+    if not raw.isdigit() or len(raw) > 2:
+        raise _localized(InvalidInput("Choose a score."), locale)
+    # Same-origin form post: the page and this route share the token, no Origin or site key involved.
+    try:
+        result = submissions.submit(
+            http.validate(ResponseIn, {"token": token, "score": int(raw), "locale": locale}),
+            RequestMeta(source_ip=meta.source_ip, user_agent=meta.user_agent, accept_language=meta.accept_language),
+        )
+    except DomainError as exc:
+        raise _localized(exc, locale) from None
+    body = pages.thank_you_page(
+        locale=locale,
+        business_name=opened.business.name,
+        action=action,
+        score=int(raw),
+        response_id=result.body.response_id,
+        edit_token=result.body.edit_token,
+        voucher=opened.business.voucher.description if opened.business.voucher else None,
+    )
+    return http.html(body)
+
+
+def _comment(
+    submissions: Submissions, form: dict[str, str], opened: OpenedLink, locale: str, action: str
+) -> Response:
+    if form.get("website"):  # the hidden field: only a bot fills it in
+        return http.html(pages.saved_page(locale=locale))
+    comment = form.get("comment", "").strip()
+    email = form.get("email", "").strip()
+    consent = form.get("consent") == "true"
+    if not comment and not email:
+        return http.html(pages.saved_page(locale=locale))
+    text = pages.TEXT[locale]
+
+    def again(problem: str) -> Response:
+        shown = form.get("score_shown", "")
+        page = pages.thank_you_page(
+            locale=locale,
+            business_name=opened.business.name,
+            action=action,
+            score=int(shown) if shown.isdigit() and len(shown) <= 2 else 0,
+            response_id=form.get("response_id", "")[:64],
+            edit_token=form.get("edit_token", "")[:256],
+            voucher=opened.business.voucher.description if opened.business.voucher else None,
+            comment=comment[: MAX_COMMENT_CHARS * 2],
+            email=email[:254],
+            consent=consent,
+            error=problem,
+        )
+        return http.html(page, 422)
+
+    if len(comment) > MAX_COMMENT_CHARS:
+        return again(text["too_long"].format(max=MAX_COMMENT_CHARS))
+    if email and not consent:
+        return again(text["consent_required"])
+    try:
         data = http.validate(
             CommentIn,
             {
                 "edit_token": form.get("edit_token", ""),
-                "comment": form.get("comment") or None,
-                "email": form.get("email") or None,
-                "consent": form.get("consent") == "true",
+                "comment": comment or None,
+                "email": email or None,
+                "consent": consent,
             },
         )
+    except InvalidInput as exc:
+        if any(d.get("field") == "email" for d in exc.details):
+            return again(text["bad_email"])
+        raise _localized(exc, locale) from None
+    try:
         submissions.add_comment(form.get("response_id", ""), data)
-        return http.html(pages.saved_page(locale=locale))
-    raw = form.get("score", "")
-    if not raw.isdigit() or len(raw) > 2:
-        raise InvalidInput("Choose a score.")
-    # Same-origin form post: the page and this route share the token, no Origin or site key involved.
-    result = submissions.submit(
-        http.validate(ResponseIn, {"token": token, "score": int(raw), "locale": locale}),
-        RequestMeta(source_ip=meta.source_ip, user_agent=meta.user_agent, accept_language=meta.accept_language),
-    )
-    body = pages.thank_you_page(
-        locale=locale,
-        business_name=opened.business.name,
-        action=f"/s/{token}",
-        score=int(raw),
-        response_id=result.body.response_id,
-        edit_token=result.body.edit_token,
-    )
-    return http.html(body)
+    except DomainError as exc:
+        raise _localized(exc, locale) from None
+    return http.html(pages.saved_page(locale=locale))
+
+
+def _localized(exc: DomainError, locale: str) -> DomainError:
+    exc.page_locale = locale  # type: ignore[attr-defined]
+    return exc

@@ -1,0 +1,152 @@
+/*! surveys widget 1.0.0 | one <script async> tag, no dependencies | see docs/customer.md */
+(function () {
+  "use strict";
+  var VERSION = "1.0.0", P = "svw:", d = document, w = window, s = d.currentScript;
+  if (!s || !s.dataset || !d.createElement("div").attachShadow) return;
+  var o = s.dataset, key = o.siteKey, metric = o.metric, tp = o.touchpoint || null;
+  var api = s.src.replace(/\/widget\.js(\?.*)?$/, "");
+  var T = {
+    vi: {
+      nps: "Bạn có sẵn lòng giới thiệu {n} cho bạn bè không?", csat: "Bạn hài lòng thế nào với {n}?",
+      ces: "Bạn có dễ dàng nhận được điều mình cần ở {n} không?", lo: "Không chắc chắn", hi: "Chắc chắn",
+      csatL: ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"],
+      cesL: ["Rất khó", "Khó", "Hơi khó", "Bình thường", "Hơi dễ", "Dễ", "Rất dễ"],
+      score: "Điểm", thanks: "Cảm ơn bạn!", later: "Cảm ơn! Đánh giá sẽ được gửi khi có mạng.", close: "Đóng"
+    },
+    en: {
+      nps: "How likely are you to recommend {n} to a friend?", csat: "How satisfied were you with {n}?",
+      ces: "How easy was it to get what you needed at {n}?", lo: "Not at all likely", hi: "Extremely likely",
+      csatL: ["Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied", "Very satisfied"],
+      cesL: ["Very difficult", "Difficult", "Somewhat difficult", "Neutral", "Somewhat easy", "Easy", "Very easy"],
+      score: "Score", thanks: "Thank you!", later: "Thank you! Your answer will be sent when you are back online.",
+      close: "Close"
+    }
+  };
+  var RANGE = { nps: [0, 10], csat: [1, 5], ces: [1, 7] };
+  var warned = false;
+  function warn(msg) { if (!warned && w.console) { warned = true; console.warn("surveys widget: " + msg); } }
+  function get(k) { try { return w.localStorage.getItem(P + k); } catch (e) { return null; } }
+  function put(k, v) { try { w.localStorage.setItem(P + k, v); } catch (e) { /* storage off: no memory */ } }
+
+  // ---- the offline queue: answers given without a network are sent when the browser is back online
+  var QUEUE_DAYS = 7;
+  function queue() { try { return JSON.parse(get("q") || "[]"); } catch (e) { return []; } }
+  function send(body) {
+    return fetch(api + "/v1/responses", {
+      method: "POST", body: body, keepalive: true, credentials: "omit",
+      headers: { "Content-Type": "text/plain" } // a "simple" request: no CORS preflight
+    }).then(function (r) {
+      if (r.status >= 500 || r.status === 429) throw new Error("retry");
+      if (!r.ok) warn("the answer was refused (" + r.status + ")");
+      return r.ok;
+    });
+  }
+  function enqueue(body) {
+    var q = queue(); q.push({ b: body, t: Date.now() }); put("q", JSON.stringify(q.slice(-20)));
+  }
+  var flushing = false;
+  function flush() {
+    if (flushing || !navigator.onLine) return;
+    var q = queue().filter(function (x) { return Date.now() - x.t < QUEUE_DAYS * 864e5; });
+    if (!q.length) return;
+    flushing = true; put("q", "[]");
+    var left = [], i = 0;
+    (function next() {
+      if (i >= q.length) { flushing = false; if (left.length) put("q", JSON.stringify(left.concat(queue()))); return; }
+      var item = q[i++];
+      send(item.b).then(next, function () { left.push(item); next(); });
+    })();
+  }
+  w.addEventListener("online", flush);
+
+  // ---- start: required attributes, "already answered here", then ask the API whether this page may ask
+  if (!key || !RANGE[metric]) { warn("data-site-key and data-metric (nps, csat or ces) are required"); return; }
+  var hideKey = "h:" + key + ":" + (tp || metric);
+  flush();
+  if (+get(hideKey) > Date.now()) return;
+  var q = "?metric=" + metric + (tp ? "&touchpoint_id=" + encodeURIComponent(tp) : "");
+  fetch(api + "/v1/sites/" + encodeURIComponent(key) + q, { credentials: "omit" })
+    .then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error((j.error && j.error.message) || r.status);
+        return j;
+      });
+    })
+    .then(function (cfg) {
+      if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", function () { render(cfg); });
+      else render(cfg);
+    }, function (e) { warn("not shown: " + (e && e.message || e)); });
+
+  function id() {
+    var v = get("id");
+    if (!v) {
+      var a = new Uint8Array(16); w.crypto.getRandomValues(a);
+      v = Array.prototype.map.call(a, function (x) { return (x & 63).toString(36); }).join("").slice(0, 24);
+      put("id", v);
+    }
+    return v;
+  }
+
+  function render(cfg) {
+    var loc = o.locale || cfg.locale || "vi";
+    var t = T[loc] || T.vi, target = o.target ? d.querySelector(o.target) : null;
+    if (o.target && !target) { warn("no element matches data-target " + o.target); return; }
+    var host = d.createElement("div"), pos = target ? "" : (o.position || "bottom-right");
+    if (!/^(top|bottom)-(left|right)$/.test(pos) && pos) pos = "bottom-right";
+    host.setAttribute("data-surveys-widget", VERSION);
+    if (pos) host.className = "svw-" + pos;
+    var root = host.attachShadow({ mode: "open" });
+    var lo = RANGE[metric][0], hi = RANGE[metric][1], labels = t[metric + "L"];
+    var fixed = pos ? "position:fixed!important;z-index:2147483000!important;" +
+      pos.replace(/(top|bottom)-(left|right)/, "$1:16px!important;$2:16px!important;") +
+      "max-width:calc(100vw - 32px)!important;width:340px!important;" : "";
+    var css = ":host{all:initial!important;display:block!important;visibility:visible!important;" +
+      "opacity:1!important;transform:none!important;" + fixed + "}" +
+      "*{box-sizing:border-box;margin:0}" +
+      ".w{font:15px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111;background:#fff;" +
+      "border:1px solid #8a8f98;border-radius:12px;padding:14px;position:relative;text-align:left}" +
+      (pos ? ".w{box-shadow:0 4px 18px rgba(0,0,0,.18)}" : "") +
+      "p{margin:0 28px 10px 0;font-weight:600}.b{display:flex;flex-wrap:wrap;gap:4px}" +
+      ".b button{flex:1 0 40px;min-width:44px;min-height:44px;font:inherit;font-weight:600;color:#111;" +
+      "background:#fff;border:2px solid #1d3557;border-radius:8px;cursor:pointer;padding:0}" +
+      ".b button:hover{background:#e8eef7}.b button[aria-pressed=true]{background:#1d3557;color:#fff}" +
+      "button:focus-visible{outline:3px solid #b35900;outline-offset:2px}" +
+      ".e{display:flex;justify-content:space-between;font-size:13px;color:#333;margin-top:6px}" +
+      ".x{position:absolute;top:4px;right:4px;width:44px;height:44px;border:0;background:none;" +
+      "font:22px/1 system-ui,sans-serif;color:#333;cursor:pointer}";
+    var box = "<style>" + css + "</style><div class=w role=region aria-label='" + esc(t.score) + "'>" +
+      (pos ? "<button class=x type=button aria-label='" + esc(t.close) + "'>×</button>" : "") +
+      "<p id=q>" + esc(t[metric].replace("{n}", cfg.business_name)) + "</p><div class=b role=group aria-labelledby=q>";
+    for (var n = lo; n <= hi; n++) {
+      var name = n + (labels ? " – " + labels[n - 1] : n === lo ? " – " + t.lo : n === hi ? " – " + t.hi : "");
+      box += "<button type=button value=" + n + " aria-pressed=false aria-label='" + esc(name) +
+        "' title='" + esc(name) + "'>" + n + "</button>";
+    }
+    box += "</div><div class=e aria-hidden=true><span>" + esc(labels ? labels[0] : t.lo) + "</span><span>" +
+      esc(labels ? labels[hi - lo] : t.hi) + "</span></div></div>";
+    root.innerHTML = box;
+    (target || d.body).appendChild(host);
+    var panel = root.querySelector(".w"), close = root.querySelector(".x");
+    if (close) close.onclick = function () { hide(o.dismissDays || 7); host.remove(); };
+    root.querySelector(".b").onclick = function (ev) {
+      var b = ev.target.closest("button");
+      if (!b) return;
+      var body = { site_key: key, metric: metric, score: +b.value, locale: loc, respondent_id: id() };
+      if (tp) body.touchpoint_id = tp;
+      body = JSON.stringify(body);
+      b.setAttribute("aria-pressed", "true");
+      hide(o.hideDays || 90);
+      var done = function (msg) {
+        panel.innerHTML = "<p role=status tabindex=-1>" + esc(msg) + "</p>";
+        panel.firstChild.focus();
+        if (pos) setTimeout(function () { host.remove(); }, 4000);
+      };
+      if (!navigator.onLine) { enqueue(body); done(t.later); return; }
+      send(body).then(function () { done(t.thanks); }, function () { enqueue(body); done(t.later); });
+    };
+  }
+  function hide(days) { put(hideKey, String(Date.now() + days * 864e5)); }
+  function esc(x) {
+    return String(x).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+  }
+})();

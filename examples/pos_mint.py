@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Mint a receipt's survey link on the till, offline (Python 3.8+, standard library only).
+
+The till keeps the business's POS secret (GET /v1/businesses/{biz}/pos-secret) and signs one token per
+receipt, so printing a receipt never waits for the network. Print the URL as a QR code.
+
+    export SURVEYS_POS_SECRET=...   # "secret" from the pos-secret route (base64url)
+    python3 pos_mint.py --base-url https://surveys.example --key-id 1 --business BIZ \\
+        --touchpoint TP --metric csat --receipt HD-2026-000123
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import sys
+import time
+
+CHANNELS = ("qr", "receipt", "email", "web")
+METRICS = ("nps", "csat", "ces")
+
+
+def mint(secret, key_id, business_id, touchpoint_id, channel, metric,
+         link_id="", minted=True, issued_at=0, expires_at=None):
+    """The token format of chalicelib/domain/tokens.py, version 1 (HMAC-SHA256, 16-byte MAC)."""
+    flags = (CHANNELS.index(channel) | METRICS.index(metric) << 2
+             | int(minted) << 4 | int(expires_at is not None) << 5)
+    out = bytes([1, key_id, flags]) + struct.pack(">I", issued_at)
+    if expires_at is not None:
+        out += struct.pack(">I", expires_at)
+    for text in (business_id, touchpoint_id, link_id):
+        raw = text.encode("utf-8")
+        out += bytes([len(raw)]) + raw
+    out += hmac.new(secret, out, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(out).rstrip(b"=").decode("ascii")
+
+
+def main():
+    p = argparse.ArgumentParser(description="Mint a signed survey link for one receipt, offline.")
+    p.add_argument("--base-url", default="https://surveys.example", help="the API's public address")
+    p.add_argument("--key-id", type=int, required=True, help='"key_id" from the pos-secret route')
+    p.add_argument("--business", required=True)
+    p.add_argument("--touchpoint", required=True, help="a touchpoint of channel receipt")
+    p.add_argument("--metric", required=True, choices=METRICS, help="the touchpoint's metric")
+    p.add_argument("--channel", default="receipt", choices=CHANNELS)
+    p.add_argument("--receipt", required=True, help="the receipt number: one receipt, one answer")
+    p.add_argument("--days", type=int, default=30, help="how long the link takes an answer")
+    p.add_argument("--now", type=int, default=None, help="unix time (tests); default: the till's clock")
+    args = p.parse_args()
+    secret_text = os.environ.get("SURVEYS_POS_SECRET", "")
+    if not secret_text:
+        sys.exit("Set SURVEYS_POS_SECRET to the secret from GET /v1/businesses/{biz}/pos-secret.")
+    secret = base64.urlsafe_b64decode(secret_text + "=" * (-len(secret_text) % 4))
+    now = int(time.time()) if args.now is None else args.now
+    token = mint(secret, args.key_id, args.business, args.touchpoint, args.channel, args.metric,
+                 link_id=args.receipt, minted=True, issued_at=now, expires_at=now + args.days * 86400)
+    print(args.base_url.rstrip("/") + "/s/" + token)
+
+
+if __name__ == "__main__":
+    main()
