@@ -72,8 +72,10 @@ class TokenBucket:
                 now = self._now()
                 self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                # The epsilon absorbs float rounding, which could otherwise leave a token at 0.99999...
+                # and a pause too small to move the clock.
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return waited
                 pause = (1.0 - self._tokens) / self.rate
             self._sleep(pause)
