@@ -50,6 +50,11 @@ bench: $(VENV)/.installed
 	$(PY) bench/cold_import.py
 	$(PY) bench/submit.py
 
+# Resend the emails on the mail dead-letter queue, against the running `make run` (docs/email.md).
+.PHONY: redrive
+redrive: $(VENV)/.installed
+	$(PY) -m chalicelib.redrive --local
+
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis
 
