@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ".local" / "screenshots"
@@ -27,6 +30,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+class _QuietHandler(ChaliceRequestHandler):
+    def log_message(self, *args: Any) -> None:  # one line per request would drown the test output
+        pass
+
+
+class _QuietServer(ThreadedHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser closing a connection early (navigation, test end) is not an error of the app.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def free_port() -> int:
@@ -105,7 +120,6 @@ def running_stack() -> Iterator[Stack]:
     """Start everything; restore the environment and the app's wiring afterwards."""
     import boto3
     from chalice.config import Config
-    from chalice.local import create_local_server
     from moto import mock_aws
 
     from chalicelib import tables, wiring
@@ -156,7 +170,14 @@ def running_stack() -> Iterator[Stack]:
             )
         from app import app
 
-        server = create_local_server(app, Config(chalice_stage="local", function_name="api_handler"), "127.0.0.1", port)
+        server = LocalDevServer(
+            app,
+            Config(chalice_stage="local", function_name="api_handler"),
+            "127.0.0.1",
+            port,
+            handler_cls=_QuietHandler,
+            server_cls=_QuietServer,
+        )
         threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
         yield stack
     finally:

@@ -134,7 +134,8 @@ def test_the_page_is_small_and_asks_for_nothing_else(client: Client, biz: Biz) -
         answer = client.http.get(f"/s/{biz.touchpoints[tp]['token']}?score=1")
         html = answer.body.decode()
         assert len(answer.body) <= 15 * 1024
-        assert not re.search(r"(src|href)=\"?(https?:)?//", html) and "<link" not in html and "url(" not in html
+        assert not re.search(r"(src|href)=\"?(https?:)?//", html) and "url(" not in html and "@import" not in html
+        assert re.findall(r"<link[^>]*>", html) == ['<link rel="icon" href="data:,">']
         assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
 
 
