@@ -60,6 +60,31 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def _one_emulated_call_at_a_time() -> Iterator[None]:
+    """Serialize moto, not the app: its in-memory backends are not thread-safe.
+
+    Under concurrent requests a TransactWriteItems deep-copies the table while another thread writes
+    to it, and moto raises "dictionary changed size during iteration" (the app would answer 500 for
+    the emulator's sake). DynamoDB itself serves concurrent callers; the app's threads still overlap
+    everywhere else.
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def process_request(self: Any, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = original  # type: ignore[method-assign]
+
+
 def _create_aws_resources() -> None:
     from chalicelib import tables
     from chalicelib.settings import get_settings
@@ -94,7 +119,7 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
     os.environ.update(env or {})
     wiring.reset()
     try:
-        with mock_aws():
+        with mock_aws(), _one_emulated_call_at_a_time():
             _create_aws_resources()
             from app import app
 
