@@ -55,6 +55,11 @@ bench: $(VENV)/.installed
 redrive: $(VENV)/.installed
 	$(PY) -m chalicelib.redrive --local
 
+# The daily report job now, for every business, against the running `make run` (reports + digests).
+aggregate: $(VENV)/.installed
+	@[[ "$(DATE)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$$ ]] || { echo "usage: make aggregate DATE=YYYY-MM-DD" >&2; exit 2; }
+	$(PY) -m chalicelib.local.aggregate $(DATE)
+
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis
 

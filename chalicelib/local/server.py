@@ -105,6 +105,9 @@ def main() -> None:
         from chalicelib.local.stream import start_local_followups
 
         start_local_followups(env["TABLE_NAME"])  # the stream consumer AWS would run: vouchers, apologies, alerts
+        from chalicelib.local.scheduler import start_local_schedule
+
+        start_local_schedule()  # the hourly daily-report schedule and its SQS consumer
         serve(api_port)
     finally:
         emulator.stop()

@@ -87,6 +87,8 @@ class Followups:
         if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
             logger.error("stream event without Records")
             return {"batchItemFailures": []}
+        if not event["Records"]:
+            return {"batchItemFailures": []}  # powertools refuses an empty batch it cannot type
         return process_partial_response(event=event, record_handler=self._record, processor=processor)
 
     def _record(self, record: Any) -> None:

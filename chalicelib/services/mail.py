@@ -245,8 +245,9 @@ class MailService:
         message["X-Survey-Kind"] = kind
         if not to_customer:
             message["Auto-Submitted"] = "auto-generated"  # owners' autoresponders stay quiet
-        message.set_content(text, subtype="plain", charset="utf-8")
-        message.add_alternative(html, subtype="html", charset="utf-8")
+        # Quoted-printable: 7-bit clean for every relay (Vietnamese is mostly ASCII, so it stays readable).
+        message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+        message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
         return message.as_bytes()
 
     # ---- unsubscribing and SES feedback ---------------------------------------------------------------

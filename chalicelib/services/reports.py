@@ -132,19 +132,25 @@ class Reports:
 
     # ---- one business, one day ---------------------------------------------------------------------
 
-    def run(self, job: ReportJob, *, send_digest: bool = True) -> RunResult | None:
-        """Compute, store and send one business's day (the SQS consumer). None for an unknown business."""
+    def run(self, job: ReportJob, *, send_digest: bool = True, partial: bool = False) -> RunResult | None:
+        """Compute, store and send one business's day (the SQS consumer). None for an unknown business
+        or a day that is not over where the business is. ``partial`` (the local backfill command only)
+        stores today's report so far, without a digest and without moving the business's marker, so the
+        schedule still computes and sends the whole day after midnight."""
         business = self._businesses.get_business(job.business_id)
         if business is None:
             logger.warning("report job for an unknown business", extra={"business_id": job.business_id})
             return None
         day = parse_day(job.day)
-        if day >= local_day(self._clock.now(), business.timezone):
-            # The day is not over where the business is: a report now would be incomplete.
+        today = local_day(self._clock.now(), business.timezone)
+        unfinished = day >= today
+        if day > today or (unfinished and not partial):
             logger.warning("report job for an unfinished day", extra={"business_id": job.business_id, "day": job.day})
             return None
         report, tally = self.compute(business, day)
         self._store.put_report(business.business_id, job.day, report.model_dump(mode="json"), tally.to_json())
+        if unfinished:
+            return RunResult(report=report, digests_sent=0)
         self._registry.mark_reported(business.business_id, job.day)
         sent = self.send_digest(business, report) if send_digest else 0
         count("DailyReportsComputed")
@@ -275,6 +281,10 @@ class Reports:
                 code="report_not_found",
             )
         return report
+
+    def stored_report(self, business_id: str, day: str) -> dict[str, Any] | None:
+        """A stored report as is, without the owner checks (jobs and the local backfill command)."""
+        return self._store.get_report(business_id, day)
 
     def dashboard(self, business: Business) -> Dashboard:
         """The last TREND_DAYS stored reports (one Query), newest one in full."""
