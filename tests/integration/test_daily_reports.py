@@ -298,3 +298,19 @@ def test_one_business_s_report_costs_the_same_calls_however_busy_another_busines
     busy = _calls(store_client, job)
     assert quiet == busy
     assert "Scan" not in quiet and set(quiet) <= {"GetItem", "Query", "PutItem", "UpdateItem"}
+
+
+def test_the_local_server_s_hourly_pass_runs_the_same_handlers_and_drains_the_queue(
+    client: Client, clock: FakeClock, mailer: CapturingMailer
+) -> None:
+    from chalicelib.local.scheduler import run_once
+
+    biz = make_business(client)
+    score(client, biz, "table", 9, "local")
+    queue = get_settings().reports_queue_name
+    assert run_once(queue) == 0
+    clock.moment = datetime(2026, 11, 20, 17, 5, tzinfo=UTC)
+    assert run_once(queue) == 1
+    assert report(client, biz, "2026-11-20").json_body["metrics"]["nps"]["summary"]["n"] == 1
+    assert len(mailer.sent) == 1
+    assert run_once(queue) == 0
