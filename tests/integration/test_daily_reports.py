@@ -314,3 +314,15 @@ def test_the_local_server_s_hourly_pass_runs_the_same_handlers_and_drains_the_qu
     assert report(client, biz, "2026-11-20").json_body["metrics"]["nps"]["summary"]["n"] == 1
     assert len(mailer.sent) == 1
     assert run_once(queue) == 0
+
+
+def test_backfilling_an_older_day_does_not_make_later_days_due_again(
+    client: Client, clock: FakeClock, mailer: CapturingMailer
+) -> None:
+    biz = make_business(client)
+    clock.advance(days=2)
+    assert run_schedule(client) == 2  # the 20th and the 21st
+    rerun(client, biz.business_id, "2026-11-20")
+    assert run_schedule(client) == 0
+    clock.advance(days=1)
+    assert run_schedule(client) == 1  # only the 22nd

@@ -352,3 +352,29 @@ def test_the_trend_chart_breaks_the_line_on_days_without_a_headline_and_bands_th
     assert ys[0] > ys[1] and ys[3] == chart["grid"][0]["y"]  # higher NPS is higher up; -100 on the floor
     assert "±20.0" in chart["dots"][0]["label"]
     assert trend_chart("ces", days, {}, "vi")["empty"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "null",
+        "[]",
+        "{}",
+        '{"business_id": "x", "day": "2026-11-19"}',
+        '{"business_id": "saigon01"}',
+        '{"business_id": "saigon01", "day": "19/11/2026"}',
+        '{"business_id": "SAIGON01", "day": "2026-11-19"}',
+        "{",
+    ],
+)
+def test_a_queue_message_that_is_not_a_report_job_is_recognised_and_dropped(body: str) -> None:
+    from chalicelib.adapters.queue import decode
+
+    assert decode(body) is None
+
+
+def test_a_report_job_survives_its_trip_through_the_queue() -> None:
+    from chalicelib.adapters.queue import decode, encode
+
+    assert decode(encode(ReportJob("saigon01", "2026-11-19"))) == ReportJob("saigon01", "2026-11-19")
