@@ -6,9 +6,9 @@
    event sources chalice writes name the resources of step 1;
 3. leave boto3 / botocore to the Lambda runtime and hold the zip to its size budget (infra/slim_zip.py).
 
-Runs offline as far as AWS goes (no credentials; the region only names ARNs in chalice's output). The
-first run downloads the arm64 wheels of compiled dependencies from PyPI; chalice caches them in
-.chalice/deployments/.
+Needs no AWS credentials (the region only names ARNs in chalice's output). It does need PyPI: chalice
+resolves requirements.txt with `pip download` for the arm64 Lambda platform whenever the code changed
+(pip's own cache makes the downloads cheap after the first time).
 Usage: python infra/package.py STAGE OUTPUT_DIR
 """
 
@@ -41,11 +41,20 @@ def package(stage: str, out_dir: Path) -> Path:
          "--merge-template", str(merge), str(out_dir)],
         env,
     )
+    _forget_old_builds()
     before, after = slim_zip.slim(out_dir / "deployment.zip")
     print(f"deployment.zip: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (boto3/botocore left to the runtime)")
     if after > slim_zip.MAX_BYTES:
         raise SystemExit(f"deployment.zip is {after / 1e6:.1f} MB, over the {slim_zip.MAX_BYTES / 1e6:.1f} MB budget")
     return out_dir / "sam.json"
+
+
+def _forget_old_builds(keep: int = 2) -> None:
+    """chalice caches a 21 MB zip per version of the code under .chalice/deployments/ and never drops
+    one: keep the newest few."""
+    cached = sorted((ROOT / ".chalice" / "deployments").glob("*.zip"), key=lambda p: p.stat().st_mtime)
+    for old in cached[:-keep]:
+        old.unlink(missing_ok=True)
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
