@@ -5,7 +5,7 @@ Nothing is made by hand: the artifact bucket is itself a small stack (surveys-ar
 first deploy. Parameters come from the environment; on an update, the ones not given keep their value:
 
     PUBLIC_BASE_URL  SENDER_DOMAIN  MAIL_FROM   (required on the first deploy)
-    ALARM_EMAIL  CUSTOM_DOMAIN  CERTIFICATE_ARN  API_RATE_LIMIT  API_BURST_LIMIT   (optional)
+    ALARM_EMAIL  CUSTOM_DOMAIN  CERTIFICATE_ARN  SES_MAX_SEND_RATE  API_RATE_LIMIT  API_BURST_LIMIT  (optional)
 
 Usage: python infra/deploy.py STAGE BUILD_DIR
 """
@@ -26,6 +26,7 @@ PARAMETERS = {
     "AlarmEmail": "ALARM_EMAIL",
     "CustomDomain": "CUSTOM_DOMAIN",
     "CertificateArn": "CERTIFICATE_ARN",
+    "SesMaxSendRate": "SES_MAX_SEND_RATE",
     "ApiRateLimit": "API_RATE_LIMIT",
     "ApiBurstLimit": "API_BURST_LIMIT",
 }

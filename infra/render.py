@@ -366,6 +366,7 @@ def environment(stage: str) -> dict[str, Any]:
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "MAIL_FROM": {"Ref": "MailFrom"},
         "SES_CONFIGURATION_SET": {"Ref": CONFIGURATION_SET},
+        "SES_MAX_SEND_RATE": {"Ref": "SesMaxSendRate"},
         "RESPONSES_STREAM_ARN": {"Fn::GetAtt": [TABLE_RESOURCE, "StreamArn"]},
     }
     env.update(packaging_environment(stage))
@@ -506,6 +507,13 @@ def parameters(stage: str) -> dict[str, Any]:
             "Default": "",
             "Description": "ACM certificate for CustomDomain, in the stack's region.",
             "AllowedPattern": r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+)?$",
+        },
+        "SesMaxSendRate": {
+            "Type": "Number",
+            "Default": 14,
+            "MinValue": 1,
+            "MaxValue": 10000,
+            "Description": "Emails per second SES allows this account (its MaxSendRate quota).",
         },
         "ApiRateLimit": {"Type": "Number", "Default": rate, "MinValue": 1, "MaxValue": 10000},
         "ApiBurstLimit": {"Type": "Number", "Default": burst, "MinValue": 1, "MaxValue": 5000},
