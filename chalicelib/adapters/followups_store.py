@@ -394,13 +394,16 @@ class DynamoFollowupStore:
                 }
             },
         ]
-        try:
-            with _translated():
-                self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            # Already recorded (a redelivered record) or a newer apology is the pointer: both are fine.
+        # Two independent conditional puts, no transaction: each is idempotent on its own, and the pointer
+        # only ever moves to a newer apology, whichever order a crash and a redelivery leave them in.
+        for entry in items:
+            try:
+                with _translated():
+                    self.client.put_item(**entry["Put"])
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                # Already recorded (a redelivered record) or a newer apology is the pointer: both are fine.
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
         with _translated():

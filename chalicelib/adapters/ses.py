@@ -102,8 +102,9 @@ class SesMailer:
         self._configuration_set = configuration_set
         self.attempts = attempts
         self._sleep = sleep
-        # A little under the quota: SES counts per recipient and its clock is not ours.
-        self.bucket = bucket or TokenBucket(max_send_rate * 0.95, burst=max(1.0, max_send_rate * 0.95), sleep=sleep)
+        # A little under the quota (SES's clock is not ours), and no burst: a full bucket of N plus N refilled
+        # tokens would put 2N calls in one second, which SES throttles. Paced evenly, any 1 s window sees <= N.
+        self.bucket = bucket or TokenBucket(max_send_rate * 0.95, burst=1, sleep=sleep)
         self.stats = {"sent": 0, "throttled": 0, "retries": 0}
 
     @cached_property

@@ -33,7 +33,11 @@ class OutboxMailer:
         kind = found.group(1).decode() if found else "email"
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         safe_id = re.sub(r"[^A-Za-z0-9-]", "", message_id)[:60] or "sent"
-        (self.directory / f"{stamp}-{kind}-{safe_id}.eml").write_bytes(raw)
+        # Written aside then renamed: whoever watches the folder never opens half a message.
+        final = self.directory / f"{stamp}-{kind}-{safe_id}.eml"
+        partial = final.with_suffix(".part")
+        partial.write_bytes(raw)
+        partial.replace(final)
         return message_id
 
     def _verify(self, sender: str) -> None:

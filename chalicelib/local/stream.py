@@ -144,6 +144,31 @@ class TimerAlertFlusher:
         timer.start()
 
 
+def serialize_emulator_writes() -> None:
+    """moto's DynamoDB is not thread-safe: a transaction deep-copies the table for its rollback while
+    another thread (the API's submission, this poller's voucher) changes it, and fails with "dictionary
+    changed size during iteration". AWS has no such problem, so the local run serializes the emulator's
+    reads and writes with one lock (same process: moto runs in a thread of `make run`)."""
+    import functools
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_serialized_by_local_run", False):
+        return
+    lock = threading.RLock()
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "get_item", "query", "scan"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    DynamoDBBackend._serialized_by_local_run = True  # type: ignore[attr-defined]
+
+
 def start_local_followups(table_name: str) -> StreamPoller:
     """Called by ``chalicelib/local/server.py``: verify the default sender, create the email queues in the
     emulator and start polling the stream into the same handler Lambda runs."""
@@ -152,6 +177,7 @@ def start_local_followups(table_name: str) -> StreamPoller:
     from chalicelib.adapters.sqs import create_queues
     from chalicelib.settings import get_settings
 
+    serialize_emulator_writes()
     settings = get_settings()
     boto3.client("sesv2").create_email_identity(EmailIdentity=settings.mail_from)
     create_queues([settings.mail_dlq_name, settings.alert_queue_name])
