@@ -64,8 +64,12 @@ clean:
 	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis
 
 STAGE ?= dev
-.PHONY: package
+.PHONY: package deploy
+# The template (build/STAGE/sam.json) and the zip; no AWS credentials needed (docs/deploy.md).
 package: $(VENV)/.installed
-	$(PY) infra/render.py $(STAGE) build/$(STAGE)/merge.json
-	$(VENV)/bin/chalice package --stage $(STAGE) --pkg-format cloudformation \
-	  --merge-template build/$(STAGE)/merge.json build/$(STAGE)
+	$(PY) infra/package.py $(STAGE) build/$(STAGE)
+
+# Needs AWS credentials. First deploy: PUBLIC_BASE_URL=https://... SENDER_DOMAIN=example.com
+# MAIL_FROM=no-reply@example.com [ALARM_EMAIL=...] [CUSTOM_DOMAIN=... CERTIFICATE_ARN=...]; later ones reuse them.
+deploy: package
+	$(PY) infra/deploy.py $(STAGE) build/$(STAGE)

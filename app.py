@@ -32,6 +32,14 @@ app = Chalice(app_name="surveys", configure_logs=False)
 app.api.binary_types.append("image/png")
 routes = http.bind(app)
 
+# On Lambda the configuration (secrets included, chalicelib/secrets.py) is read and checked while the
+# function initialises: a missing or malformed value fails the cold start with one message naming it,
+# never the first customer's request.
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    from chalicelib.settings import get_settings
+
+    get_settings()
+
 
 # Every handler (API, stream, schedule, queue): the Lambda context (cold start, request id) in each log
 # line, keys of the previous invocation cleared, and an X-Ray subsegment when tracing is on.

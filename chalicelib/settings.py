@@ -84,6 +84,13 @@ _ENV = {
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
+    # A deployed stage reads its secrets from Secrets Manager / SSM (chalicelib/secrets.py).
+    from chalicelib import secrets
+
+    try:
+        env = {**env, **secrets.resolve(env)}
+    except secrets.SecretError as exc:
+        raise ConfigurationError(str(exc)) from None
     raw = {field: env[var] for field, var in _ENV.items() if env.get(var, "") != ""}
     try:
         settings = Settings(**raw)
