@@ -512,3 +512,26 @@ def test_a_corpus_of_bad_requests_gets_contract_errors_and_changes_nothing(
 def test_a_survey_link_with_tracking_parameters_still_opens(client: Client, biz: Biz) -> None:
     page = client.http.get("/s/" + biz.touchpoints["table"]["token"] + "?utm_source=newsletter&utm_medium=email")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+
+
+def test_unicode_edge_cases_in_comments_are_kept_as_written_and_nfd_becomes_nfc(client: Client, biz: Biz, aws) -> None:
+    token = biz.touchpoints["table"]["token"]
+    texts = {
+        "nfd": ("Ca\u0300 phe\u0302 ngon", "C\u00e0 ph\u00ea ngon"),
+        "emoji": ("Ngon quá 😋☕️👍🏽", "Ngon quá 😋☕️👍🏽"),
+        "rtl": ("שלום مرحبا", "שלום مرحبا"),
+        "zero width": ("ca\u200bphe\u200d", "ca\u200bphe\u200d"),
+    }
+    for i, (sent, kept) in enumerate(texts.values()):
+        answer = post_json(
+            client, "/v1/responses", {"token": token, "score": 9, "comment": sent}, {"User-Agent": f"u{i}"}
+        )
+        assert answer.status_code == 201
+        stored = [
+            r
+            for r in table_items(aws)
+            if r["PK"]["S"].startswith("R#") and r["response_id"]["S"] == answer.json_body["response_id"]
+        ]
+        assert stored[0]["comment"]["S"] == kept
+    refused = post_json(client, "/v1/responses", {"token": token, "score": 9, "comment": "a\x1bb"}, {"User-Agent": "x"})
+    assert refused.status_code == 422
