@@ -92,6 +92,27 @@ ReceiptId = Annotated[str, Field(pattern=_RECEIPT_RE.pattern, description="The P
 Score = Annotated[StrictInt, Field(ge=0, le=10, description="0-10 for NPS, 1-5 for CSAT, 1-7 for CES")]
 
 
+_DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_day(value: object) -> object:
+    # Only YYYY-MM-DD: pydantic alone would also read "0" or "0.0" as 1970-01-01 (a Unix timestamp).
+    if isinstance(value, str) and not _DAY_RE.match(value):
+        raise ValueError("must be a date like 2026-11-23")
+    return value
+
+
+# From 2000 on: a listing walks back one day at a time from `to`, and a range starting at 0001-01-01
+# stepped below date.min (a 500, found by schemathesis). No response predates the service anyway.
+def _day_in_range(value: date) -> date:
+    if not date(2000, 1, 1) <= value <= date(2999, 12, 31):
+        raise ValueError("must be a date from 2000-01-01 to 2999-12-31")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day_in_range)]
+
+
 def _empty_to_none(value: object) -> object:
     return None if value == "" else value
 
@@ -197,8 +218,8 @@ class LinksCreated(Out):
 
 
 class ResponsesQuery(Strict):
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
     metric: Metric | None = None
     touchpoint_id: ObjectId | None = None
     cursor: Annotated[str | None, Field(max_length=1024)] = None
@@ -227,8 +248,8 @@ class ResponsesPage(Out):
 
 
 class MetricsQuery(Strict):
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
     group_by: Literal["day", "touchpoint", "channel"] | None = None
 
 

@@ -195,7 +195,13 @@ def validate[M: BaseModel](model: type[M], data: Any) -> M:
 
 
 def query[M: BaseModel](request: Any, model: type[M]) -> M:
-    return validate(model, dict(request.query_params or {}))
+    params = request.query_params or {}
+    # ?to=a&to=b would silently mean the last one: refuse instead (found by schemathesis).
+    getlist = getattr(params, "getlist", None)
+    repeated = sorted(name for name in params if getlist is not None and len(getlist(name)) > 1)
+    if repeated:
+        raise InvalidInput(f"{repeated[0][:40]}: may appear only once.", code="repeated_parameter")
+    return validate(model, dict(params))
 
 
 def invalid(exc: ValidationError) -> InvalidInput:
