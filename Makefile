@@ -22,6 +22,8 @@ help:
 	@echo "make run    start the API on 127.0.0.1:$(PORT) with an AWS emulator and a demo café"
 	@echo "make test   install what the tests need and run them all (lint included)"
 	@echo "make bench  print the benchmark figures quoted in the README"
+	@echo "make fuzz   schemathesis with 1,000 cases per operation (docs/fuzz.md)"
+	@echo "make load   a 60 s load run on loopback: throughput, p50/p99, errors (docs/scaling.md)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found: install it (pyenv install 3.12.1) and retry." >&2; exit 1; }
@@ -59,6 +61,17 @@ redrive: $(VENV)/.installed
 aggregate: $(VENV)/.installed
 	@[[ "$(DATE)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$$ ]] || { echo "usage: make aggregate DATE=YYYY-MM-DD" >&2; exit 2; }
 	$(PY) -m chalicelib.local.aggregate $(DATE)
+
+# Schemathesis, deeper than in `make test` (100 cases per operation there): docs/fuzz.md.
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
+
+# A bounded load run on loopback (default 60 s): docs/scaling.md.
+LOAD_SECONDS ?= 60
+.PHONY: load
+load: $(VENV)/.installed
+	$(PY) bench/load.py --seconds $(LOAD_SECONDS)
 
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis
