@@ -60,7 +60,9 @@ def _translated() -> Iterator[None]:
         raise TemporarilyUnavailable() from exc
 
 
-class DynamoStore:
+class DynamoTable:
+    """The table, its lazily made client and the item (de)serialisation every DynamoDB adapter shares."""
+
     def __init__(self, table_name: str, client: Any | None = None):
         self.table = table_name
         self._client = client
@@ -87,9 +89,12 @@ class DynamoStore:
     def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
         return {k: _native(self._de.deserialize(v)) for k, v in item.items()}
 
-    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": pk}, "SK": {"S": sk}}
 
+
+class DynamoStore(DynamoTable):
     # ---- businesses and touchpoints ---------------------------------------------------------------
 
     def put_business(self, business: Business) -> None:

@@ -6,11 +6,10 @@ Every "only once" rule is a conditional write or a transaction here, never a rea
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any, Literal
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import _translated, make_client
+from chalicelib.adapters.dynamodb import DynamoTable, _translated
 from chalicelib.domain.calendar import parse_iso_utc
 from chalicelib.ports import ApologyPointer, LedgerEntry, Voucher
 
@@ -23,37 +22,7 @@ def _epoch(iso: str) -> int:
     return int(parse_iso_utc(iso).timestamp())
 
 
-class DynamoFollowupStore:
-    def __init__(self, table_name: str, client: Any | None = None):
-        self.table = table_name
-        self._client = client
-
-    @cached_property
-    def client(self) -> Any:
-        return self._client or make_client()
-
-    @cached_property
-    def _ser(self) -> Any:
-        from boto3.dynamodb.types import TypeSerializer
-
-        return TypeSerializer()
-
-    @cached_property
-    def _de(self) -> Any:
-        from boto3.dynamodb.types import TypeDeserializer
-
-        return TypeDeserializer()
-
-    def _item(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {k: self._ser.serialize(v) for k, v in data.items() if v is not None}
-
-    def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {k: self._de.deserialize(v) for k, v in item.items()}
-
-    @staticmethod
-    def _key(pk: str, sk: str) -> dict[str, Any]:
-        return {"PK": {"S": pk}, "SK": {"S": sk}}
-
+class DynamoFollowupStore(DynamoTable):
     def _failed_condition(self, exc: Exception) -> bool:
         from botocore.exceptions import ClientError
 
