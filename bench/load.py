@@ -15,7 +15,7 @@ Only 127.0.0.1; the run stops by itself after --seconds. The per-IP and per-link
 raised for the run (every client here is 127.0.0.1) but still counted in the table on every
 submission, so their cost is in the figures. What the numbers mean for AWS: docs/scaling.md.
 
-Run: `.venv/bin/python bench/load.py [--seconds 60] [--clients 2] [--threads 8]` (or `make load`).
+Run: `.venv/bin/python bench/load.py [--seconds 60] [--clients 2] [--threads 4]` (or `make load`).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the run (default 60)")
     parser.add_argument("--clients", type=int, default=2, help="client processes (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per client process (default 8)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per client process (default 4)")
     # Few on purpose: moto deep-copies the whole table on every transaction, so a big table slows the
     # emulator, not the app. Once they are used up, receipt posts repeat a used link (200, then 409).
     parser.add_argument("--links", type=int, default=300, help="receipt links minted before the run (300)")
@@ -143,7 +143,7 @@ def main() -> None:
 
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(ENV)
-    from tests.fuzz.live import live_api
+    from tests.fuzz.live import STATS, live_api
 
     with live_api(seed=True, links=min(1000, args.links)) as api:
         links = list(api.links)
@@ -179,6 +179,7 @@ def main() -> None:
             f"against {api.url} (in-process moto), mix {dict(MIX)}",
             flush=True,
         )
+        STATS.reset()
         for proc in procs:
             proc.start()
         samples: list[tuple[str, int, float]] = []
@@ -186,7 +187,15 @@ def main() -> None:
             samples += results.get(timeout=args.seconds + 120)
         for proc in procs:
             proc.join(timeout=30)
+        server = (STATS.requests, STATS.cpu, STATS.emulator_cpu, STATS.emulator_calls)
     _report(samples, args.seconds)
+    requests_served, cpu, emulator_cpu, calls = server
+    if requests_served:
+        print(
+            f"server CPU per request: {cpu / requests_served * 1000:.1f} ms, of which the emulated AWS "
+            f"{emulator_cpu / requests_served * 1000:.1f} ms ({calls / requests_served:.2f} calls); "
+            f"our code + HTTP {(cpu - emulator_cpu) / requests_served * 1000:.2f} ms"
+        )
 
 
 def _report(samples: list[tuple[str, int, float]], seconds: float) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,24 @@ import requests
 from moto import mock_aws
 
 ADMIN_KEY_ENV = "ADMIN_KEY"
+
+
+@dataclass
+class ServerStats:
+    """Thread CPU seconds the server spent per request, and how much of it was the emulated AWS."""
+
+    requests: int = 0
+    cpu: float = 0.0
+    emulator_cpu: float = 0.0
+    emulator_calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests, self.cpu, self.emulator_cpu, self.emulator_calls = 0, 0.0, 0.0, 0
+
+
+STATS = ServerStats()
 
 
 @dataclass
@@ -76,7 +95,14 @@ def _one_emulated_call_at_a_time() -> Iterator[None]:
 
     def process_request(self: Any, request: Any) -> Any:
         with lock:
-            return original(self, request)
+            start = time.thread_time()
+            try:
+                return original(self, request)
+            finally:
+                spent = time.thread_time() - start
+                with STATS.lock:
+                    STATS.emulator_cpu += spent
+                    STATS.emulator_calls += 1
 
     BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
     try:
@@ -109,6 +135,14 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
         # Headers and body leave in separate writes: without TCP_NODELAY a keep-alive client waits out
         # the 40 ms delayed ACK on every request, which would measure the kernel, not the app.
         disable_nagle_algorithm = True
+
+        def handle_one_request(self) -> None:
+            start = time.thread_time()
+            super().handle_one_request()
+            spent = time.thread_time() - start
+            with STATS.lock:
+                STATS.requests += 1
+                STATS.cpu += spent
 
         def log_message(self, *args: Any) -> None:  # one stderr line per request would swamp the output
             pass

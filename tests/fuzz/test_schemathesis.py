@@ -324,10 +324,10 @@ def _print_summary(request: pytest.FixtureRequest) -> None:
         f"schemathesis summary: {len(SENT)} operations, {sum(SENT.values())} cases sent, "
         f"{sum(FAILED.values())} failed, {sum(OPEN.values())} on open findings"
     )
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
+    # Printed past pytest's capture, so `make test` shows the figures the README quotes.
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print("\n" + "\n".join(lines), flush=True)
     else:
         print("\n".join(lines))
