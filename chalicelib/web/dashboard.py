@@ -8,6 +8,7 @@ HttpOnly, Secure, SameSite=Strict and scoped to this business's dashboard path.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from functools import lru_cache
 from http.cookies import CookieError, SimpleCookie
@@ -18,6 +19,8 @@ from chalice import Response
 from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.services.reports import SESSION_SECONDS, TREND_DAYS, Dashboard
 from chalicelib.web import digest, http
+
+_BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
 
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
@@ -118,6 +121,9 @@ def show(services: Any, request: Any, business_id: str) -> Response:
 
 def sign_in(services: Any, request: Any, business_id: str) -> Response:
     """POST /dashboard/{biz}: the sign-in (or sign-out) form. 303 to the page with the session cookie."""
+    # The id goes into Location and the cookie's name and path: only a well-formed one gets that far.
+    if not _BUSINESS_ID.match(business_id):
+        return _not_found(request)
     form = http.form_body(request)
     location = f"{services.settings.public_base_url}/dashboard/{business_id}"
     if form.get("action") == "signout":

@@ -137,3 +137,13 @@ def test_the_dashboard_speaks_the_owner_s_language(client: Client, biz: Biz, lan
     page = client.http.get(f"/dashboard/{biz.business_id}?lang={lang}", headers=biz.auth).body.decode()
     assert f'<html lang="{lang}">' in page
     assert ("Xu hướng 30 ngày" if lang == "vi" else "30-day trend") in page
+
+
+def test_signing_out_of_a_malformed_business_id_echoes_nothing_into_headers(client) -> None:
+    answer = client.http.post(
+        "/dashboard/" + "Z" * 300,
+        body="action=signout",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 404
+    assert "Set-Cookie" not in answer.headers and "Location" not in answer.headers
