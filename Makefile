@@ -52,11 +52,6 @@ bench: $(VENV)/.installed
 	$(PY) bench/cold_import.py
 	$(PY) bench/submit.py
 
-# Resend the emails on the mail dead-letter queue, against the running `make run` (docs/email.md).
-.PHONY: redrive
-redrive: $(VENV)/.installed
-	$(PY) -m chalicelib.redrive --local
-
 # The daily report job now, for every business, against the running `make run` (reports + digests).
 aggregate: $(VENV)/.installed
 	@[[ "$(DATE)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$$ ]] || { echo "usage: make aggregate DATE=YYYY-MM-DD" >&2; exit 2; }
@@ -64,14 +59,22 @@ aggregate: $(VENV)/.installed
 
 # Schemathesis, deeper than in `make test` (100 cases per operation there): docs/fuzz.md.
 FUZZ_EXAMPLES ?= 1000
+# And the fault injection at its full 1,000 submissions (about 10 minutes; moto needs ~18 GB for it).
+FAULT_SUBMISSIONS ?= 1000
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
+	FAULT_SUBMISSIONS=$(FAULT_SUBMISSIONS) $(PY) -m pytest -q -s -p no:cacheprovider tests/integration/faults
 
 # A bounded load run on loopback (default 60 s): docs/scaling.md.
 LOAD_SECONDS ?= 60
 .PHONY: load
 load: $(VENV)/.installed
 	$(PY) bench/load.py --seconds $(LOAD_SECONDS)
+
+# Resend the emails on the mail dead-letter queue, against the running `make run` (docs/email.md).
+.PHONY: redrive
+redrive: $(VENV)/.installed
+	$(PY) -m chalicelib.redrive --local
 
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis
