@@ -141,6 +141,9 @@ class ResponseIn(Strict):
     locale: Locale | None = None
     respondent_id: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None
     touchpoint_id: ObjectId | None = None
+    # Sent by the widget: milliseconds from showing the question to the tap, and its hidden honeypot field.
+    elapsed_ms: Annotated[StrictInt | None, Field(ge=0, le=2**31 - 1)] = None
+    website: Annotated[str | None, Field(max_length=200)] = None
 
 
 class ResponseCreated(Out):

@@ -31,6 +31,7 @@ from chalicelib.settings import Settings
 SITE_TOUCHPOINT = "site"  # responses sent through a site key without a touchpoint
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _DAY = 86400
+MIN_HUMAN_MS = 600  # from the widget showing its question to a tap
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Submissions:
             raise InvalidInput(
                 "An email address is kept only with consent: set consent to true.", code="consent_required"
             )
+        # A person needs a moment to read the question; a script driving the widget does not, and only a
+        # script fills the field no person can see.
+        if data.website or (data.elapsed_ms is not None and data.elapsed_ms < MIN_HUMAN_MS):
+            raise InvalidInput("This answer looks automated and was not recorded.", code="looks_automated")
         if meta.idempotency_key is not None and not _IDEMPOTENCY_KEY.match(meta.idempotency_key):
             raise InvalidInput("Idempotency-Key must be 1-100 letters, digits or _.:-", code="invalid_idempotency_key")
 

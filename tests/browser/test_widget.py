@@ -53,6 +53,7 @@ def test_the_widget_on_an_allowed_site_records_an_answer_and_then_stays_hidden(s
     assert _buttons(page).count() == 11
     assert page.get_by_role("button", name="10 – Chắc chắn").is_visible()  # the locale is the business's
     page.locator("#fb").screenshot(path=str(SCREENSHOTS / "widget-inline-vi.png"))
+    page.wait_for_timeout(700)  # a person reads the question first; a faster tap is refused as automated
     nine.click()
     page.get_by_text("Cảm ơn bạn!").wait_for()
     _wait_for(lambda: len(stack.responses()) == before + 1)
@@ -146,6 +147,7 @@ def test_an_answer_given_offline_is_sent_when_the_browser_is_back_online(
     page.goto(url)
     page.get_by_role("button", name="6 – Easy").wait_for()
     context.set_offline(True)
+    page.wait_for_timeout(700)  # a person reads the question first
     page.get_by_role("button", name="6 – Easy").click()
     page.get_by_text("sent when you are back online").wait_for()
     page.screenshot(path=str(SCREENSHOTS / "widget-offline-queued.png"))

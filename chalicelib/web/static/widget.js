@@ -113,7 +113,8 @@
       "button:focus-visible{outline:3px solid #b35900;outline-offset:2px}" +
       ".e{display:flex;justify-content:space-between;font-size:13px;color:#333;margin-top:6px}" +
       ".x{position:absolute;top:4px;right:4px;width:44px;height:44px;border:0;background:none;" +
-      "font:22px/1 system-ui,sans-serif;color:#333;cursor:pointer}";
+      "font:22px/1 system-ui,sans-serif;color:#333;cursor:pointer}" +
+      ".h{position:absolute;left:-9999px;width:1px;height:1px;opacity:0}";
     var box = "<style>" + css + "</style><div class=w role=region aria-label='" + esc(t.score) + "'>" +
       (pos ? "<button class=x type=button aria-label='" + esc(t.close) + "'>×</button>" : "") +
       "<p id=q>" + esc(t[metric].replace("{n}", cfg.business_name)) + "</p><div class=b role=group aria-labelledby=q>";
@@ -124,14 +125,19 @@
     }
     box += "</div><div class=e aria-hidden=true><span>" + esc(labels ? labels[0] : t.lo) + "</span><span>" +
       esc(labels ? labels[hi - lo] : t.hi) + "</span></div></div>";
+    box += "<input class=h name=website tabindex=-1 autocomplete=off aria-hidden=true>";
     root.innerHTML = box;
     (target || d.body).appendChild(host);
+    var shown = Date.now();
     var panel = root.querySelector(".w"), close = root.querySelector(".x");
     if (close) close.onclick = function () { hide(o.dismissDays || 7); host.remove(); };
     root.querySelector(".b").onclick = function (ev) {
       var b = ev.target.closest("button");
       if (!b) return;
-      var body = { site_key: key, metric: metric, score: +b.value, locale: loc, respondent_id: id() };
+      var body = { site_key: key, metric: metric, score: +b.value, locale: loc, respondent_id: id(),
+        elapsed_ms: Date.now() - shown };
+      var trap = root.querySelector(".h").value; // the honeypot: invisible, so only a bot fills it
+      if (trap) body.website = trap;
       if (tp) body.touchpoint_id = tp;
       body = JSON.stringify(body);
       b.setAttribute("aria-pressed", "true");
