@@ -67,6 +67,9 @@ def start_emulator(port: int) -> Any:
     # The emulator's per-request access log would drown the banner and the API's own log.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
+    from chalicelib.local import emulator
+
+    emulator.install()
     # Loopback only: moto would otherwise listen on every interface.
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
