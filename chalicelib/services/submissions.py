@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain import keys, limits, tokens
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
-from chalicelib.domain.metrics import is_unhappy, score_in_range
+from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
 from chalicelib.domain.models import (
     Business,
     CommentIn,
@@ -121,7 +121,7 @@ class Submissions:
             scope = _short_hash(data.site_key or "")
         assert metric is not None
         if not score_in_range(metric, data.score):
-            low, high = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}[metric]
+            low, high = SCALES[metric]
             raise InvalidInput(
                 f"A {metric.upper()} score is a whole number from {low} to {high}.", code="score_out_of_range"
             )
