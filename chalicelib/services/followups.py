@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
+from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, StoredResponse
 from chalicelib.observability import count, logger
 from chalicelib.ports import AlertFlusher, Clock, FollowupStore, Voucher
@@ -364,7 +365,7 @@ class Followups:
             "metric": response.metric,
             "metric_label": response.metric.upper(),
             "score": response.score,
-            "scale_max": emails.SCALE_MAX[response.metric],
+            "scale_max": SCALES[response.metric][1],
             "touchpoint": touchpoint.name if touchpoint else response.touchpoint_id,
             "channel": emails.channel_label(business.locale, response.channel),
             "when": created.strftime("%d/%m/%Y %H:%M" if business.locale == "vi" else "%Y-%m-%d %H:%M"),

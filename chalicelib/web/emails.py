@@ -77,7 +77,6 @@ CHANNELS = {
     "vi": {"qr": "Mã QR", "receipt": "Hóa đơn", "email": "Email", "web": "Website"},
     "en": {"qr": "QR code", "receipt": "Receipt", "email": "Email", "web": "Website"},
 }
-SCALE_MAX = {"nps": 10, "csat": 5, "ces": 7}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import MAX_COMMENT_CHARS
 from chalicelib.errors import DomainError
 
@@ -91,7 +92,6 @@ TEXT = {
         "other": "Tiếng Việt",
     },
 }
-SCALE = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
 
 # Colours checked for WCAG AA: #111 and #fff on #1d3557 / #fff, #333 on #fff, focus ring #b35900.
 _STYLE = (
@@ -164,7 +164,8 @@ def question(locale: str, metric: str, business_name: str) -> str:
 def _buttons(locale: str, metric: str, chosen: int | None) -> str:
     words = labels(locale, metric)
     out = []
-    for s in SCALE[metric]:
+    low, high = SCALES[metric]
+    for s in range(low, high + 1):
         on = ' class="on" aria-current="true"' if s == chosen else ""
         if metric == "nps":
             end = {0: words[0], 10: words[1]}.get(s)

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import MAX_COMMENT_CHARS, CommentIn, ResponseIn
 from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.services.submissions import OpenedLink, RequestMeta, Submissions
@@ -62,7 +63,7 @@ def _show(submissions: Submissions, request: Any, token: str) -> Response:
     chosen = None
     if "score" in params:
         raw = params["score"]
-        low, high = pages.SCALE[metric][0], pages.SCALE[metric][-1]
+        low, high = SCALES[metric]
         if not raw.isdigit() or len(raw) > 2 or not low <= int(raw) <= high:
             raise _localized(InvalidInput(f"The score must be a whole number from {low} to {high}."), locale)
         chosen = int(raw)
