@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
+
+if TYPE_CHECKING:
+    from chalicelib.domain.report import DailyReport
 
 
 class Clock(Protocol):
@@ -209,10 +212,28 @@ class ReportQueue(Protocol):
 # ---- email and the closed loop (chalicelib/services/mail.py, chalicelib/services/followups.py) -----------
 
 
+class MailError(Exception):
+    retryable = True
+
+
+class MailThrottled(MailError):
+    """The provider said "slow down" (sending rate or daily quota) on every attempt."""
+
+
+class MailUnavailable(MailError):
+    """The provider answered 5xx or could not be reached on every attempt."""
+
+
+class MailRejected(MailError):
+    """The provider refused this message (unverified sender, bad address, too large): retrying changes nothing."""
+
+    retryable = False
+
+
 class Mailer(Protocol):
     """Sends one fully rendered RFC 5322 message (bytes, every header and part included) and returns the
-    provider's message id. Raises ``chalicelib.adapters.ses.MailThrottled`` / ``MailUnavailable`` when a
-    retry may succeed and ``MailRejected`` when it never will."""
+    provider's message id. Raises ``MailThrottled`` / ``MailUnavailable`` when a retry may succeed and
+    ``MailRejected`` when it never will."""
 
     def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str: ...
 
@@ -327,3 +348,30 @@ class AlertFlusher(Protocol):
     """Arranges for the batched owner alert of a window to be sent once the window has closed."""
 
     def schedule(self, business_id: str, window: int, delay_seconds: int) -> None: ...
+
+
+# ---- email rendering: the services say what to send, the web layer says how it reads -------------------
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+class EmailTemplates(Protocol):
+    """Voucher, apology and alert emails in the business's or customer's locale; ``chalicelib.web.emails``
+    (Jinja2, autoescaped) is the implementation, passed in so the services never import the web layer."""
+
+    def render(self, kind: str, locale: str, *, subject_args: dict[str, Any], **context: Any) -> RenderedEmail: ...
+
+    def channel_label(self, locale: str, channel: str) -> str: ...
+
+    def format_day(self, locale: str, iso_day: str) -> str: ...
+
+
+class DigestRenderer(Protocol):
+    def __call__(
+        self, report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None
+    ) -> RenderedEmail: ...

@@ -51,6 +51,7 @@ class Services:
     def followups(self) -> Followups:
         from chalicelib.adapters.followups_store import DynamoFollowupStore
         from chalicelib.services.followups import Followups
+        from chalicelib.web import emails
 
         store = self.store or DynamoStore(self.settings.table_name)
         return Followups(
@@ -60,6 +61,7 @@ class Services:
             alert_flusher(self.settings),
             self.clock or SystemClock(),
             self.settings,
+            templates=emails,
         )
 
     @cached_property
@@ -67,6 +69,7 @@ class Services:
         # Built on first use: the report code stays out of a submission's cold start.
         from chalicelib.adapters.queue import SqsReportQueue
         from chalicelib.services.reports import Reports
+        from chalicelib.web.digest import render_digest
 
         store = self.store or DynamoStore(self.settings.table_name)
         reports_store = DynamoReports(store)
@@ -78,6 +81,7 @@ class Services:
             self.settings,
             queue=SqsReportQueue(self.settings.reports_queue_name),
             mail=lambda: getattr(self, "mail", None),
+            render_digest=render_digest,
         )
 
 

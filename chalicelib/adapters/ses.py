@@ -21,23 +21,10 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
+# The errors belong to the Mailer port; they are re-exported here, where callers of SES look for them.
+from chalicelib.ports import MailError, MailRejected, MailThrottled, MailUnavailable
 
-class MailError(Exception):
-    retryable = True
-
-
-class MailThrottled(MailError):
-    """SES said "slow down" (sending rate or daily quota) on every attempt."""
-
-
-class MailUnavailable(MailError):
-    """SES answered 5xx or could not be reached on every attempt."""
-
-
-class MailRejected(MailError):
-    """SES refused this message (unverified sender, bad address, too large): retrying changes nothing."""
-
-    retryable = False
+__all__ = ["MailError", "MailRejected", "MailThrottled", "MailUnavailable", "SesMailer", "TokenBucket", "backoff"]
 
 
 _THROTTLING = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"}

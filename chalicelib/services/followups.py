@@ -27,7 +27,7 @@ from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, StoredResponse
 from chalicelib.observability import count, logger
-from chalicelib.ports import AlertFlusher, Clock, FollowupStore, Voucher
+from chalicelib.ports import AlertFlusher, Clock, EmailTemplates, FollowupStore, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.mail import MailService
 from chalicelib.settings import Settings
@@ -67,8 +67,11 @@ class Followups:
         flusher: AlertFlusher,
         clock: Clock,
         settings: Settings,
+        *,
+        templates: EmailTemplates,
     ):
         self._directory = directory
+        self._templates = templates
         self._store = store
         self._mail = mail
         self._flusher = flusher
@@ -173,18 +176,16 @@ class Followups:
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
             return
-        from chalicelib.web import emails
-
         locale = response.locale or business.locale
         assert response.email is not None
-        rendered = emails.render(
+        rendered = self._templates.render(
             "voucher",
             locale,
             subject_args={"name": business.name},
             business_name=business.name,
             code=voucher.code,
             description=voucher.description,
-            valid_until=_display_day(locale, voucher.valid_until, business.timezone),
+            valid_until=self._display_day(locale, voucher.valid_until, business.timezone),
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
         self._mail.send(
@@ -230,10 +231,8 @@ class Followups:
         recovery = None
         if business.voucher is not None and business.voucher.recovery:
             recovery = self._issue(business, response, "recovery", now)
-        from chalicelib.web import emails
-
         locale = response.locale or business.locale
-        rendered = emails.render(
+        rendered = self._templates.render(
             "apology",
             locale,
             subject_args={"name": business.name},
@@ -241,7 +240,7 @@ class Followups:
             comment=response.comment or "",
             code=recovery.code if recovery else "",
             description=recovery.description if recovery else "",
-            valid_until=_display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
+            valid_until=self._display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
         key = f"apology#{business.business_id}#{response.response_id}"
@@ -326,10 +325,8 @@ class Followups:
         return len(batch)
 
     def _send_alert(self, business: Business, alerts: list[dict[str, Any]], key: str, *, reply_to: str | None) -> None:
-        from chalicelib.web import emails
-
         for index, owner in enumerate(business.owner_emails):
-            rendered = emails.render(
+            rendered = self._templates.render(
                 "alert",
                 business.locale,
                 subject_args={
@@ -356,8 +353,6 @@ class Followups:
             )
 
     def _summary(self, business: Business, response: StoredResponse) -> dict[str, Any]:
-        from chalicelib.web import emails
-
         touchpoint = self._directory.touchpoint(business.business_id, response.touchpoint_id)
         created = parse_iso_utc(response.created_at).astimezone(zone(business.timezone))
         return {
@@ -367,11 +362,14 @@ class Followups:
             "score": response.score,
             "scale_max": SCALES[response.metric][1],
             "touchpoint": touchpoint.name if touchpoint else response.touchpoint_id,
-            "channel": emails.channel_label(business.locale, response.channel),
+            "channel": self._templates.channel_label(business.locale, response.channel),
             "when": created.strftime("%d/%m/%Y %H:%M" if business.locale == "vi" else "%Y-%m-%d %H:%M"),
             "comment": (response.comment or "")[:2000],
             "customer": response.email if response.consent and response.email else "",
         }
+
+    def _display_day(self, locale: str, iso: str, timezone: str) -> str:
+        return self._templates.format_day(locale, parse_iso_utc(iso).astimezone(zone(timezone)).date().isoformat())
 
 
 def _response(image: dict[str, Any]) -> StoredResponse:
@@ -401,9 +399,3 @@ def _sequence(raw: Any) -> str | None:
 def _end_of_local_day(moment: datetime, timezone: str) -> str:
     local = moment.astimezone(zone(timezone)).replace(hour=23, minute=59, second=59, microsecond=999999)
     return iso_utc(local)
-
-
-def _display_day(locale: str, iso: str, timezone: str) -> str:
-    from chalicelib.web import emails
-
-    return emails.format_day(locale, parse_iso_utc(iso).astimezone(zone(timezone)).date().isoformat())

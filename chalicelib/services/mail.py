@@ -39,7 +39,7 @@ from chalicelib.domain import keys
 from chalicelib.domain.calendar import iso_utc
 from chalicelib.domain.models import Business
 from chalicelib.observability import count, logger
-from chalicelib.ports import Clock, DeadLetters, Mailer, MailLedger, SuppressionStore
+from chalicelib.ports import Clock, DeadLetters, Mailer, MailError, MailLedger, SuppressionStore
 from chalicelib.settings import Settings
 
 # The same rule as the API's Email type: a bare address, nothing a header could be bent with.
@@ -160,8 +160,6 @@ class MailService:
             reply_to=reply_to,
             to_customer=to_customer,
         )
-        from chalicelib.adapters.ses import MailError
-
         try:
             message_id = self._mailer.send_raw(raw, sender=sender, recipients=[to])
         except MailError as exc:
@@ -317,8 +315,6 @@ class MailService:
     def redrive(self, *, max_messages: int = 1000) -> dict[str, int]:
         """Resend what the dead-letter queue holds; each sent one is deleted and its key marked sent.
         One that fails again stays on the queue (it comes back after the visibility timeout)."""
-        from chalicelib.adapters.ses import MailError
-
         done = {"sent": 0, "failed": 0, "dropped": 0}
         while done["sent"] + done["failed"] + done["dropped"] < max_messages:
             batch = self._dead.receive(min(10, max_messages))

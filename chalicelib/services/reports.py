@@ -32,7 +32,16 @@ from chalicelib.domain.report import (
 )
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.observability import count, logger
-from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, ReportJob, ReportQueue, ReportStore, ResponseRow
+from chalicelib.ports import (
+    BusinessRegistry,
+    BusinessStore,
+    Clock,
+    DigestRenderer,
+    ReportJob,
+    ReportQueue,
+    ReportStore,
+    ResponseRow,
+)
 from chalicelib.settings import Settings
 
 SESSION_SECONDS = 12 * 3600
@@ -83,6 +92,7 @@ class Reports:
         *,
         queue: ReportQueue | None = None,
         mail: Callable[[], Any] | None = None,
+        render_digest: DigestRenderer | None = None,
     ):
         self._businesses = businesses
         self._store = store
@@ -92,6 +102,7 @@ class Reports:
         self._queue = queue
         # The mail layer is looked up when a digest goes out, so computing a report never loads it.
         self._mail = mail
+        self._render_digest = render_digest
 
     # ---- who is due --------------------------------------------------------------------------------
 
@@ -240,11 +251,10 @@ class Reports:
         """One digest per owner address per business day; the mail layer's dedupe key makes a re-run
         (or a duplicate SQS delivery) send nothing twice. Returns how many were sent now."""
         mailer = self._mail() if self._mail is not None else None
-        if mailer is None:
+        render_digest = self._render_digest
+        if mailer is None or render_digest is None:
             logger.warning("no mail layer configured: digest not sent", extra={"business_id": business.business_id})
             return 0
-        from chalicelib.web.digest import render_digest
-
         unsubscribe = getattr(mailer, "unsubscribe_url", None)
         sent = 0
         for owner in business.owner_emails:

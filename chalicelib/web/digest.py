@@ -8,12 +8,12 @@ The formatting helpers here are shared with the dashboard so both say the same t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.report import DailyReport
+from chalicelib.ports import RenderedEmail
 
 TEMPLATES = Path(__file__).parent / "templates"
 DIGEST_COMMENTS = 10
@@ -174,13 +174,6 @@ def local_time(created_at: str, timezone: str) -> str:
         return ""
 
 
-@dataclass(frozen=True)
-class DigestEmail:
-    subject: str
-    html: str
-    text: str
-
-
 @lru_cache(maxsize=1)
 def _env() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -236,7 +229,7 @@ def context(report: DailyReport, dashboard_url: str, unsubscribe_url: str | None
     }
 
 
-def render_digest(report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None) -> DigestEmail:
+def render_digest(report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None) -> RenderedEmail:
     ctx = context(report, dashboard_url, unsubscribe_url)
     t = ctx["t"]
     subject_key = "subject_empty" if ctx["empty"] else "subject"
@@ -250,4 +243,4 @@ def render_digest(report: DailyReport, *, dashboard_url: str, unsubscribe_url: s
     subject = " ".join(subject.split())[:200]
     html = _env().get_template("digest/digest.html.j2").render(**ctx)
     text = _text_env().get_template("digest/digest.txt.j2").render(**ctx)
-    return DigestEmail(subject=subject, html=html, text=text)
+    return RenderedEmail(subject=subject, html=html, text=text)

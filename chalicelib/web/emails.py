@@ -1,17 +1,18 @@
 """Email bodies: Jinja2 templates in ``templates/email/`` (HTML with autoescape, plain text without, since
 plain text is never interpreted), in Vietnamese and English. Imported only by the stream handler's path.
 
-``render(kind, locale, subject_args=..., **context) -> Rendered(subject, html, text)``; kinds:
+``render(kind, locale, subject_args=..., **context) -> RenderedEmail(subject, html, text)``; kinds:
 ``voucher``, ``apology``, ``alert`` (one or many alerts: the batched alert is the same template).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from chalicelib.ports import RenderedEmail
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 # Nothing but tab and newline survives from C0/C1 controls and bidi overrides: a comment cannot
@@ -79,13 +80,6 @@ CHANNELS = {
 }
 
 
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    html: str
-    text: str
-
-
 def clean(value: Any) -> Any:
     """Control and bidi characters out of any text that goes into an email; other types untouched."""
     return _CONTROLS.sub("", value) if isinstance(value, str) else value
@@ -102,7 +96,7 @@ def _environments() -> tuple[Any, Any]:
     return html, text
 
 
-def render(kind: str, locale: str, *, subject_args: dict[str, Any], **context: Any) -> Rendered:
+def render(kind: str, locale: str, *, subject_args: dict[str, Any], **context: Any) -> RenderedEmail:
     locale = locale if locale in TEXT else "vi"
     t = TEXT[locale]
     batched = kind == "alert" and len(context.get("alerts", [])) > 1
@@ -113,7 +107,7 @@ def render(kind: str, locale: str, *, subject_args: dict[str, Any], **context: A
     html_env, text_env = _environments()
     html = html_env.get_template(f"{kind}.html").render(**values)
     text = text_env.get_template(f"{kind}.txt").render(**values)
-    return Rendered(subject=subject, html=html, text=text)
+    return RenderedEmail(subject=subject, html=html, text=text)
 
 
 def _deep_clean(value: Any) -> Any:

@@ -17,6 +17,7 @@ from chalicelib.services.directory import Directory
 from chalicelib.services.followups import Followups
 from chalicelib.services.mail import MailService
 from chalicelib.settings import load_settings
+from chalicelib.web import emails
 from tests.clock import FakeClock
 from tests.fakes import InMemoryStore
 
@@ -220,7 +221,7 @@ class Loop:
         self._ids = 0
         self.mail = MailService(self.mailer, self.ledger, self.ledger, self.dead, self.clock, SETTINGS)
         self.followups = Followups(
-            Directory(self.businesses, 0), self.store, self.mail, self.flusher, self.clock, SETTINGS
+            Directory(self.businesses, 0), self.store, self.mail, self.flusher, self.clock, SETTINGS, templates=emails
         )
 
     def next_id(self) -> str:

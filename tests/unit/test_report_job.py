@@ -130,7 +130,9 @@ def business(biz: str, zone: str, created: str = "2026-11-01T00:00:00.000000Z", 
 def world() -> tuple[Reports, FakeBusinesses, FakeReportStore, FakeQueue, FakeMail, FakeClock]:
     clock = FakeClock(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))
     businesses, store, queue, mail = FakeBusinesses(), FakeReportStore(), FakeQueue(), FakeMail()
-    reports = Reports(businesses, store, store, clock, SETTINGS, queue=queue, mail=lambda: mail)
+    reports = Reports(
+        businesses, store, store, clock, SETTINGS, queue=queue, mail=lambda: mail, render_digest=render_digest
+    )
     return reports, businesses, store, queue, mail, clock
 
 
