@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 import secrets
+from functools import lru_cache
 from typing import Any
 
 # Crockford-like lowercase base32 without i, l, o, u: unambiguous when read aloud or typed.
@@ -48,8 +49,13 @@ def site_key_business(key: str) -> str | None:
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
     """HMAC-SHA256 of ``value`` under a key derived for ``purpose``: stored instead of the value
     wherever only lookup or comparison is needed (owner keys, respondent emails, fingerprints)."""
-    key = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_purpose_key(secret, purpose), value.encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=32)
+def _purpose_key(secret: str, purpose: str) -> bytes:
+    # A handful of (secret, purpose) pairs per container; a submission hashes two or three values.
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 def same(a: str, b: str) -> bool:
