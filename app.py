@@ -280,7 +280,7 @@ REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
 
 @app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
 def report_worker(event) -> None:  # type: ignore[no-untyped-def]
-    from chalicelib.adapters.queue import decode
+    from chalicelib.adapters.sqs import decode
 
     for record in event:
         job = decode(record.body)

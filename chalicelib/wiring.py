@@ -67,7 +67,7 @@ class Services:
     @cached_property
     def reports(self) -> Reports:
         # Built on first use: the report code stays out of a submission's cold start.
-        from chalicelib.adapters.queue import SqsReportQueue
+        from chalicelib.adapters.sqs import SqsReportQueue
         from chalicelib.services.reports import Reports
         from chalicelib.web.digest import render_digest
 

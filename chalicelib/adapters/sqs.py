@@ -1,5 +1,10 @@
-"""SQS for the email path: the dead-letter queue of emails that still failed after retries (``DeadLetters``)
-and the delayed messages that flush a window of batched owner alerts (``AlertFlusher``).
+"""SQS, every queue the app uses:
+
+- the daily report fan-out (``ReportQueue``): one message per (business, day), sent in batches of ten. The
+  hourly schedule only lists who is due and enqueues; each message is computed by its own Lambda invocation
+  (``app.on_sqs_message``), so 10,000 businesses never share one function's 15 minutes;
+- the dead-letter queue of emails that still failed after retries (``DeadLetters``);
+- the delayed messages that flush a window of batched owner alerts (``AlertFlusher``).
 
 A dead letter carries the whole rendered message (base64 raw MIME, sender, recipients, dedupe key), so
 ``make redrive`` resends exactly what would have gone out, without re-rendering or re-reading anything.
@@ -9,17 +14,29 @@ Clients are made on first use (moto only intercepts clients created after its mo
 from __future__ import annotations
 
 import json
+import random
+import re
+import time
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
+from chalicelib.ports import ReportJob
+
 _SQS_MAX_DELAY = 900  # seconds, SQS's limit for DelaySeconds
+BATCH = 10  # SQS's limit per SendMessageBatch and per ReceiveMessage
+_ATTEMPTS = 6
+_BUSINESS_ID = re.compile(r"[0-9a-z]{6,16}")
 
 
 def _client() -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("sqs", config=Config(connect_timeout=2, read_timeout=25, retries={"mode": "standard"}))
+    # read_timeout above the 20 s long poll; standard retries absorb SQS's own throttling.
+    return boto3.client(
+        "sqs", config=Config(connect_timeout=2, read_timeout=25, retries={"mode": "standard", "max_attempts": 5})
+    )
 
 
 class _Queue:
@@ -34,6 +51,41 @@ class _Queue:
     @cached_property
     def url(self) -> str:
         return str(self.client.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
+
+
+class SqsReportQueue(_Queue):
+    def send(self, jobs: Sequence[ReportJob]) -> int:
+        """Enqueue every job; entries SQS refuses for a passing reason are retried with backoff."""
+        sent = 0
+        for start in range(0, len(jobs), BATCH):
+            pending = {
+                str(i): {"Id": str(i), "MessageBody": encode(job)} for i, job in enumerate(jobs[start : start + BATCH])
+            }
+            for attempt in range(_ATTEMPTS):
+                answer = self.client.send_message_batch(QueueUrl=self.url, Entries=list(pending.values()))
+                for ok in answer.get("Successful", []):
+                    pending.pop(ok["Id"], None)
+                    sent += 1
+                failed = answer.get("Failed", [])
+                if not pending:
+                    break
+                if any(f.get("SenderFault") for f in failed):
+                    raise RuntimeError(f"SQS refused report jobs: {failed[:3]}")
+                time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())
+            if pending:
+                raise RuntimeError(f"{len(pending)} report jobs could not be enqueued")
+        return sent
+
+    def receive(self, wait_seconds: int = 0) -> Iterator[tuple[ReportJob | None, str]]:
+        """(job, receipt handle) of up to ten waiting messages; job is None for a malformed body."""
+        answer = self.client.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=wait_seconds, VisibilityTimeout=120
+        )
+        for message in answer.get("Messages", []):
+            yield decode(message.get("Body", "")), message["ReceiptHandle"]
+
+    def delete(self, receipt_handle: str) -> None:
+        self.client.delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
 
 
 class SqsDeadLetters(_Queue):
@@ -77,10 +129,28 @@ class SqsAlertFlusher(_Queue):
         )
 
 
+def encode(job: ReportJob) -> str:
+    return json.dumps({"business_id": job.business_id, "day": job.day}, separators=(",", ":"))
+
+
+def decode(body: str) -> ReportJob | None:
+    """The job of a message body, or None when the body is not one of ours (it is then dropped)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    business_id, day = data.get("business_id"), data.get("day")
+    if not (isinstance(business_id, str) and _BUSINESS_ID.fullmatch(business_id)):
+        return None
+    if not (isinstance(day, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)):
+        return None
+    return ReportJob(business_id=business_id, day=day)
+
+
 def parse_alert_flush(body: str) -> tuple[str, int] | None:
     """(business id, window) of an alert-flush message, or None for a body that is not one of ours."""
-    import re
-
     try:
         data = json.loads(body)
     except ValueError:
@@ -88,7 +158,7 @@ def parse_alert_flush(body: str) -> tuple[str, int] | None:
     if not isinstance(data, dict):
         return None
     business_id, window = data.get("business_id"), data.get("window")
-    if not (isinstance(business_id, str) and re.fullmatch(r"[0-9a-z]{6,16}", business_id)):
+    if not (isinstance(business_id, str) and _BUSINESS_ID.fullmatch(business_id)):
         return None
     if not (isinstance(window, int) and not isinstance(window, bool) and 0 <= window < 10**8):
         return None

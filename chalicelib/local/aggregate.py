@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
 
     import app as application
     from chalicelib import wiring
-    from chalicelib.adapters.queue import encode
+    from chalicelib.adapters.sqs import encode
     from chalicelib.local.scheduler import lambda_context, sqs_event
     from chalicelib.settings import get_settings
 

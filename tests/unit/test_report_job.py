@@ -371,12 +371,12 @@ def test_the_trend_chart_breaks_the_line_on_days_without_a_headline_and_bands_th
     ],
 )
 def test_a_queue_message_that_is_not_a_report_job_is_recognised_and_dropped(body: str) -> None:
-    from chalicelib.adapters.queue import decode
+    from chalicelib.adapters.sqs import decode
 
     assert decode(body) is None
 
 
 def test_a_report_job_survives_its_trip_through_the_queue() -> None:
-    from chalicelib.adapters.queue import decode, encode
+    from chalicelib.adapters.sqs import decode, encode
 
     assert decode(encode(ReportJob("saigon01", "2026-11-19"))) == ReportJob("saigon01", "2026-11-19")
