@@ -148,7 +148,10 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
             pass
 
     from chalicelib import wiring
+    from chalicelib.local import emulator
 
+    # The emulator as `make run` has it: one table snapshot per transaction, no instance tracking.
+    emulator.install()
     saved = {name: os.environ.get(name) for name in (env or {})}
     os.environ.update(env or {})
     wiring.reset()

@@ -14,8 +14,12 @@ from moto import mock_aws
 
 from chalicelib import tables, wiring
 from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.local.emulator import untrack_dynamodb_models
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
+
+# moto would otherwise keep every item it ever made, in every test, until the session ends.
+untrack_dynamodb_models()
 
 ADMIN = {"Authorization": "Bearer test-admin-key-0123456789abcdef"}
 JSON = {"Content-Type": "application/json"}
