@@ -133,36 +133,38 @@ def encode(job: ReportJob) -> str:
     return json.dumps({"business_id": job.business_id, "day": job.day}, separators=(",", ":"))
 
 
-def decode(body: str) -> ReportJob | None:
-    """The job of a message body, or None when the body is not one of ours (it is then dropped)."""
+def _our_message(body: str, second: str) -> tuple[str, Any] | None:
+    """(business id, the other field) of a JSON object body with a well-formed business id, else None:
+    a body that is not one of ours is dropped, never retried."""
     try:
         data = json.loads(body)
     except ValueError:
         return None
     if not isinstance(data, dict):
         return None
-    business_id, day = data.get("business_id"), data.get("day")
+    business_id = data.get("business_id")
     if not (isinstance(business_id, str) and _BUSINESS_ID.fullmatch(business_id)):
         return None
-    if not (isinstance(day, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)):
+    return business_id, data.get(second)
+
+
+def decode(body: str) -> ReportJob | None:
+    """The job of a message body, or None when the body is not one of ours."""
+    found = _our_message(body, "day")
+    if found is None or not (isinstance(found[1], str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found[1])):
         return None
-    return ReportJob(business_id=business_id, day=day)
+    return ReportJob(business_id=found[0], day=found[1])
 
 
 def parse_alert_flush(body: str) -> tuple[str, int] | None:
     """(business id, window) of an alert-flush message, or None for a body that is not one of ours."""
-    try:
-        data = json.loads(body)
-    except ValueError:
+    found = _our_message(body, "window")
+    if found is None:
         return None
-    if not isinstance(data, dict):
-        return None
-    business_id, window = data.get("business_id"), data.get("window")
-    if not (isinstance(business_id, str) and _BUSINESS_ID.fullmatch(business_id)):
-        return None
+    window = found[1]
     if not (isinstance(window, int) and not isinstance(window, bool) and 0 <= window < 10**8):
         return None
-    return business_id, window
+    return found[0], window
 
 
 def create_queues(names: list[str], client: Any | None = None) -> None:

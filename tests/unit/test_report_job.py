@@ -380,3 +380,22 @@ def test_a_report_job_survives_its_trip_through_the_queue() -> None:
     from chalicelib.adapters.sqs import decode, encode
 
     assert decode(encode(ReportJob("saigon01", "2026-11-19"))) == ReportJob("saigon01", "2026-11-19")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "[]",
+        '{"business_id": "saigon01"}',
+        '{"business_id": "saigon01", "window": true}',
+        '{"business_id": "saigon01", "window": -1}',
+        '{"business_id": "saigon01", "window": "5"}',
+        '{"business_id": "../etc", "window": 5}',
+    ],
+)
+def test_an_alert_flush_message_that_is_not_ours_is_recognised_and_dropped(body: str) -> None:
+    from chalicelib.adapters.sqs import parse_alert_flush
+
+    assert parse_alert_flush(body) is None
+    assert parse_alert_flush('{"business_id": "saigon01", "window": 5}') == ("saigon01", 5)
