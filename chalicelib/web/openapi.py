@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain import models as m
 from chalicelib.services.owners import PosKeyRetired, PosSecret, SiteConfig, SiteQuery
+from chalicelib.web.http import FORM_TYPE
 
 ERROR = {
     "type": "object",
@@ -257,8 +258,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "summary": "RFC 8058 one-click unsubscribe (List-Unsubscribe=One-Click); also the page's button",
         "tags": ["pages"],
         "body_form": {"List-Unsubscribe": {"enum": ["One-Click"]}},
+        "form_required": ["List-Unsubscribe"],
+        # RFC 8058 allows both encodings of the one-click body.
+        "form_types": ["application/x-www-form-urlencoded", "multipart/form-data"],
         "ok": (200, "text/html"),
-        "errors": [404, 413],
+        "errors": [400, 404, 413, 415, 422],
         "error_type": "text/html",
     },
 }
@@ -370,11 +374,12 @@ def _operation(path: str, method: str, info: dict[str, Any]) -> dict[str, Any]:
             "content": {t: {"schema": ref} for t in info.get("body_types", ["application/json"])},
         }
     if "body_form" in info:
+        form: dict[str, Any] = {"type": "object", "properties": info["body_form"]}
+        if info.get("form_required"):
+            form["required"] = info["form_required"]
         op["requestBody"] = {
             "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": info["body_form"]}}
-            },
+            "content": {kind: {"schema": form} for kind in info.get("form_types", [FORM_TYPE])},
         }
     status, schema = info["ok"]
     content = _content(schema)

@@ -20,12 +20,14 @@ TEXT = {
         "ask": "Bạn sẽ không nhận thêm email nào từ {name} nữa.",
         "button": "Hủy nhận email",
         "done": "Đã hủy. Bạn sẽ không nhận thêm email nào từ {name}.",
+        "confirm": "Bấm nút bên dưới để hủy nhận email.",
     },
     "en": {
         "title": "Unsubscribe",
         "ask": "You will get no more emails from {name}.",
         "button": "Unsubscribe",
         "done": "Done. You will get no more emails from {name}.",
+        "confirm": "Press the button below to unsubscribe.",
     },
 }
 
@@ -58,21 +60,46 @@ def _business(services: Any, token: str) -> tuple[str, Any]:
 def show(services: Any, request: Any, token: str) -> Response:
     _, business = _business(services, token)
     locale = _locale(request, business.locale if business else None)
+    return http.html(_page(locale, _ask(locale, business.name if business else "")))
+
+
+def _ask(locale: str, name: str, note: str = "") -> str:
     text = TEXT[locale]
-    name = business.name if business else ""
-    body = (
-        f"<h1>{escape(text['title'])}</h1><p>{escape(text['ask'].format(name=name))}</p>"
+    return (
+        f"<h1>{escape(text['title'])}</h1>{note}<p>{escape(text['ask'].format(name=name))}</p>"
         f'<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
         f"<button>{escape(text['button'])}</button></form>"
     )
-    return http.html(_page(locale, body))
 
 
 def post(services: Any, request: Any, token: str) -> Response:
-    http.raw_body(request)  # size limit; the body itself (List-Unsubscribe=One-Click) needs no reading
-    _, business = _business(services, token)
-    services.mail.unsubscribe(token)
+    raw = http.raw_body(request)  # size limit first
+    _, business = _business(services, token)  # a forged token is a 404 whatever the body
     locale = _locale(request, business.locale if business else None)
-    text = TEXT[locale]
     name = business.name if business else ""
-    return http.html(_page(locale, f"<h1>{escape(text['done'].format(name=name))}</h1>"))
+    if not _one_click(request, raw):
+        # Not an unsubscribe request (RFC 8058 names the one body that is): nothing changes, and a
+        # person who got here anyway gets the button to confirm.
+        note = f"<p>{escape(TEXT[locale]['confirm'])}</p>"
+        return http.html(_page(locale, _ask(locale, name, note)), 422)
+    services.mail.unsubscribe(token)
+    return http.html(_page(locale, f"<h1>{escape(TEXT[locale]['done'].format(name=name))}</h1>"))
+
+
+def _one_click(request: Any, raw: bytes) -> bool:
+    """True for ``List-Unsubscribe=One-Click`` sent either way RFC 8058 allows: urlencoded or multipart."""
+    if http.media_type(request) != "multipart/form-data":
+        return http.form_body(request).get("List-Unsubscribe") == "One-Click"  # 415 for other media types
+    from email import policy
+    from email.parser import BytesParser
+
+    try:
+        head = b"Content-Type: " + (http.header(request, "content-type") or "").encode("ascii") + b"\r\n\r\n"
+        message = BytesParser(policy=policy.HTTP).parsebytes(head + raw)
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "List-Unsubscribe":
+                payload = part.get_payload(decode=True)
+                return isinstance(payload, bytes) and payload.strip() == b"One-Click"
+    except (UnicodeError, ValueError, LookupError, TypeError, AttributeError):
+        return False
+    return False

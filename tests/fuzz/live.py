@@ -55,6 +55,7 @@ class LiveApi:
     origin: str = "https://shop.example"
     touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> touchpoint_id, url, token
     links: list[str] = field(default_factory=list)  # minted one-response tokens
+    unsubscribe_tokens: list[str] = field(default_factory=list)  # as the business's emails would carry
 
     @property
     def owner_auth(self) -> dict[str, str]:
@@ -163,9 +164,7 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
             port = free_port()
             config = Config(chalice_stage="local", function_name="api_handler")
             server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=QuietHandler)
-            thread = threading.Thread(
-                target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
+            thread = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             thread.start()
             try:
                 api = LiveApi(url=f"http://127.0.0.1:{port}", admin_key=os.environ[ADMIN_KEY_ENV])
@@ -202,6 +201,13 @@ def seed_business(api: LiveApi, *, links: int = 20) -> None:
     created.raise_for_status()
     body = created.json()
     api.business_id, api.owner_key, api.site_key = body["business_id"], body["owner_key"], body["site_key"]
+    from chalicelib.services.mail import unsubscribe_token
+    from chalicelib.settings import get_settings
+
+    secret = get_settings().app_secret
+    api.unsubscribe_tokens = [
+        unsubscribe_token(secret, api.business_id, address) for address in ("khach@mail.example", "owner@caphe.example")
+    ]
     for name, channel, metric in [("table", "qr", "nps"), ("receipt", "receipt", "csat"), ("web", "web", "ces")]:
         answer = api.post(
             f"/v1/businesses/{api.business_id}/touchpoints",

@@ -108,7 +108,9 @@ def _aim(case: Any, api: LiveApi, negated: set[str]) -> None:
         if "touchpoint_id" in params and _pick(params["touchpoint_id"]):
             params["touchpoint_id"] = api.touchpoints["table"]["touchpoint_id"]
         if "token" in params and _pick(params["token"]):
-            params["token"] = tokens[zlib.crc32(str(params["token"]).encode("utf-8", "surrogatepass")) % len(tokens)]
+            # /u/{token} takes an unsubscribe token (as an email carries), /s/{token} a survey link's.
+            pool = api.unsubscribe_tokens if case.path.startswith("/u/") else tokens
+            params["token"] = pool[zlib.crc32(str(params["token"]).encode("utf-8", "surrogatepass")) % len(pool)]
         if "site_key" in params and _pick(params["site_key"]):
             params["site_key"] = api.site_key
         case.path_parameters = params
@@ -120,12 +122,61 @@ def _aim(case: Any, api: LiveApi, negated: set[str]) -> None:
             body["site_key"] = api.site_key
         if isinstance(body.get("touchpoint_id"), str) and _pick(body["touchpoint_id"]):
             body["touchpoint_id"] = api.touchpoints["web"]["touchpoint_id"]
+        if case.path == "/v1/responses" and _pick(body):
+            if body.get("token") in tokens:
+                _as_a_phone_would(body, api)
+            elif body.get("site_key") == api.site_key:
+                _as_the_widget_would(case, body, api)
         case.body = body
     if case.headers and "header" not in negated and "Origin" in case.headers and _pick(case.headers["Origin"]):
         case.headers = {**case.headers, "Origin": api.origin}
     picked = case.query.get("touchpoint_id") if case.query and "query" not in negated else None
     if isinstance(picked, str) and _pick(picked):
         case.query = {**case.query, "touchpoint_id": api.touchpoints["table"]["touchpoint_id"]}
+
+
+# The seeded touchpoints' metrics (tests/fuzz/live.py); minted links are the receipt's.
+SEEDED_METRICS = {"table": "nps", "receipt": "csat", "web": "ces"}
+
+
+def _as_a_phone_would(body: dict[str, Any], api: LiveApi) -> None:
+    """Most schema-valid answers to a real link are also sent as a phone sends them: the token alone names
+    the business, touchpoint and metric, and the score is on that metric's scale. Without this nearly
+    every case stops at a 422 (a CSAT score of 9, a metric that contradicts the token's) and the write
+    path, the one customers use, is barely fuzzed."""
+    touchpoint = {tp["token"]: name for name, tp in api.touchpoints.items()}.get(body["token"], "receipt")
+    for name in ("site_key", "metric", "touchpoint_id", "elapsed_ms", "website"):
+        body.pop(name, None)
+    _on_the_scale(body, SEEDED_METRICS[touchpoint])
+
+
+def _as_the_widget_would(case: Any, body: dict[str, Any], api: LiveApi) -> None:
+    """The same for the widget: sent from an allowed origin, with a metric (the web touchpoint's when it
+    names it), an empty honeypot, and a tap that took a person's time."""
+    body.pop("token", None)
+    body.pop("website", None)
+    if body.get("touchpoint_id") == api.touchpoints["web"]["touchpoint_id"]:
+        body["metric"] = "ces"
+    else:
+        body.pop("touchpoint_id", None)
+        if body.get("metric") not in SEEDED_METRICS.values():
+            body["metric"] = "csat"
+    if isinstance(body.get("elapsed_ms"), int):
+        body["elapsed_ms"] = 600 + body["elapsed_ms"] % 600_000
+    case.headers = {**(case.headers or {}), "Origin": api.origin}
+    _on_the_scale(body, body["metric"])
+
+
+def _on_the_scale(body: dict[str, Any], metric: str) -> None:
+    from chalicelib.domain.metrics import SCALES
+
+    low, high = SCALES[metric]
+    score = body.get("score")
+    if isinstance(score, float) and score.is_integer():
+        score = int(score)  # JSON Schema counts 9.0 as an integer; our API asks for 9
+    if isinstance(score, int) and not isinstance(score, bool):
+        body["score"] = low + score % (high - low + 1)
+    _drop_refused(body, "/v1/responses")
 
 
 def _auth(case: Any, api: LiveApi, negated: set[str]) -> dict[str, str]:
@@ -205,6 +256,21 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "/v1/businesses/{business_id}/links": {"receipt_id": "R-0001", "email": "guest@mail.example", "count": 1},
     "/v1/responses/{response_id}/comment": {"comment": "Ngon", "email": "guest@mail.example", "consent": True},
 }
+
+
+def _drop_refused(body: dict[str, Any], path: str) -> None:
+    """Drop the optional fields the app's model refuses (a random string as an email address, a locale
+    that is neither vi nor en), keeping every one it accepts."""
+    from pydantic import ValidationError
+
+    from chalicelib.domain import models
+
+    try:
+        models.ResponseIn.model_validate(body)
+    except ValidationError as exc:
+        for error in exc.errors():
+            if error["loc"] and error["loc"][0] not in ("token", "score"):
+                body.pop(str(error["loc"][0]), None)
 
 
 def _repair(case: Any) -> None:
