@@ -3,6 +3,8 @@ other adapters) only; the client is made on first use and reused by the warm con
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,6 +33,11 @@ _RETRYABLE = {
     "ServiceUnavailable",
     "TransactionConflictException",
 }
+# Per-item reasons of a cancelled transaction that say "try again", not "your condition failed".
+_RETRYABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
+# A conflict is another transaction on the same item at the same moment (a busy QR's rate counter); a
+# cancelled transaction wrote nothing, so it is retried here before the customer ever sees a 503.
+_CONFLICT_RETRIES = 2
 _PERSONAL = ("email", "email_hash", "comment", "GSI1PK", "GSI1SK")
 # Attributes the owner listing and metrics need; keys and hashes stay in the table.
 _RESPONSE_FIELDS = tuple(StoredResponse.model_fields)
@@ -237,17 +244,24 @@ class DynamoStore(DynamoTable):
         """Run a transaction: None when it committed, else the cancellation reasons, one per item."""
         from botocore.exceptions import ClientError
 
-        try:
-            with _translated():
-                self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            if any(r.get("Code") in _RETRYABLE or r.get("Code") == "ThrottlingError" for r in reasons):
-                raise TemporarilyUnavailable() from exc
-            return reasons
-        return None
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                with _translated():
+                    self.client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                codes = {r.get("Code") for r in reasons}
+                conflict = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+                if conflict and attempt < _CONFLICT_RETRIES:
+                    time.sleep(random.uniform(0.005, 0.025) * (attempt + 1))
+                    continue
+                if codes & (_RETRYABLE | _RETRYABLE_REASONS):
+                    raise TemporarilyUnavailable() from exc
+                return reasons
+            return None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _limit_update(self, limit: RateLimit) -> dict[str, Any]:
         # Counts one write in the window, on condition the window is not full: all or nothing with the write.
@@ -263,9 +277,7 @@ class DynamoStore(DynamoTable):
         }
 
     @staticmethod
-    def _limited(
-        reasons: list[dict[str, Any]], limits: Sequence[RateLimit], first_limit: int
-    ) -> RateLimited | None:
+    def _limited(reasons: list[dict[str, Any]], limits: Sequence[RateLimit], first_limit: int) -> RateLimited | None:
         for offset, limit in enumerate(limits):
             index = first_limit + offset
             if index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed":

@@ -1,11 +1,15 @@
-"""Fault injection for DynamoDB: a botocore event hook on the store's own client (moto stays the database).
+"""Fault injection for DynamoDB: botocore event hooks on the store's own client (moto stays the database).
 
-Faults are injected at the HTTP layer botocore sees, so the adapter's real error handling runs:
+Faults are injected where botocore hands the call over, so the adapter's real error handling runs:
 - ``throttle``: the call is refused before it reaches the table (400 ProvisionedThroughputExceededException,
   or ThrottlingException), nothing written;
 - ``txn_throttle``: a transaction cancelled with ``ThrottlingError`` reasons, nothing written;
 - ``lost_answer``: the write committed, then the answer was lost (a read timeout), so the caller cannot
   know it succeeded: the hard case for "stored exactly once".
+
+Refusals answer at ``before-call``, which botocore stops at the first answer of. Not at ``before-send``:
+botocore calls *every* ``before-send`` handler, moto's among them, so a refusal there would still be
+written by moto and only its answer replaced (a lost answer under another name).
 """
 
 from __future__ import annotations
@@ -30,6 +34,17 @@ def _error(status: int, body: dict[str, Any]) -> AWSResponse:
     return AWSResponse("https://dynamodb.local", status, {"x-amzn-requestid": "fault"}, _Raw(raw))
 
 
+def refusal(code: str, message: str, **extra: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    """A ``before-call`` answer: botocore raises it as the ClientError DynamoDB would have sent."""
+    parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}, **extra}
+    return _error(400, {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}), parsed
+
+
+def transaction_items(params: dict[str, Any]) -> list[Any]:
+    body = params.get("body") or b"{}"
+    return list(json.loads(body).get("TransactItems", []))
+
+
 class DynamoFaults:
     """Attach to a boto3 DynamoDB client; ``rate`` of calls fail, split between the three kinds."""
 
@@ -40,12 +55,11 @@ class DynamoFaults:
         self.injected: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
         self._lose_next_answer = False
-        client.meta.events.register_first("before-send.dynamodb.*", self._before_send)
+        client.meta.events.register_first("before-call.dynamodb.*", self._before_call)
         client.meta.events.register("after-call.dynamodb.*", self._after_call)
 
-    def _before_send(self, request: Any, **kwargs: Any) -> AWSResponse | None:
-        operation = request.headers.get("X-Amz-Target", b"")
-        operation = (operation.decode() if isinstance(operation, bytes) else operation).rpartition(".")[2]
+    def _before_call(self, model: Any, params: dict[str, Any], **kwargs: Any) -> Any:
+        operation = model.name
         self.calls[operation] += 1
         if not self.enabled or self.random.random() >= self.rate:
             return None
@@ -55,19 +69,16 @@ class DynamoFaults:
             return None
         if operation == "TransactWriteItems" and roll < 0.5:
             self.injected["txn_throttle"] += 1
-            items = json.loads(request.body)["TransactItems"]
-            return _error(
-                400,
-                {
-                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                    "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
-                    "CancellationReasons": [{"Code": "ThrottlingError", "Message": "Throughput exceeds"}]
-                    + [{"Code": "None"}] * (len(items) - 1),
-                },
+            items = transaction_items(params)
+            return refusal(
+                "TransactionCanceledException",
+                "Transaction cancelled, please refer cancellation reasons for specific reasons",
+                CancellationReasons=[{"Code": "ThrottlingError", "Message": "Throughput exceeds"}]
+                + [{"Code": "None"}] * (len(items) - 1),
             )
         self.injected["throttle"] += 1
         kind = "ProvisionedThroughputExceededException" if roll < 0.75 else "ThrottlingException"
-        return _error(400, {"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": "Rate exceeded"})
+        return refusal(kind, "Rate exceeded")
 
     def _after_call(self, **kwargs: Any) -> None:
         if self._lose_next_answer:

@@ -107,3 +107,24 @@ def test_throttling_on_a_fifth_of_calls_loses_nothing_and_stores_nothing_twice(f
     # Nothing half-written: every claim points at a stored response and every response has its claim.
     claimed = {c["response_id"]["S"] for c in claims if "response_id" in c}
     assert claimed == set(stored_ids)
+
+
+def test_an_injected_refusal_never_reaches_the_table() -> None:
+    # The premise of the counts above: a throttled call wrote nothing (moto must not see it at all).
+    with mock_aws():
+        admin = boto3.client("dynamodb")
+        admin.create_table(**tables.create_table_kwargs(get_settings().table_name))
+        client = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+        faults = DynamoFaults(client, rate=1.0)
+        table = get_settings().table_name
+        refused = 0
+        for i in range(40):
+            item = {"PK": {"S": f"probe#{i}"}, "SK": {"S": "x"}}
+            try:
+                client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}])
+            except Exception as exc:  # every kind of injected failure is looked at below
+                stored = admin.get_item(TableName=table, Key=item).get("Item")
+                lost_answer = "timeout" in str(exc).lower()
+                assert (stored is not None) == lost_answer, f"{type(exc).__name__}: stored={stored is not None}"
+                refused += not lost_answer
+        assert refused > 10 and faults.injected["txn_throttle"] > 0 and faults.injected["throttle"] > 0
