@@ -84,6 +84,17 @@ def event(body: str, user_agent: str) -> dict[str, Any]:
     }
 
 
+class _Replay:
+    """The moto client, except that TransactWriteItems is answered by ``write`` (moto's recorded answer)."""
+
+    def __init__(self, moto_client: Any, write: Any) -> None:
+        self._moto = moto_client
+        self.transact_write_items = write
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._moto, name)
+
+
 class Context:
     function_name = "surveys-bench"
     function_version = "$LATEST"
@@ -166,23 +177,51 @@ def main() -> None:
             calls_per.append(sum(counting.calls.values()) - before_calls)
             refreshes.append(counting.calls["get_item"] != gets_before)
 
+        # The same again with the write answered by a replay of moto's own answer: no emulator work between
+        # submissions, so nothing evicts our code from the CPU caches (in Lambda the call is a network wait).
+        moto_calls = dict(counting.calls)
+        answer = counting._client.transact_write_items
+        recorded: dict[str, Any] = {}
+
+        def replayed(**kwargs: Any) -> Any:
+            if not recorded:
+                recorded.update(answer(**kwargs))
+            return recorded
+
+        moto_client, counting._client = counting._client, _Replay(moto_client=counting._client, write=replayed)
+        cpu_replay: list[float] = []
+        for i in range(runs):
+            body = json.dumps({"token": token, "score": i % 11, "comment": "Cà phê ngon, phục vụ nhanh"})
+            inside_before = counting.cpu_inside
+            c0 = time.thread_time()
+            out = app(event(body, f"replay-{i}"), context)
+            c1 = time.thread_time()
+            assert out["statusCode"] == 201, out
+            cpu_replay.append((c1 - c0) - (counting.cpu_inside - inside_before))
+        counting._client = moto_client
+
     def ms(values: list[float], q: float) -> float:
         return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if q < 100 else max(values) * 1000
 
-    p50 = statistics.median(cpu_ours) * 1000
+    p50_moto = statistics.median(cpu_ours) * 1000
+    p50 = statistics.median(cpu_replay) * 1000
     cached = [n for n, refreshed in zip(calls_per, refreshes, strict=True) if not refreshed]
     print(f"{runs} warm submissions through the real handler (moto in-process), Python {sys.version.split()[0]}")
     print(
         f"  AWS calls per submission with the business cached: max {max(cached)}, mean {statistics.mean(cached):.2f} "
-        f"({len(cached)} submissions); by operation over all: {dict(counting.calls)}"
+        f"({len(cached)} submissions); by operation over all: {moto_calls}"
     )
     print(
         f"  submissions that refreshed the {get_settings().business_cache_seconds}-s business cache: "
         f"{runs - len(cached)}, each {sorted(set(n for n, r in zip(calls_per, refreshes, strict=True) if r))} calls"
     )
     print(
-        f"  our CPU per submission (AWS calls excluded): p50 {p50:.3f} ms, p90 {ms(cpu_ours, 90):.3f} ms, "
-        f"p99 {ms(cpu_ours, 99):.3f} ms"
+        f"  our CPU per submission (AWS calls excluded): p50 {p50:.3f} ms, p90 {ms(cpu_replay, 90):.3f} ms, "
+        f"p99 {ms(cpu_replay, 99):.3f} ms (the write answered by a replay of moto's answer)"
+    )
+    print(
+        f"  the same measured between moto's calls: p50 {p50_moto:.3f} ms, p90 {ms(cpu_ours, 90):.3f} ms, "
+        f"p99 {ms(cpu_ours, 99):.3f} ms (its table copies evict our code from the CPU caches)"
     )
     print(f"  wall time per submission incl. moto: p50 {statistics.median(wall) * 1000:.2f} ms")
     print(
