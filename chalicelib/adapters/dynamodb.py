@@ -100,6 +100,29 @@ class DynamoTable:
     def _key(pk: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": pk}, "SK": {"S": sk}}
 
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Run a transaction: None when it committed, else the cancellation reasons, one per item."""
+        from botocore.exceptions import ClientError
+
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                with _translated():
+                    self.client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                codes = {r.get("Code") for r in reasons}
+                conflict = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+                if conflict and attempt < _CONFLICT_RETRIES:
+                    time.sleep(random.uniform(0.005, 0.025) * (attempt + 1))
+                    continue
+                if codes & (_RETRYABLE | _RETRYABLE_REASONS):
+                    raise TemporarilyUnavailable() from exc
+                return reasons
+            return None
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
 
 class DynamoStore(DynamoTable):
     # ---- businesses and touchpoints ---------------------------------------------------------------
@@ -239,29 +262,6 @@ class DynamoStore(DynamoTable):
         if reasons is None:
             return RecordOutcome("created")
         return self._cancelled(reasons, claim.business_id, limits, first_limit)
-
-    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Run a transaction: None when it committed, else the cancellation reasons, one per item."""
-        from botocore.exceptions import ClientError
-
-        for attempt in range(_CONFLICT_RETRIES + 1):
-            try:
-                with _translated():
-                    self.client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                codes = {r.get("Code") for r in reasons}
-                conflict = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
-                if conflict and attempt < _CONFLICT_RETRIES:
-                    time.sleep(random.uniform(0.005, 0.025) * (attempt + 1))
-                    continue
-                if codes & (_RETRYABLE | _RETRYABLE_REASONS):
-                    raise TemporarilyUnavailable() from exc
-                return reasons
-            return None
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _limit_update(self, limit: RateLimit) -> dict[str, Any]:
         # Counts one write in the window, on condition the window is not full: all or nothing with the write.

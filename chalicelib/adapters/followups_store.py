@@ -140,7 +140,6 @@ class DynamoFollowupStore(DynamoTable):
     # ---- vouchers ---------------------------------------------------------------------------------
 
     def issue_voucher(self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str) -> Voucher | None:
-        from botocore.exceptions import ClientError
 
         marker = self._key(tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), "V")
         keep = _epoch(voucher.valid_until) + _VOUCHER_KEEP_DAYS * 86400
@@ -211,26 +210,21 @@ class DynamoFollowupStore(DynamoTable):
                     }
                 }
             )
-        try:
-            with _translated():
-                self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            codes = [r.get("Code") for r in reasons]
-            if codes and codes[0] == "ConditionalCheckFailed":
-                code = self._plain(reasons[0].get("Item") or {}).get("code")
-                if code is None:
-                    got = self.client.get_item(TableName=self.table, Key=marker, ConsistentRead=True).get("Item")
-                    code = self._plain(got or {}).get("code")
-                return self.get_voucher(voucher.business_id, code) if code else None
-            if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
-                return None
-            from chalicelib.errors import TemporarilyUnavailable
+        reasons = self._transact(items)  # throttling, and conflicts past two retries, raise a 503-kind error
+        if reasons is None:
+            return voucher
+        codes = [r.get("Code") for r in reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            code = self._plain(reasons[0].get("Item") or {}).get("code")
+            if code is None:
+                got = self.client.get_item(TableName=self.table, Key=marker, ConsistentRead=True).get("Item")
+                code = self._plain(got or {}).get("code")
+            return self.get_voucher(voucher.business_id, code) if code else None
+        if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
+            return None
+        from chalicelib.errors import TemporarilyUnavailable
 
-            raise TemporarilyUnavailable() from exc  # a code collision (2^-80) or a conflict: retry the record
-        return voucher
+        raise TemporarilyUnavailable()  # a voucher code collision (2^-80): the record is retried
 
     def get_voucher(self, business_id: str, code: str) -> Voucher | None:
         with _translated():
@@ -255,7 +249,6 @@ class DynamoFollowupStore(DynamoTable):
     def redeem_voucher(
         self, business_id: str, code: str, *, now: str, day: str
     ) -> Literal["redeemed", "already_redeemed", "expired", "unknown"]:
-        from botocore.exceptions import ClientError
 
         items = [
             {
@@ -279,28 +272,23 @@ class DynamoFollowupStore(DynamoTable):
                 }
             },
         ]
-        try:
-            with _translated():
-                self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
-                from chalicelib.errors import TemporarilyUnavailable
+        reasons = self._transact(items)
+        if reasons is None:
+            return "redeemed"
+        if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+            from chalicelib.errors import TemporarilyUnavailable
 
-                raise TemporarilyUnavailable() from exc
-            old = reasons[0].get("Item")
-            current = self._plain(old) if old else None
-            if current is None:
-                found = self.get_voucher(business_id, code)  # moto may omit the old item
-                if found is None:
-                    return "unknown"
-                current = {"redeemed_at": found.redeemed_at, "valid_until": found.valid_until}
-            if current.get("redeemed_at"):
-                return "already_redeemed"
-            return "expired"
-        return "redeemed"
+            raise TemporarilyUnavailable()
+        old = reasons[0].get("Item")
+        current = self._plain(old) if old else None
+        if current is None:
+            found = self.get_voucher(business_id, code)  # moto may omit the old item
+            if found is None:
+                return "unknown"
+            current = {"redeemed_at": found.redeemed_at, "valid_until": found.valid_until}
+        if current.get("redeemed_at"):
+            return "already_redeemed"
+        return "expired"
 
     # ---- apologies and recovery -------------------------------------------------------------------
 
