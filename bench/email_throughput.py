@@ -9,29 +9,15 @@ Run: `.venv/bin/python bench/email_throughput.py [sends=1000] [throttle_share=0.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="ap-southeast-1",
-    STAGE="test",
-    TABLE_NAME="surveys-bench-mail",
-    APP_SECRET="bench-app-secret-0123456789abcdef-0123456789",
-    POWERTOOLS_METRICS_DISABLED="true",
-    POWERTOOLS_LOG_LEVEL="CRITICAL",
-    POWERTOOLS_TRACE_DISABLED="true",
-)
-for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-    os.environ.pop(name, None)
+from _inprocess import prepare
+
+prepare("surveys-bench-mail", POWERTOOLS_LOG_LEVEL="CRITICAL")
 
 
 class ThrottlingSes:

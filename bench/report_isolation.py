@@ -9,27 +9,13 @@ botocore ``before-call`` event hook on the job's own client, so nothing is sampl
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(name, None)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="ap-southeast-1",
-    STAGE="test",
-    TABLE_NAME="surveys-bench",
-    APP_SECRET="bench-app-secret-0123456789abcdef-0123456789",
-    POWERTOOLS_METRICS_DISABLED="true",
-    POWERTOOLS_LOG_LEVEL="ERROR",
-    POWERTOOLS_TRACE_DISABLED="true",
-)
+from _inprocess import prepare
+
+prepare("surveys-bench")
 
 DAY = "2026-11-20"
 B_RESPONSES = 5_000

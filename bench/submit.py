@@ -10,30 +10,15 @@ Run: `.venv/bin/python bench/submit.py [submissions]` (or `make bench`).
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="ap-southeast-1",
-    STAGE="test",
-    TABLE_NAME="surveys-bench",
-    ADMIN_KEY="bench-admin-key-0123456789abcdef",
-    APP_SECRET="bench-app-secret-0123456789abcdef-0123456789",
-    POWERTOOLS_TRACE_DISABLED="true",
-    POWERTOOLS_METRICS_DISABLED="true",
-    POWERTOOLS_LOG_LEVEL="ERROR",
-    PYDANTIC_DISABLE_PLUGINS="1",
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
+from _inprocess import prepare
+
+prepare("surveys-bench", ADMIN_KEY="bench-admin-key-0123456789abcdef", PYDANTIC_DISABLE_PLUGINS="1")
 
 
 class CountingClient:
