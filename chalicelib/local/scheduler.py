@@ -15,24 +15,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.local import stream
 from chalicelib.observability import logger
 
 FIRST_RUN_DELAY = 5.0  # let the API start before the first pass
 
 
 def lambda_context(name: str) -> Any:
-    from types import SimpleNamespace
-
-    return SimpleNamespace(
-        function_name=name,
-        function_version="$LATEST",
-        invoked_function_arn=f"arn:aws:lambda:local:000000000000:function:{name}",
-        memory_limit_in_mb=512,
-        aws_request_id=str(uuid.uuid4()),
-        log_group_name=f"/aws/lambda/{name}",
-        log_stream_name="local",
-        get_remaining_time_in_millis=lambda: 900_000,
-    )
+    # The schedule and the report worker get Lambda's longest timeout, 15 minutes.
+    return stream.lambda_context(name, remaining_ms=900_000)
 
 
 def scheduled_event() -> dict[str, Any]:

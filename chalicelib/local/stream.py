@@ -24,7 +24,8 @@ POLL_SECONDS = 0.2
 MAX_RETRIES = 3
 
 
-def lambda_context(name: str) -> Any:
+def lambda_context(name: str, remaining_ms: int = 60_000) -> Any:
+    """What a handler reads of Lambda's context, for the handlers `make run` invokes in-process."""
     return SimpleNamespace(
         function_name=name,
         function_version="$LATEST",
@@ -33,7 +34,7 @@ def lambda_context(name: str) -> Any:
         aws_request_id=str(uuid.uuid4()),
         log_group_name=f"/aws/lambda/{name}",
         log_stream_name="local",
-        get_remaining_time_in_millis=lambda: 60_000,
+        get_remaining_time_in_millis=lambda: remaining_ms,
     )
 
 
