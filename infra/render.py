@@ -183,6 +183,17 @@ def check_policies(functions: list[Function], config: dict[str, Any]) -> None:
         )
 
 
+def check_api_stage(stage: str, config: dict[str, Any]) -> None:
+    """The WAF association, the base path mapping and the 5xx alarm name the API stage chalice makes."""
+    default = config.get("api_gateway_stage", "api")  # chalice's own default stage name is "api"
+    configured = config.get("stages", {}).get(stage, {}).get("api_gateway_stage", default)
+    if configured != API_STAGE:
+        raise RenderError(
+            f".chalice/config.json gives {stage} the API Gateway stage {configured!r}; infra/render.py wires "
+            f"the WAF, the custom domain and the alarms to {API_STAGE!r}: change API_STAGE there too."
+        )
+
+
 # ---- resources ---------------------------------------------------------------------------------------
 
 
@@ -729,7 +740,9 @@ def render(stage: str, functions: list[Function] | None = None) -> dict[str, Any
         raise RenderError(f"unknown stage {stage!r}: use {' or '.join(STAGES)}")
     if functions is None:
         functions = app_functions(stage)
-        check_policies(functions, json.loads((ROOT / ".chalice" / "config.json").read_text()))
+        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+        check_policies(functions, config)
+        check_api_stage(stage, config)
     resources: dict[str, Any] = {TABLE_RESOURCE: tables.cloudformation_table(deletion_protection=stage == "prod")}
     resources.update(secrets())
     resources.update(queues(stage))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from infra import render
 from tests.infra.conftest import ROOT
 
@@ -80,6 +82,13 @@ def test_the_waf_can_be_turned_off_by_a_parameter_and_nothing_else_needs_it(temp
         if name not in waf:
             assert not _references(resource) & set(waf), name
     assert not _references(template.get("Outputs", {})) & set(waf)
+
+
+def test_a_renamed_api_stage_stops_the_render_instead_of_protecting_nothing() -> None:
+    config = {"stages": {"prod": {"api_gateway_stage": "v2"}}}
+    with pytest.raises(render.RenderError, match="API Gateway stage 'v2'"):
+        render.check_api_stage("prod", config)
+    render.check_api_stage("prod", json.loads((ROOT / ".chalice" / "config.json").read_text()))
 
 
 def test_dev_ships_without_the_waf_unless_asked() -> None:
