@@ -715,7 +715,8 @@ def parameters(stage: str) -> dict[str, Any]:
             "Type": "String",
             "Default": WAF_DEFAULT_ENABLED[stage],
             "AllowedValues": ["true", "false"],
-            "Description": "Put the AWS WAF per-address rate limits in front of the API (about 8 USD a month).",
+            "Description": "Put the AWS WAF per-address rate limits in front of the API (about 9 USD a month "
+            "plus 0.60 USD per million requests).",
         },
         "WafWriteLimit": {
             "Type": "Number",
