@@ -55,6 +55,7 @@ MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 # Each live key is a secret that forges links if it leaks: a cap makes owners retire old ones.
 MAX_VERIFYING_KEYS = 4
+FIRST_POS_KEY = tokens.POS_KEY_IDS.start
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,10 @@ class Owners:
             voucher=data.voucher,
             owner_key_hash=keys.keyed_hash(self._settings.app_secret, "owner-key", owner_key),
             site_key=site_key,
-            signing_keys={1: keys.b64url(tokens.new_secret())},
-            active_key_id=1,
+            # #11: key 1 stays on the server (printed QR codes, links the API mints); key 128 is the
+            # tills' (revealed by GET .../pos-secret), so a stolen till is cut off without a reprint.
+            signing_keys={1: keys.b64url(tokens.new_secret()), FIRST_POS_KEY: keys.b64url(tokens.new_secret())},
+            active_key_id=FIRST_POS_KEY,
             created_at=iso_utc(self._clock.now()),
         )
         if self._registry is not None:
@@ -232,14 +235,17 @@ class Owners:
         """A new active key; tokens (and printed QR codes) signed with older keys keep verifying until
         those keys are retired. Refused when too many keys are live, so old ones do not pile up."""
         business = self._fresh(caller.business.business_id)
-        if len(business.signing_keys) >= MAX_VERIFYING_KEYS:
+        if len([k for k in business.signing_keys if k in tokens.POS_KEY_IDS]) >= MAX_VERIFYING_KEYS:
             raise Conflict(
-                f"At most {MAX_VERIFYING_KEYS} keys can verify at once: retire an old key first.",
+                f"At most {MAX_VERIFYING_KEYS} till keys can verify at once: retire an old key first.",
                 code="too_many_keys",
             )
         used = set(business.signing_keys)
-        # Key ids are one byte of the token: count up, and wrap to the first free id after 255.
-        new_id = next(k for k in [*range(max(used) + 1, 256), *range(1, 256)] if k not in used)
+        # Key ids are one byte of the token; a till's keys live in 128..255 (tokens.POS_KEY_IDS): count up
+        # from the newest, and wrap to the first free id after 255.
+        pos = tokens.POS_KEY_IDS
+        newest = max([k for k in used if k in pos], default=pos.start - 1)
+        new_id = next(k for k in [*range(newest + 1, pos.stop), *pos] if k not in used)
         updated = business.model_copy(
             update={
                 "signing_keys": {**business.signing_keys, new_id: keys.b64url(tokens.new_secret())},
@@ -250,13 +256,20 @@ class Owners:
         return self._pos_secret(updated, propagation=self._settings.business_cache_seconds)
 
     def retire_pos_key(self, caller: Caller, key_id: str) -> PosKeyRetired:
-        """Stop accepting tokens signed with an old key (receipts and QR codes printed with it die)."""
+        """Stop accepting tokens signed with an old till key (receipts minted with it die; printed touchpoint
+        QR codes are signed with the server's own key and keep working)."""
         business = self._fresh(caller.business.business_id)
         if not key_id.isdigit() or len(key_id) > 3 or int(key_id) not in business.signing_keys:
             raise NotFound("Unknown key id.", code="key_not_found")
         kid = int(key_id)
         if kid == business.active_key_id:
             raise Conflict("The active key cannot be retired: rotate first.", code="active_key")
+        if kid == qr_key_id(business):
+            # Retiring it would kill every printed table card. A business made before POS keys were
+            # separate rotates once (POST), moves its tills to the new key, and keeps this one for its QRs.
+            raise Conflict(
+                "This key signs your printed QR codes; it cannot be retired from the POS route.", code="qr_key"
+            )
         remaining = {k: v for k, v in business.signing_keys.items() if k != kid}
         self._save_keys(business, business.model_copy(update={"signing_keys": remaining}))
         return PosKeyRetired(
@@ -359,7 +372,8 @@ class Owners:
         expires_at: int | None,
         issued_at: int | None = None,
     ) -> str:
-        kid = business.active_key_id
+        # The server's own key (never revealed to a till) signs printed QR codes and the links it mints.
+        kid = qr_key_id(business)
         secret = business.signing_keys[kid]
         claims = tokens.LinkClaims(
             business_id=business.business_id,
@@ -477,6 +491,13 @@ class Owners:
             else:
                 links += 1
         return Erased(responses_erased=responses, links_erased=links)
+
+
+def qr_key_id(business: Business) -> int:
+    """The key that signs printed touchpoint QR codes and API-minted links: the newest server key
+    (ids below 128). A business made before #11 has only key 1, which then also serves its tills."""
+    server = [k for k in business.signing_keys if k not in tokens.POS_KEY_IDS]
+    return max(server) if server else business.active_key_id
 
 
 def _bearer(authorization: str | None) -> str | None:
