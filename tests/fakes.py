@@ -45,6 +45,13 @@ class InMemoryStore:
         self.calls.append("get_business")
         return self.businesses.get(business_id)
 
+    def set_owner_key_hash(self, business_id: str, owner_key_hash: str, expected_hash: str) -> bool:
+        found = self.businesses.get(business_id)
+        if found is None or found.owner_key_hash != expected_hash:
+            return False
+        self.businesses[business_id] = found.model_copy(update={"owner_key_hash": owner_key_hash})
+        return True
+
     def put_touchpoint(self, touchpoint: Touchpoint) -> None:
         self.calls.append("put_touchpoint")
         self.touchpoints[(touchpoint.business_id, touchpoint.touchpoint_id)] = touchpoint

@@ -160,9 +160,32 @@ class DynamoStore(DynamoTable):
             return False
         return True
 
+    def set_owner_key_hash(self, business_id: str, owner_key_hash: str, expected_hash: str) -> bool:
+        """Replace the owner key's hash, unless it changed since it was read (False)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(tables.business_pk(business_id), "META"),
+                    UpdateExpression="SET owner_key_hash = :new",
+                    ConditionExpression="attribute_exists(PK) AND owner_key_hash = :old",
+                    ExpressionAttributeValues={":new": {"S": owner_key_hash}, ":old": {"S": expected_hash}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def get_business(self, business_id: str) -> Business | None:
+        # Strongly consistent (#11): owner authentication reads here, and a key rotated a moment ago must
+        # not verify from a replica that has not seen the rotation. The hot path reads it once a minute.
         with _translated():
-            got = self.client.get_item(TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"))
+            got = self.client.get_item(
+                TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"), ConsistentRead=True
+            )
         item = got.get("Item")
         return Business.model_validate(self._plain(item)) if item else None
 

@@ -396,3 +396,16 @@ def build_report(
         windows=dict(inputs.window_ranges),
         skipped=inputs.skipped + invalid,
     )
+
+
+# ---- #11 item 7: erasure -------------------------------------------------------------------------------
+
+
+def without_comments(report: dict[str, Any], created_at: set[str]) -> tuple[dict[str, Any], int]:
+    """The report without the comments of the given responses (matched by their creation instant, which
+    the report keeps for each comment), and how many were removed."""
+    comments = report.get("comments")
+    if not isinstance(comments, list):
+        return report, 0
+    kept = [c for c in comments if not (isinstance(c, dict) and c.get("created_at") in created_at)]
+    return {**report, "comments": kept}, len(comments) - len(kept)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -45,10 +46,13 @@ from chalicelib.errors import (
     Unauthorized,
     to_http,
 )
-from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ResponseStore
+from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ReportStore, ResponseStore
 from chalicelib.services.directory import Directory
 from chalicelib.services.submissions import email_hash
 from chalicelib.settings import Settings
+
+# #11 item 7: what the mail layer offers erasure, MailService.forget(business_id, email_hash) -> items erased.
+ForgetMail = Callable[[str, str], int]
 
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 MAX_RANGE_DAYS = 366
@@ -83,6 +87,11 @@ class PosSecret(Out):
     token_version: int = tokens.VERSION
     verifying_key_ids: list[int] = Field(description="Keys whose tokens are still accepted (retire old ones)")
     propagation_seconds: int = Field(description="After a rotation, wait this long before the till uses the key")
+
+
+class OwnerKeyRotated(Out):
+    business_id: str
+    owner_key: str = Field(description="The new owner key, shown once; the old one no longer works")
 
 
 class PosKeyRetired(Out):
@@ -122,6 +131,9 @@ class Owners:
         clock: Clock,
         settings: Settings,
         registry: BusinessRegistry | None = None,
+        *,
+        reports: ReportStore | None = None,
+        forget_mail: ForgetMail | None = None,
     ):
         self._directory = directory
         self._businesses = businesses
@@ -129,6 +141,11 @@ class Owners:
         self._clock = clock
         self._settings = settings
         self._registry = registry
+        # #11 item 7 (erasure): stored reports hold copies of unhappy comments; the mail layer (alert
+        # batches, the dead-letter queue) holds others and forgets them through ``forget_mail``
+        # (MailService.forget(business_id, email_hash) -> items erased), wired in wiring.py.
+        self._reports = reports
+        self._forget_mail = forget_mail
 
     # ---- who is calling ---------------------------------------------------------------------------
 
@@ -155,11 +172,28 @@ class Owners:
             raise Unauthorized()
         if key_business != business_id:
             raise NotFound("Unknown business.")
-        business = self._directory.business(business_id)
+        # Read past the per-container cache (#11): a rotated key must be dead at once in every container,
+        # and a cached business would still hold the old key's hash for up to a minute. Owner calls are
+        # few; the hot paths (submissions, the widget) keep the cache.
+        business = self._businesses.get_business(business_id)
         expected = keys.keyed_hash(self._settings.app_secret, "owner-key", key)
         if business is None or not keys.same(business.owner_key_hash, expected):
             raise Unauthorized()
         return Caller(business, is_admin=False)
+
+    # ---- #11 item 7: owner-key rotation ------------------------------------------------------------------
+
+    def rotate_owner_key(self, caller: Caller) -> OwnerKeyRotated:
+        """A new owner key, shown once; the old key fails from the next request on, in every container
+        (authentication reads the stored hash, never a cached one), and every dashboard session ends
+        (a session names a prefix of the key hash it was opened with)."""
+        business = self._fresh(caller.business.business_id)
+        owner_key = keys.new_owner_key(business.business_id)
+        new_hash = keys.keyed_hash(self._settings.app_secret, "owner-key", owner_key)
+        if not self._businesses.set_owner_key_hash(business.business_id, new_hash, business.owner_key_hash):
+            raise Conflict("The owner key was changed at the same time; sign in again.", code="owner_key_changed")
+        self._directory.forget("b", business.business_id)
+        return OwnerKeyRotated(business_id=business.business_id, owner_key=owner_key)
 
     # ---- setup ------------------------------------------------------------------------------------
 
@@ -479,18 +513,37 @@ class Owners:
     # ---- erasure ----------------------------------------------------------------------------------
 
     def erase_respondent(self, caller: Caller, email: str) -> Erased:
+        """Erase a person's address and comments everywhere this business keeps them: their responses
+        (scores stay, anonymous), minted links, vouchers and apology records (all found by the keyed
+        hash of the address, one Query on the email index), the comments copied into stored daily
+        reports (and so the dashboard), and what the mail layer holds. Safe to repeat."""
         business = caller.business
         hashed = email_hash(self._settings.app_secret, email)
         found = self._responses.find_personal_data(business.business_id, hashed)
         now = iso_utc(self._clock.now())
         responses = links = 0
+        commented: dict[str, set[str]] = defaultdict(set)  # report day -> creation instants of responses
+        response_prefix = f"R#{business.business_id}#"  # the keys find_personal_data returns (tables.py)
         for pk, sk in found:
             self._responses.erase_personal_data(pk, sk, now)
-            if pk.startswith("R#"):
+            if pk.startswith(response_prefix):
                 responses += 1
-            else:
+                # R#{biz}#{day} / {created_at}#{response_id}: a report names a comment by that instant.
+                commented[pk[len(response_prefix):]].add(sk.rsplit("#", 1)[0])
+            elif pk.startswith("C#"):
                 links += 1
-        return Erased(responses_erased=responses, links_erased=links)
+        # After the responses: a report recomputed from now on no longer sees the comment either.
+        report_comments = 0
+        if self._reports is not None:
+            for day, instants in sorted(commented.items()):
+                report_comments += self._reports.erase_report_comments(business.business_id, day, instants)
+        mail_items = self._forget_mail(business.business_id, hashed) if self._forget_mail is not None else 0
+        return Erased(
+            responses_erased=responses,
+            links_erased=links,
+            report_comments_erased=report_comments,
+            mail_items_erased=mail_items,
+        )
 
 
 def qr_key_id(business: Business) -> int:
