@@ -141,7 +141,9 @@ class ResponseStore(Protocol):
 
     def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]: ...
 
-    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None: ...
+    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> str | None:
+        """Remove the address and comment of one item; returns the comment it held (#11: to find copies)."""
+        ...
 
 
 # ---- daily reports ----------------------------------------------------------------------------------
@@ -213,9 +215,9 @@ class ReportStore(Protocol):
     def session_revoked(self, business_id: str, session_id: str) -> bool: ...
 
     # #11 item 7: erasure reaches the comments copied into stored reports (and the dashboard that reads them)
-    def erase_report_comments(self, business_id: str, day: str, created_at: set[str]) -> int:
-        """Remove from the stored report of ``day`` the comments of responses created at ``created_at``;
-        returns how many were removed (0 when there is no report)."""
+    def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
+        """Remove from the stored report of ``day`` the comments given as (response created_at, comment
+        text); returns how many were removed (0 when there is no report)."""
         ...
 
 

@@ -573,12 +573,14 @@ class DynamoStore(DynamoTable):
                 return keys
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None:
+    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> str | None:
+        """Remove the address, its hash and the comment from one item; returns the comment it held (so
+        its copies in stored reports can be found), None when it held none or was gone."""
         from botocore.exceptions import ClientError
 
         try:
             with _translated():
-                self.client.update_item(
+                got = self.client.update_item(
                     TableName=self.table,
                     Key=self._key(pk, sk),
                     UpdateExpression="REMOVE "
@@ -587,10 +589,13 @@ class DynamoStore(DynamoTable):
                     ConditionExpression="attribute_exists(PK)",
                     ExpressionAttributeNames={f"#p{i}": name for i, name in enumerate(_PERSONAL)},
                     ExpressionAttributeValues={":t": {"S": erased_at}, ":no": {"BOOL": False}},
+                    ReturnValues="UPDATED_OLD",
                 )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+            return None
+        return (got.get("Attributes") or {}).get("comment", {}).get("S")
 
 
 def _native(value: Any) -> Any:

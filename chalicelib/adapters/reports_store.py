@@ -203,7 +203,7 @@ class DynamoReports:
 
     # ---- #11 item 7: erasure in stored reports ---------------------------------------------------
 
-    def erase_report_comments(self, business_id: str, day: str, created_at: set[str]) -> int:
+    def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
         with _translated():
             got = self._client.get_item(
                 TableName=self._table,
@@ -215,7 +215,7 @@ class DynamoReports:
         report = _unpack(item["report_z"]["B"]) if item and "report_z" in item else None
         if report is None:
             return 0
-        kept, removed = without_comments(report, created_at)
+        kept, removed = without_comments(report, comments)
         if not removed:
             return 0
         packed = zlib.compress(json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode(), 6)

@@ -522,21 +522,23 @@ class Owners:
         found = self._responses.find_personal_data(business.business_id, hashed)
         now = iso_utc(self._clock.now())
         responses = links = 0
-        commented: dict[str, set[str]] = defaultdict(set)  # report day -> creation instants of responses
+        # report day -> (created_at, text) of the person's comments, as stored reports keep them
+        commented: dict[str, set[tuple[str, str]]] = defaultdict(set)
         response_prefix = f"R#{business.business_id}#"  # the keys find_personal_data returns (tables.py)
         for pk, sk in found:
-            self._responses.erase_personal_data(pk, sk, now)
+            comment = self._responses.erase_personal_data(pk, sk, now)
             if pk.startswith(response_prefix):
                 responses += 1
-                # R#{biz}#{day} / {created_at}#{response_id}: a report names a comment by that instant.
-                commented[pk[len(response_prefix):]].add(sk.rsplit("#", 1)[0])
+                if comment:
+                    # R#{biz}#{day} / {created_at}#{response_id}
+                    commented[pk[len(response_prefix) :]].add((sk.rsplit("#", 1)[0], comment))
             elif pk.startswith("C#"):
                 links += 1
         # After the responses: a report recomputed from now on no longer sees the comment either.
         report_comments = 0
         if self._reports is not None:
-            for day, instants in sorted(commented.items()):
-                report_comments += self._reports.erase_report_comments(business.business_id, day, instants)
+            for day, comments in sorted(commented.items()):
+                report_comments += self._reports.erase_report_comments(business.business_id, day, comments)
         mail_items = self._forget_mail(business.business_id, hashed) if self._forget_mail is not None else 0
         return Erased(
             responses_erased=responses,

@@ -83,13 +83,13 @@ class FakeReportStore:
     def session_revoked(self, business_id: str, session_id: str) -> bool:
         return (business_id, session_id) in self.revoked
 
-    def erase_report_comments(self, business_id: str, day: str, created_at: set[str]) -> int:
+    def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
         from chalicelib.domain.report import without_comments
 
         found = self.reports.get((business_id, day))
         if found is None:
             return 0
-        kept, removed = without_comments(found[0], created_at)
+        kept, removed = without_comments(found[0], comments)
         self.reports[(business_id, day)] = (kept, found[1])
         return removed
 
