@@ -221,11 +221,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "error_type": "text/html",
     },
     ("/dashboard/{business_id}", "POST"): {
-        "summary": "The dashboard's sign-in form: sets an HttpOnly, Secure, SameSite=Strict session cookie",
+        "summary": "The dashboard's sign-in / sign-out form: sets an HttpOnly, Secure, SameSite=Strict session "
+        "cookie; 403 without the form's CSRF token (the dcsrf_ cookie's value, sealed)",
         "tags": ["pages"],
-        "body_form": {"owner_key": {"type": "string"}, "action": {"enum": ["signout"]}},
+        "body_form": {
+            "owner_key": {"type": "string"},
+            "action": {"enum": ["signout"]},
+            "csrf": {"type": "string"},
+        },
         "ok": (303, "text/html"),
-        "errors": [400, 401, 404, 413, 415],
+        "errors": [400, 401, 403, 404, 413, 415],
         "error_type": "text/html",
     },
     ("/v1/businesses/{business_id}/respondents", "DELETE"): {
