@@ -14,7 +14,6 @@ from typing import Any
 
 from chalicelib import tables
 from chalicelib.adapters.dynamodb import DynamoStore, _translated
-from chalicelib.domain.report import without_comments
 from chalicelib.ports import RegisteredBusiness, ResponseRow, StoredReport
 
 _ROW_FIELDS = ("touchpoint_id", "channel", "metric", "score", "created_at", "comment")
@@ -215,6 +214,9 @@ class DynamoReports:
         report = _unpack(item["report_z"]["B"]) if item and "report_z" in item else None
         if report is None:
             return 0
+        # Imported here: this module is loaded on every cold start (the business index), the report code is not.
+        from chalicelib.domain.report import without_comments
+
         kept, removed = without_comments(report, comments)
         if not removed:
             return 0
