@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -105,3 +107,30 @@ def table_items(aws: Any) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# ---- #11 item 1: page-view nonces, fetched the way a phone or the widget gets them ----------------------
+
+_NONCE_INPUT = re.compile(r'<input type="hidden" name="nonce" value="([^"]+)">')
+
+
+def page_nonce(client: Client, token: str) -> str:
+    """The nonce of one view of a touchpoint link's survey page (GET /s/{token})."""
+    page = client.http.get(f"/s/{token}")
+    assert page.status_code == 200, page.body
+    found = _NONCE_INPUT.search(page.body.decode())
+    assert found, "the survey page carries no nonce"
+    return html.unescape(found.group(1))
+
+
+def site_nonce(client: Client, biz: Biz, origin: str = "https://shop.example") -> str:
+    """The nonce of one widget start-up (GET /v1/sites/{site_key})."""
+    config = client.http.get(f"/v1/sites/{biz.site_key}", headers={"Origin": origin})
+    assert config.status_code == 200, config.body
+    return config.json_body["nonce"]
+
+
+def tap(client: Client, token: str, score: int, headers: dict[str, str] | None = None, **extra: Any) -> Any:
+    """A phone scanning a touchpoint's QR code and tapping a score: a new page view, a new nonce."""
+    body = {"token": token, "score": score, "nonce": page_nonce(client, token), **extra}
+    return post_json(client, "/v1/responses", body, headers)
