@@ -31,6 +31,9 @@ from chalicelib.settings import Settings
 SITE_TOUCHPOINT = "site"  # responses sent through a site key without a touchpoint
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _DAY = 86400
+# What an answer to a shared link or a site key must prove: the nonce's kind and subject, and where its
+# soft once-per-day respondent claim is scoped (touchpoint or site) with which claim prefix.
+_Proof = tuple[nonces.Kind, str, str, str]
 MIN_HUMAN_MS = 600  # from the widget showing its question to a tap
 
 
@@ -132,13 +135,13 @@ class Submissions:
             raise InvalidInput("Idempotency-Key must be 1-100 letters, digits or _.:-", code="invalid_idempotency_key")
 
         if data.token is not None:
-            business, touchpoint, claims, claim_key, extra_keys = self._from_token(data, now)
+            business, touchpoint, claims, claim_key, proof = self._from_token(data)
             channel, metric = claims.channel, claims.metric
             link_id, expiry = claims.link_id, claims.expires_at
             receipt_id = claims.link_id if claims.minted and claims.channel == "receipt" else None
             scope = _short_hash(data.token)
         else:
-            business, touchpoint, claim_key, extra_keys = self._from_site_key(data, meta, now)
+            business, touchpoint, claim_key, proof = self._from_site_key(data, meta)
             link_id, receipt_id, expiry = "", None, None
             channel = touchpoint.channel if touchpoint else "web"
             metric = data.metric  # checked present in _from_site_key
@@ -149,6 +152,14 @@ class Submissions:
             raise InvalidInput(
                 f"A {metric.upper()} score is a whole number from {low} to {high}.", code="score_out_of_range"
             )
+        extra_keys: list[str] = []
+        if proof is not None:
+            # A shared link or a site key: the page view's nonce is the claim (checked last of the input,
+            # so a malformed answer hears what is wrong with it, not only that its page is stale).
+            kind, subject, where, prefix = proof
+            page = nonces.verify(self._settings.app_secret, data.nonce, kind, business.business_id, subject, _ts(now))
+            claim_key = f"N#{page.nonce_id}"
+            extra_keys = self._respondent_claims(data, business, where, now, prefix)
 
         unhappy = is_unhappy(metric, data.score)
         created = iso_utc(now)
@@ -229,9 +240,7 @@ class Submissions:
         response_recorded(channel, metric, unhappy)
         return Submitted(201, body, business.business_id, channel, metric)
 
-    def _from_token(
-        self, data: ResponseIn, now: datetime
-    ) -> tuple[Business, Touchpoint, tokens.LinkClaims, str, list[str]]:
+    def _from_token(self, data: ResponseIn) -> tuple[Business, Touchpoint, tokens.LinkClaims, str, _Proof | None]:
         assert data.token is not None
         opened = self.open_link(data.token)
         claims, business, touchpoint = opened.claims, opened.business, opened.touchpoint
@@ -241,22 +250,11 @@ class Submissions:
             raise InvalidInput("The link decides the touchpoint; it cannot be overridden.", code="touchpoint_mismatch")
         if claims.minted:
             # One answer per receipt or email: the link is the claim, no nonce needed (a POS posts none).
-            return business, touchpoint, claims, f"L#{claims.touchpoint_id}#{claims.link_id}", []
+            return business, touchpoint, claims, f"L#{claims.touchpoint_id}#{claims.link_id}", None
         # A static QR is one link for everyone: only a page view's nonce tells two customers apart.
-        page = nonces.verify(
-            self._settings.app_secret, data.nonce, "link", business.business_id, touchpoint.touchpoint_id, _ts(now)
-        )
-        return (
-            business,
-            touchpoint,
-            claims,
-            _nonce_claim(page),
-            self._respondent_claims(data, business, claims.touchpoint_id, now),
-        )
+        return business, touchpoint, claims, "", ("link", touchpoint.touchpoint_id, touchpoint.touchpoint_id, "T")
 
-    def _from_site_key(
-        self, data: ResponseIn, meta: RequestMeta, now: datetime
-    ) -> tuple[Business, Touchpoint | None, str, list[str]]:
+    def _from_site_key(self, data: ResponseIn, meta: RequestMeta) -> tuple[Business, Touchpoint | None, str, _Proof]:
         site_key = data.site_key or ""
         business_id = keys.site_key_business(site_key)
         business = self._directory.business(business_id) if business_id else None
@@ -277,12 +275,10 @@ class Submissions:
             if touchpoint.metric != data.metric:
                 raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
         subject = nonces.site_subject(self._settings.app_secret, site_key)
-        page = nonces.verify(self._settings.app_secret, data.nonce, "site", business.business_id, subject, _ts(now))
-        where = data.touchpoint_id or SITE_TOUCHPOINT
-        return business, touchpoint, _nonce_claim(page), self._respondent_claims(data, business, where, now, "W")
+        return business, touchpoint, "", ("site", subject, data.touchpoint_id or SITE_TOUCHPOINT, "W")
 
     def _respondent_claims(
-        self, data: ResponseIn, business: Business, where: str, now: datetime, prefix: str = "T"
+        self, data: ResponseIn, business: Business, where: str, now: datetime, prefix: str
     ) -> list[str]:
         """The soft once-per-day rule: the anonymous id a widget keeps in its browser, when it sends one.
         Keyed, so the stored claim says nothing about the person; never derived from the network."""
@@ -361,10 +357,6 @@ def _signing_keys(business: Business) -> dict[int, bytes]:
         kid: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
         for kid, secret in business.signing_keys.items()
     }
-
-
-def _nonce_claim(page: nonces.PageNonce) -> str:
-    return f"N#{page.nonce_id}"
 
 
 def _ts(now: datetime) -> int:
