@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -161,3 +162,8 @@ def with_nonce(body: dict[str, Any], origin: str | None = None) -> dict[str, Any
 def send_answer(client: Client, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
     """POST /v1/responses as a phone or the widget would: with the nonce of a fresh page view."""
     return post_json(client, "/v1/responses", with_nonce(body, (headers or {}).get("Origin")), headers)
+
+
+def page_form(client: Client, token: str, score: int, query: str = "") -> str:
+    """The survey page's form post for one tap: the score and the nonce of a fresh view of the page."""
+    return urlencode({"score": score, "nonce": page_nonce(client, token + query)})
