@@ -95,7 +95,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "nonce": {"type": "string"},
         },
         "ok": (200, "text/html"),
-        "errors": [400, 404, 409, 410, 413, 415, 422],
+        "errors": [400, 404, 409, 410, 413, 415, 422, 429],
         "error_type": "text/html",
     },
     ("/widget.js", "GET"): {
