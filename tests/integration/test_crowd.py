@@ -301,10 +301,9 @@ def test_a_403_from_any_check_on_a_site_key_route_carries_cors_for_an_allowed_or
     from chalice import Chalice
     from chalice.test import Client as TestClient
 
+    from app import app as real_app
     from chalicelib.errors import Forbidden
     from chalicelib.web import http
-
-    from app import app as real_app
 
     app = Chalice(app_name="cors-probe")
     try:
