@@ -169,7 +169,7 @@ def test_a_stolen_till_is_cut_off_while_every_printed_table_qr_keeps_working(
     assert refused.status_code == 401 and refused.json_body["error"]["code"] == "invalid_token"
     assert client.http.get(f"/s/{forged}").status_code == 404  # a friendly page, not a survey
     # The table card printed before any of this still works: nothing to reprint.
-    assert post_json(client, "/v1/responses", {"token": table, "score": 9}).status_code == 201
+    assert send_answer(client, {"token": table, "score": 9}).status_code == 201
     assert client.http.get(f"/s/{table}").status_code == 200
     honest = _mint("python", fresh, biz, "HD-HONEST", now)
     assert post_json(client, "/v1/responses", {"token": honest, "score": 5}).status_code == 201

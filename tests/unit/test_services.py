@@ -313,7 +313,7 @@ def test_erasing_a_respondent_asks_the_mail_layer_to_forget_the_same_address_onc
     hashed = email_hash(SETTINGS.app_secret, "khach@vn.example")
     forget = RecordingMailForgetter({(world.business_id, hashed): 3})
     owners = Owners(world.directory, world.store, world.store, world.clock, SETTINGS, forget_mail=forget)
-    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=2), PHONE)
+    answer = world.submissions.submit(world.view(2), PHONE)
     world.submissions.add_comment(
         answer.body.response_id,
         CommentIn(edit_token=answer.body.edit_token, comment="Tệ", email="khach@vn.example", consent=True),
@@ -327,7 +327,7 @@ def test_erasing_a_respondent_asks_the_mail_layer_to_forget_the_same_address_onc
 
 
 def test_rotating_the_owner_key_refuses_the_old_key_even_while_the_business_is_cached(world: World) -> None:
-    world.submissions.submit(ResponseIn(token=world.table.token, score=9), PHONE)  # the business is cached
+    world.submissions.submit(world.view(9), PHONE)  # the business is cached
     rotated = world.owners.rotate_owner_key(world.caller)
     with pytest.raises(Unauthorized):
         world.owners.authenticate(f"Bearer {world.owner_key}", world.business_id)
