@@ -1,7 +1,8 @@
 """Submission -> email delay under `make run`: starts the local server (API + emulator + stream poller) on
 free loopback ports, submits N unhappy answers with a consented email, and times, for each, how long after
-the POST returned its voucher, apology and owner alert were written to .local/outbox/ (they go through
-the emulated SES first). Prints median and max per kind and for the last of the three (goal <= 2 s).
+the POST returned its apology (which carries the voucher: one email, issue #11) and owner alert were
+written to .local/outbox/ (they go through the emulated SES first). Prints median and max per kind and for
+the later of the two (goal <= 2 s).
 
 The owner-alert batching threshold is raised for the run (ALERT_BATCH_AFTER=1000): past it, alerts are
 batched on purpose and would wait for their 5-minute window.
@@ -25,8 +26,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from email import policy
 from collections.abc import Callable
+from email import policy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,11 +141,12 @@ def main(n: int, *, after_suppressed: bool = False) -> None:
             stamp = int(time.time())
             runs = [delay_after_suppressed(api, token, tag=f"{stamp}-{i}") for i in range(n)]
             print(f"next customer's voucher after a suppressed unhappy answer, under make run, n={n}")
-            print(f"  median {statistics.median(runs) * 1000:7.0f} ms   max {max(runs) * 1000:7.0f} ms   (goal <= 2000 ms)")
+            median, worst = statistics.median(runs) * 1000, max(runs) * 1000
+            print(f"  median {median:7.0f} ms   max {worst:7.0f} ms   (goal <= 2000 ms)")
             return
         known: set[Path] = set()
         seen_in_outbox(known)  # what earlier runs left
-        delays: dict[str, list[float]] = {"voucher": [], "apology": [], "alert": [], "all three": []}
+        delays: dict[str, list[float]] = {"apology": [], "alert": [], "both": []}
         stamp = int(time.time())
         for i in range(n):
             address = f"bench{stamp}-{i}@example.com"
@@ -162,18 +164,18 @@ def main(n: int, *, after_suppressed: bool = False) -> None:
             )
             arrived: dict[str, float] = {}
             deadline = posted + 10
-            while len(arrived) < 3 and time.monotonic() < deadline:
+            while len(arrived) < 2 and time.monotonic() < deadline:
                 for (kind, customer), at in seen_in_outbox(known).items():
                     if customer == address:
                         arrived[kind] = at
                 time.sleep(0.01)
-            for kind in ("voucher", "apology", "alert"):
+            for kind in ("apology", "alert"):
                 delays[kind].append(arrived[kind] - posted if kind in arrived else float("inf"))
-            delays["all three"].append(max(delays[k][-1] for k in ("voucher", "apology", "alert")))
+            delays["both"].append(max(delays[k][-1] for k in ("apology", "alert")))
         print(f"submission -> email under make run, n={n} (stream polled every 200 ms)")
         for kind, values in delays.items():
             print(f"  {kind:<9} median {statistics.median(values) * 1000:7.0f} ms   max {max(values) * 1000:7.0f} ms")
-        late = sum(1 for d in delays["all three"] if d > 2.0)
+        late = sum(1 for d in delays["both"] if d > 2.0)
         print(f"  over 2 s: {late} of {n}   (server log: .local/bench_email_delay.log)")
     finally:
         os.killpg(server.pid, signal.SIGINT)
