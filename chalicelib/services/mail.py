@@ -228,15 +228,32 @@ class MailService:
         try:
             message_id = self._mailer.send_raw(raw, sender=sender, recipients=[to])
         except MailError as exc:
-            concerned = sorted({address_hash(secret, to), *(h for h in about if h)})
-            self._dead_letter(
-                kind, dedupe_key, business.business_id, sender, [to], raw, exc, about=concerned, caps=caps
-            )
+            self._to_dead_letters(kind, dedupe_key, business, sender, to, raw, exc, about, caps)
             return "dead_lettered"
+        except BaseException:
+            # Not a mail error (a bug, a reset connection): nothing went out, so the claim and the counts go
+            # back at once; otherwise the caller's retry would meet its own claim as "in flight" for 15 min.
+            self._ledger.release(dedupe_key, caps=caps)
+            raise
         self._ledger.finish(dedupe_key, status="sent", message_id=message_id, now=iso_utc(self._clock.now()))
         logger.info("email sent", extra={**log, "message_id": message_id})
         count("EmailsSent", kind=kind)
         return "sent"
+
+    def _to_dead_letters(
+        self,
+        kind: str,
+        dedupe_key: str,
+        business: Business,
+        sender: str,
+        to: str,
+        raw: bytes,
+        exc: Exception,
+        about: Sequence[str],
+        caps: Sequence[EmailCap],
+    ) -> None:
+        concerned = sorted({address_hash(self._settings.app_secret, to), *(h for h in about if h)})
+        self._dead_letter(kind, dedupe_key, business.business_id, sender, [to], raw, exc, about=concerned, caps=caps)
 
     def caps_for(self, business: Business, to: str, now: datetime) -> list[EmailCap]:
         """The three daily counters an automatic customer email to ``to`` must fit under."""
