@@ -251,3 +251,51 @@ def test_an_old_response_changing_later_triggers_no_email(loop: Loop) -> None:
     loop.clock.advance(days=60)  # e.g. an erasure months later rewrites the item
     loop.followups.handle(response)
     assert loop.mailer.sent == []
+
+
+# ---- issue #11 item 4: one identity per mailbox, one email per unhappy customer ---------------------------
+
+
+def test_address_variants_share_one_voucher_window_across_days(loop: Loop) -> None:
+    # Days apart, so the daily caps are not what stops them: the 30-day voucher limit sees one person.
+    for address in ["Foo.Bar+x@gmail.com", "foobar@googlemail.com", "FOOBAR@gmail.com", "foo.bar+z@gmail.com"]:
+        loop.followups.handle(loop.response(9, email=address))
+        loop.clock.advance(days=2)
+    assert len(loop.mailer.of_kind("voucher")) == 1 and len(loop.store.vouchers) == 1
+
+
+def test_a_recovery_voucher_respects_the_per_email_window_too() -> None:
+    loop = Loop()
+    loop.add_business(voucher=VoucherPolicy(description="Free coffee", recovery=True, per_email_days=30))
+    loop.followups.handle(loop.response(9))  # a voucher for answering
+    loop.clock.advance(days=3)
+    loop.followups.handle(loop.response(1))  # unhappy three days later: an apology, but no second code
+    (apology,) = loop.mailer.of_kind("apology")
+    assert "Free coffee" not in apology.part("plain") and len(loop.store.vouchers) == 1
+
+
+def test_the_apology_never_carries_the_customers_comment_in_any_language(loop: Loop) -> None:
+    for locale in ("vi", "en"):
+        loop.followups.handle(loop.response(0, locale=locale, comment="log in at http://evil.example now"))
+        loop.clock.advance(days=1)
+    apologies = loop.mailer.of_kind("apology")
+    assert len(apologies) == 2
+    for apology in apologies:
+        assert "evil.example" not in apology.part("plain") and "evil.example" not in apology.part("html")
+    assert all("evil.example" in a.part("plain") for a in loop.mailer.of_kind("alert"))
+
+
+def test_capped_mail_is_recorded_once_never_sent_and_the_owners_hear_of_the_business_cap_once() -> None:
+    from tests.unit.test_followups_fakes import SETTINGS
+
+    loop = Loop()
+    loop.add_business()
+    settings = SETTINGS.model_copy(update={"mail_cap_per_business": 2})
+    loop.mail._settings = settings
+    loop.followups._settings = settings
+    for i in range(5):
+        loop.followups.handle(loop.response(9, email=f"g{i}@example.com"))
+    assert len(loop.mailer.of_kind("voucher")) == 2
+    assert sorted(loop.ledger.capped.values()) == ["business_day"] * 3
+    notices = [s.recipients[0] for s in loop.mailer.of_kind("cap_notice")]
+    assert notices == ["owner@caphe.example", "manager@caphe.example"]  # each owner once, not per capped email
