@@ -66,8 +66,15 @@ def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
 # What every LogRecord has; anything else on a record came from ``extra=`` and is worth printing.
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
+_Formatter: Any
+try:
+    # Powertools' Logger needs its own formatter type (it keeps the Lambda context keys on it).
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter as _Formatter
+except ImportError:  # pragma: no cover - powertools is a runtime dependency
+    _Formatter = logging.Formatter
 
-class ConsoleFormatter(logging.Formatter):
+
+class ConsoleFormatter(_Formatter):  # type: ignore[misc]
     """`make run`: one readable line per log record (time, level, thread, message, key=value of the
     extras; the traceback below an exception) instead of CloudWatch's JSON. LOCAL_LOG_FORMAT=json keeps
     the JSON."""
