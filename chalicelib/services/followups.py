@@ -231,6 +231,12 @@ class Followups:
         return issued
 
     def _voucher_for_answering(self, business: Business, response: StoredResponse, now: datetime) -> None:
+        assert response.email is not None
+        if self._mail.suppressed(business.business_id, response.email):
+            # No code that nobody will receive: it would count as issued and spend the person's window.
+            logger.info("no voucher: the address gets no email", extra={"response_id": response.response_id})
+            count("EmailsSuppressed", kind="voucher")
+            return
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
             return
@@ -291,6 +297,10 @@ class Followups:
         # depends on the score), each under the same per-person limit. The customer's comment is never
         # passed to the template: a customer's words never go to a customer address.
         recovery = None
+        if self._mail.suppressed(business.business_id, response.email):
+            logger.info("no apology: the address gets no email", extra={"response_id": response.response_id})
+            count("EmailsSuppressed", kind="apology")
+            return
         if business.voucher is not None:
             recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
         locale = response.locale or business.locale

@@ -123,6 +123,10 @@ class MailService:
     def sender_for(self, business: Business) -> str:
         return business.sender_email or self._settings.mail_from
 
+    def suppressed(self, business_id: str, address: str) -> bool:
+        """True when this business must not mail ``address`` (unsubscribed, bounced, complained)."""
+        return self._suppressions.is_suppressed(address_hash(self._settings.app_secret, address), business_id)
+
     def status(self, dedupe_key: str) -> str | None:
         """``sending`` / ``sent`` / ``queued`` for a key, None if never claimed."""
         entry = self._ledger.get(dedupe_key)

@@ -299,3 +299,14 @@ def test_capped_mail_is_recorded_once_never_sent_and_the_owners_hear_of_the_busi
     assert sorted(loop.ledger.capped.values()) == ["business_day"] * 3
     notices = [s.recipients[0] for s in loop.mailer.of_kind("cap_notice")]
     assert notices == ["owner@caphe.example", "manager@caphe.example"]  # each owner once, not per capped email
+
+
+def test_an_address_that_unsubscribed_gets_no_voucher_issued_for_nobody(loop: Loop) -> None:
+    from chalicelib.services.mail import address_hash
+    from tests.unit.test_followups_fakes import SETTINGS
+
+    loop.ledger.suppress(address_hash(SETTINGS.app_secret, "khach@example.com"), "biz001", reason="u", at="t")
+    loop.followups.handle(loop.response(9))
+    loop.followups.handle(loop.response(2))
+    assert loop.store.vouchers == {} and loop.store.apologies == {}
+    assert [s.kind for s in loop.mailer.sent] == ["alert", "alert"]  # the owners still hear of the unhappy one
