@@ -62,7 +62,8 @@ def main(sends: int, share: float, rate: float) -> None:
     from chalicelib.settings import get_settings
 
     with mock_aws():
-        settings = get_settings()
+        # 1,000 vouchers of one business in one day: above the per-business daily cap (500) on purpose.
+        settings = get_settings().model_copy(update={"mail_cap_per_business": 1_000_000})
         boto3.client("dynamodb").create_table(**tables.create_table_kwargs(settings.table_name))
         create_queues([settings.mail_dlq_name])
         boto3.client("sesv2").create_email_identity(EmailIdentity=settings.mail_from)

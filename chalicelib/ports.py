@@ -260,7 +260,7 @@ class Mailer(Protocol):
 @dataclass(frozen=True)
 class LedgerEntry:
     dedupe_key: str
-    status: Literal["sending", "sent", "queued"]
+    status: Literal["sending", "sent", "queued", "capped"]
     claimed_at: str
     message_id: str | None = None
 
@@ -279,7 +279,41 @@ class MailLedger(Protocol):
         self, dedupe_key: str, *, status: Literal["sent", "queued"], message_id: str | None, now: str
     ) -> None: ...
 
-    def release(self, dedupe_key: str) -> None: ...
+    def release(self, dedupe_key: str, *, caps: Sequence[EmailCap] = ()) -> None:
+        """Give a claim back (nothing was sent, nothing queued); with ``caps``, give their counts back too."""
+        ...
+
+    # ---- issue #11 item 4: daily caps on automatic customer emails, counted with the claim ----
+
+    def claim_within(
+        self,
+        dedupe_key: str,
+        *,
+        kind: str,
+        business_id: str,
+        now: str,
+        stale_before: str,
+        caps: Sequence[EmailCap],
+    ) -> str:
+        """``claim`` and one count on every cap, all or nothing (one transaction): ``"claimed"``, ``"taken"``
+        (already claimed: as ``claim`` returning False), or the ``name`` of the first cap that is full
+        (nothing claimed, nothing counted)."""
+        ...
+
+    def mark_capped(self, dedupe_key: str, *, kind: str, business_id: str, cap: str, now: str) -> bool:
+        """Record that this email was held by ``cap`` (status ``capped``: never sent, never retried).
+        False when the key was claimed meanwhile."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmailCap:
+    """One daily counter an automatic customer email must fit under (issue #11 item 4)."""
+
+    name: str  # "address_business", "address_day", "business_day": logs, metrics, the ledger
+    key: str  # the counter's key (stored as tables.cap_pk(key))
+    limit: int
+    expires_at: int  # epoch seconds (TTL)
 
 
 class SuppressionStore(Protocol):
@@ -299,6 +333,9 @@ class DeadLetters(Protocol):
         ...
 
     def delete(self, receipt: str) -> None: ...
+
+    # issue #11 erasure: a letter received but not ours to delete goes back on the queue at once
+    def release(self, receipt: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -324,10 +361,20 @@ class ApologyPointer:
 
 
 class FollowupStore(Protocol):
-    def issue_voucher(self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str) -> Voucher | None:
+    def issue_voucher(
+        self,
+        voucher: Voucher,
+        *,
+        email_hash: str,
+        not_before: str | None,
+        day: str,
+        limit_hash: str | None = None,
+    ) -> Voucher | None:
         """Store the voucher, once per (response, kind), and count it on the day's funnel, in one
         transaction. Returns the voucher of this response (the new one, or the one issued before), or
-        None when the address already got an answer voucher since ``not_before``."""
+        None when the same person already got a voucher since ``not_before``. ``email_hash`` is stored
+        on the voucher (erasure finds it); ``limit_hash`` (default ``email_hash``) keys the per-person
+        limit: the hash of the normalised address, so address variants share it (issue #11 item 4)."""
         ...
 
     def redeem_voucher(
@@ -353,14 +400,30 @@ class FollowupStore(Protocol):
 
     def mark_recovered(self, pointer: ApologyPointer, *, at: str) -> bool: ...
 
-    def count_alert(
-        self, business_id: str, window: int, summary: dict[str, Any], *, limit: int, response_id: str
-    ) -> int:
-        """Count one owner alert (once per response) in a 5-minute window; past ``limit`` the summary is
-        kept on the window's item for the batched email. Returns the alert's position in the window."""
+    # issue #11 item 7: a window's batch holds references to responses, never their text
+    def count_alert(self, business_id: str, window: int, ref: AlertRef, *, limit: int, batch_cap: int) -> int:
+        """Count one owner alert (once per response) in a 5-minute window; past ``limit`` the first
+        ``batch_cap`` references are kept on the window's item for the batched email (the rest only
+        counted). Returns the alert's position in the window."""
         ...
 
-    def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]: ...
+    def alert_batch(self, business_id: str, window: int, *, limit: int) -> tuple[list[AlertRef], int]:
+        """(the references kept, how many alerts were batched in all) of one window."""
+        ...
+
+    def responses(self, business_id: str, refs: Sequence[AlertRef]) -> list[StoredResponse]:
+        """The responses of ``refs`` as stored now (an erased one without its comment and email; a
+        deleted one left out), in the order of ``refs``."""
+        ...
+
+
+@dataclass(frozen=True)
+class AlertRef:
+    """Where a batched alert's response is (``R#{biz}#{day}`` / ``{sort_key}``): ids, no personal data."""
+
+    response_id: str
+    day: str
+    sort_key: str
 
 
 class AlertFlusher(Protocol):

@@ -4,7 +4,8 @@
     python -m chalicelib.redrive    # against AWS: with credentials and the stage's environment
                                     # (STAGE, TABLE_NAME, MAIL_DLQ_NAME, APP_SECRET, MAIL_FROM...)
 
-Each letter holds the whole rendered message, so what goes out is exactly what would have gone out. A
+Each letter holds the whole rendered message, so what goes out is exactly what would have gone out; a
+parked stream record (a response whose follow-ups failed for good) is handled again from the table. A
 sent letter is deleted and its dedupe key marked sent (a stream redelivery will not send it again); a
 letter that fails again stays on the queue for the next run. Prints one line of counts; exit code 1 when
 some letters still failed.
@@ -33,7 +34,9 @@ def main(argv: list[str]) -> int:
     from chalicelib import wiring
 
     wiring.reset()
-    done = wiring.services().mail.redrive(max_messages=max(1, args.max))
+    services = wiring.services()
+    # Parked stream records (issue #11 item 6) are handled again from the response as stored now.
+    done = services.mail.redrive(max_messages=max(1, args.max), stream_record=services.followups.redrive_record)
     print(f"redrive: sent={done['sent']} failed={done['failed']} dropped={done['dropped']}")
     return 1 if done["failed"] else 0
 

@@ -54,6 +54,12 @@ class Settings(BaseModel):
     alert_batch_after: int = Field(default=5, ge=1, le=1000)
     unsubscribe_mailto: str = Field(default="", max_length=254, pattern=r"^([^\s@<>\"]+@[^\s@<>\"]+)?$")
 
+    # issue #11 item 4: daily caps on automatic customer emails (vouchers, apologies; docs/email.md). An
+    # address counts as one person across its variants (case, +tag, Gmail dots).
+    mail_cap_per_address_business: int = Field(default=1, ge=1, le=100)
+    mail_cap_per_address: int = Field(default=3, ge=1, le=1000)
+    mail_cap_per_business: int = Field(default=500, ge=1, le=1_000_000)
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -85,6 +91,10 @@ _ENV = {
     "alert_batch_after": "ALERT_BATCH_AFTER",
     "unsubscribe_mailto": "UNSUBSCRIBE_MAILTO",
     "reports_queue_name": "REPORTS_QUEUE_NAME",
+    # issue #11 item 4
+    "mail_cap_per_address_business": "MAIL_CAP_PER_ADDRESS_BUSINESS",
+    "mail_cap_per_address": "MAIL_CAP_PER_ADDRESS",
+    "mail_cap_per_business": "MAIL_CAP_PER_BUSINESS",
 }
 
 

@@ -183,3 +183,15 @@ def apology_pointer_pk(business_id: str, email_hash: str) -> str:
 
 def alert_window_pk(business_id: str, window: int) -> str:
     return f"AW#{business_id}#{window}"
+
+
+
+# ---- issue #11 item 4: daily caps on automatic customer emails ------------------------------------------
+# ``CAP#{key}`` / ``C`` with a counter ``n``; keys (built by services/mail.py): ``{biz}#{identity}#{day}``
+# (per person per business), ``*#{identity}#{utc day}`` (per person, all businesses), ``B#{biz}#{day}``
+# (per business). ``identity`` is a keyed hash of the normalised address, never the address. Counted in
+# the same transaction as the email's ledger claim; items expire two days later.
+
+
+def cap_pk(key: str) -> str:
+    return f"CAP#{key}"

@@ -6,12 +6,14 @@ Every "only once" rule is a conditional write or a transaction here, never a rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from chalicelib import tables
 from chalicelib.adapters.dynamodb import DynamoTable, _translated
 from chalicelib.domain.calendar import parse_iso_utc
-from chalicelib.ports import ApologyPointer, LedgerEntry, Voucher
+from chalicelib.domain.models import StoredResponse
+from chalicelib.ports import AlertRef, ApologyPointer, EmailCap, LedgerEntry, Voucher
 
 _LEDGER_DAYS = 90
 _VOUCHER_KEEP_DAYS = 180
@@ -86,7 +88,7 @@ class DynamoFollowupStore(DynamoTable):
                 ExpressionAttributeValues=self._item(values),
             )
 
-    def release(self, dedupe_key: str) -> None:
+    def release(self, dedupe_key: str, *, caps: Sequence[EmailCap] = ()) -> None:
         try:
             with _translated():
                 self.client.delete_item(
@@ -99,6 +101,101 @@ class DynamoFollowupStore(DynamoTable):
         except Exception as exc:
             if not self._failed_condition(exc):
                 raise
+            return  # not ours to give back: nor are the counts
+        for cap in caps:
+            # Nothing went out: the caller's retry must not find the person's cap spent by this attempt.
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(tables.cap_pk(cap.key), "C"),
+                    UpdateExpression="ADD n :minus",
+                    ConditionExpression="n > :zero",
+                    ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
+                )
+
+    # ---- issue #11 item 4: caps counted in the same transaction as the claim ------------------------
+
+    def _claim_item(self, dedupe_key: str, *, kind: str, business_id: str, now: str, status: str) -> dict[str, Any]:
+        return self._item(
+            {
+                "PK": tables.ledger_pk(dedupe_key),
+                "SK": "M",
+                "type": "mail",
+                "kind": kind,
+                "business_id": business_id,
+                "status": status,
+                "claimed_at": now,
+                tables.TTL_ATTRIBUTE: _epoch(now) + _LEDGER_DAYS * 86400,
+            }
+        )
+
+    def claim_within(
+        self,
+        dedupe_key: str,
+        *,
+        kind: str,
+        business_id: str,
+        now: str,
+        stale_before: str,
+        caps: Sequence[EmailCap],
+    ) -> str:
+        if not caps:
+            return (
+                "claimed"
+                if self.claim(dedupe_key, kind=kind, business_id=business_id, now=now, stale_before=stale_before)
+                else "taken"
+            )
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._claim_item(dedupe_key, kind=kind, business_id=business_id, now=now, status="sending"),
+                    "ConditionExpression": "attribute_not_exists(PK) OR (#s = :sending AND claimed_at < :stale)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": self._item({":sending": "sending", ":stale": stale_before}),
+                }
+            }
+        ]
+        for cap in caps:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": self._key(tables.cap_pk(cap.key), "C"),
+                        # An atomic conditional ADD: two containers can never both take the last slot.
+                        "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
+                        "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+                        "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                        "ExpressionAttributeValues": self._item(
+                            {":one": 1, ":type": "email_cap", ":ttl": cap.expires_at, ":limit": cap.limit}
+                        ),
+                    }
+                }
+            )
+        reasons = self._transact(items)
+        if reasons is None:
+            return "claimed"
+        codes = [r.get("Code") for r in reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return "taken"
+        for cap, code in zip(caps, codes[1:], strict=False):
+            if code == "ConditionalCheckFailed":
+                return cap.name
+        from chalicelib.errors import TemporarilyUnavailable
+
+        raise TemporarilyUnavailable()
+
+    def mark_capped(self, dedupe_key: str, *, kind: str, business_id: str, cap: str, now: str) -> bool:
+        item = self._claim_item(dedupe_key, kind=kind, business_id=business_id, now=now, status="capped")
+        item.update(self._item({"cap": cap}))
+        try:
+            with _translated():
+                self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except Exception as exc:
+            if self._failed_condition(exc):
+                return False
+            raise
+        return True
 
     # ---- SuppressionStore -------------------------------------------------------------------------
 
@@ -139,7 +236,15 @@ class DynamoFollowupStore(DynamoTable):
 
     # ---- vouchers ---------------------------------------------------------------------------------
 
-    def issue_voucher(self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str) -> Voucher | None:
+    def issue_voucher(
+        self,
+        voucher: Voucher,
+        *,
+        email_hash: str,
+        not_before: str | None,
+        day: str,
+        limit_hash: str | None = None,
+    ) -> Voucher | None:
 
         marker = self._key(tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), "V")
         keep = _epoch(voucher.valid_until) + _VOUCHER_KEEP_DAYS * 86400
@@ -190,12 +295,14 @@ class DynamoFollowupStore(DynamoTable):
             },
         ]
         if not_before is not None:
-            # At most one answer voucher per address per N days: the window check and the new date are one write.
+            # At most one voucher per person per N days: the window check and the new date are one write.
             items.append(
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": self._key(tables.voucher_per_email_pk(voucher.business_id, email_hash), "V"),
+                        "Key": self._key(
+                            tables.voucher_per_email_pk(voucher.business_id, limit_hash or email_hash), "V"
+                        ),
                         "UpdateExpression": "SET last_issued_at = :now, #type = :type, #ttl = :ttl",
                         "ConditionExpression": "attribute_not_exists(last_issued_at) OR last_issued_at < :nb",
                         "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
@@ -393,9 +500,7 @@ class DynamoFollowupStore(DynamoTable):
 
     # ---- owner-alert windows ----------------------------------------------------------------------
 
-    def count_alert(
-        self, business_id: str, window: int, summary: dict[str, Any], *, limit: int, response_id: str
-    ) -> int:
+    def count_alert(self, business_id: str, window: int, ref: AlertRef, *, limit: int, batch_cap: int) -> int:
         key = self._key(tables.alert_window_pk(business_id, window), "AW")
         try:
             with _translated():
@@ -408,8 +513,8 @@ class DynamoFollowupStore(DynamoTable):
                     ExpressionAttributeNames={"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
                     ExpressionAttributeValues={
                         ":one": {"N": "1"},
-                        ":rid": {"SS": [response_id]},
-                        ":r": {"S": response_id},
+                        ":rid": {"SS": [ref.response_id]},
+                        ":r": {"S": ref.response_id},
                         ":type": {"S": "alert_window"},
                         ":ttl": {"N": str((window + 1) * 300 + 7 * 86400)},
                     },
@@ -418,24 +523,28 @@ class DynamoFollowupStore(DynamoTable):
         except Exception as exc:
             if not self._failed_condition(exc):
                 raise
-            batch = self.alert_batch(business_id, window)
-            ids = [b.get("response_id") for b in batch]
-            if response_id not in ids:
+            refs, _ = self.alert_batch(business_id, window, limit=limit)
+            ids = [r.response_id for r in refs]
+            if ref.response_id not in ids:
                 return 1  # counted and sent on its own before (or its batch entry never landed: send it alone)
-            return limit + 1 if ids[0] == response_id else limit + 2  # the first one (re)schedules the flush
+            return limit + 1 if ids[0] == ref.response_id else limit + 2  # the first one (re)schedules the flush
         position = int(got["Attributes"]["alerts"]["N"])
-        if position > limit:
+        if limit < position <= limit + batch_cap:
+            # Ids and the response's key only (~60 bytes): the item stays small whatever the comments hold,
+            # and erasing a person leaves nothing of theirs here.
             with _translated():
                 self.client.update_item(
                     TableName=self.table,
                     Key=key,
                     UpdateExpression="SET #batch = list_append(if_not_exists(#batch, :empty), :one)",
                     ExpressionAttributeNames={"#batch": "batch"},
-                    ExpressionAttributeValues=self._item({":empty": [], ":one": [summary]}),
+                    ExpressionAttributeValues=self._item(
+                        {":empty": [], ":one": [[ref.response_id, ref.day, ref.sort_key]]}
+                    ),
                 )
         return position
 
-    def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]:
+    def alert_batch(self, business_id: str, window: int, *, limit: int) -> tuple[list[AlertRef], int]:
         with _translated():
             got = self.client.get_item(
                 TableName=self.table,
@@ -443,4 +552,34 @@ class DynamoFollowupStore(DynamoTable):
                 ConsistentRead=True,
             )
         item = got.get("Item")
-        return list(self._plain(item).get("batch", [])) if item else []
+        if not item:
+            return [], 0
+        plain = self._plain(item)
+        refs = [
+            AlertRef(str(entry[0]), str(entry[1]), str(entry[2]))
+            for entry in plain.get("batch", [])
+            if isinstance(entry, list) and len(entry) == 3  # an entry of the old shape (a summary) is skipped
+        ]
+        return refs, max(len(refs), int(plain.get("alerts", 0)) - limit)
+
+    def responses(self, business_id: str, refs: Sequence[AlertRef]) -> list[StoredResponse]:
+        wanted = {(tables.response_pk(business_id, r.day), r.sort_key): r.response_id for r in refs}
+        found: dict[str, StoredResponse] = {}
+        keys = [self._key(pk, sk) for pk, sk in wanted]
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            for _attempt in range(5):
+                with _translated():
+                    got = self.client.batch_get_item(RequestItems=pending)
+                for item in got.get("Responses", {}).get(self.table, []):
+                    plain = self._plain(item)
+                    fields = {k: plain[k] for k in StoredResponse.model_fields if k in plain}
+                    try:
+                        response = StoredResponse.model_validate(fields)
+                    except ValueError:
+                        continue
+                    found[response.response_id] = response
+                pending = got.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+        return [found[r.response_id] for r in refs if r.response_id in found]

@@ -7,7 +7,10 @@
 - the delayed messages that flush a window of batched owner alerts (``AlertFlusher``).
 
 A dead letter carries the whole rendered message (base64 raw MIME, sender, recipients, dedupe key), so
-``make redrive`` resends exactly what would have gone out, without re-rendering or re-reading anything.
+``make redrive`` resends exactly what would have gone out, without re-rendering or re-reading anything,
+and ``about``: the email hashes of the people it concerns, so an erasure finds and deletes it
+(``MailService.forget``). A stream record that failed for good is a letter of kind ``stream_record``
+holding the response's key only.
 Clients are made on first use (moto only intercepts clients created after its mock starts).
 """
 
@@ -110,6 +113,10 @@ class SqsDeadLetters(_Queue):
 
     def delete(self, receipt: str) -> None:
         self.client.delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
+
+    def release(self, receipt: str) -> None:
+        # issue #11 erasure: a letter seen by ``MailService.forget`` but not erased is visible again at once.
+        self.client.change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
     def count(self) -> int:
         attrs = self.client.get_queue_attributes(

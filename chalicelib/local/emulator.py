@@ -1,6 +1,7 @@
 """Make the embedded emulator's DynamoDB cheap enough for `make run`, the fault tests and `make fuzz`.
 
-Two things in moto cost more the longer it runs:
+Three things in moto, the first two cost more the longer it runs (the third is ``keep_stream_shards``:
+a cancelled transaction silently detaches every open stream iterator):
 
 - it deep-copies the whole table once per *item* of every TransactWriteItems, to roll back on failure: a
   submission (a transaction of four or five items) then costs more as the table grows. Copying each table
@@ -47,12 +48,31 @@ def patched() -> tuple[Any, Callable[..., None]]:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         shim.tables = {}
+        live = {name: table.stream_shard for name, table in self.tables.items() if table.stream_shard is not None}
         try:
             return original(self, transact_items)
         finally:
             shim.tables = None
+            keep_stream_shards(self, live)
 
     return shim, transact_write_items
+
+
+def keep_stream_shards(backend: Any, live: dict[str, Any]) -> None:
+    """A cancelled transaction makes moto put back a COPY of the table, stream shard included, while every
+    open shard iterator (the `make run` poller's, a test's) still reads the old shard object: from then on
+    the stream looks empty to them, and no later answer gets its email (issue #11 item 6: the next
+    customer's voucher "took 93 s" after a voucher limit or a cap cancelled a transaction). AWS has no such
+    thing: keep the live shard, holding the records from before the transaction (none of the cancelled
+    writes), so iterators and sequence numbers stay valid."""
+    for name, shard in live.items():
+        table = backend.tables.get(name)
+        current = getattr(table, "stream_shard", None)
+        if table is None or current is None or current is shard:
+            continue
+        shard.items = current.items
+        shard.table = table
+        table.stream_shard = shard
 
 
 class _Untracked(list):  # type: ignore[type-arg]

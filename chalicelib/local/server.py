@@ -9,6 +9,7 @@ trigger by itself (stream consumer, daily schedule) run in threads beside it. Ct
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -54,14 +55,55 @@ def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "SurveyCollection",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        # The EMF metric lines are for CloudWatch; on a developer's console they bury the warnings.
+        # POWERTOOLS_METRICS_DISABLED=false brings them back (issue #11 item 6).
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
     }
     os.environ.update(env)
     return env
 
 
-def start_emulator(port: int) -> Any:
-    import logging
+# What every LogRecord has; anything else on a record came from ``extra=`` and is worth printing.
+_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
+_Formatter: Any
+try:
+    # Powertools' Logger needs its own formatter type (it keeps the Lambda context keys on it).
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter as _Formatter
+except ImportError:  # pragma: no cover - powertools is a runtime dependency
+    _Formatter = logging.Formatter
+
+
+class ConsoleFormatter(_Formatter):  # type: ignore[misc]
+    """`make run`: one readable line per log record (time, level, thread, message, key=value of the
+    extras; the traceback below an exception) instead of CloudWatch's JSON. LOCAL_LOG_FORMAT=json keeps
+    the JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = self.formatTime(record, "%H:%M:%S")
+        extras = " ".join(
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in _RECORD_FIELDS and not key.startswith("_") and value not in (None, "")
+        )
+        line = f"{when} {record.levelname:<7} [{record.threadName}] {record.getMessage()}"
+        if extras:
+            line += f"  ({extras})"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def use_console_logs() -> None:
+    """The stream consumer's, the jobs' and the API's warnings and errors, readable where `make run` runs."""
+    if os.environ.get("LOCAL_LOG_FORMAT", "").lower() == "json":
+        return
+    from chalicelib.observability import logger
+
+    logger.registered_handler.setFormatter(ConsoleFormatter())
+
+
+def start_emulator(port: int) -> Any:
     from moto.server import ThreadedMotoServer
 
     # The emulator's per-request access log would drown the banner and the API's own log.
@@ -94,6 +136,7 @@ def main() -> None:
     _ensure_free(api_port, "PORT")
     _ensure_free(emulator_port, "EMULATOR_PORT")
     env = configure_environment(api_port, emulator_port)
+    use_console_logs()
 
     emulator = start_emulator(emulator_port)
     try:

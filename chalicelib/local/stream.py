@@ -2,8 +2,12 @@
 
 * ``StreamPoller`` reads the emulator's DynamoDB stream every ~200 ms and calls the SAME Lambda entry
   point as AWS (``app.on_response_change``, with its middleware), with the event built the way Lambda
-  builds it. A record the handler reports in ``batchItemFailures`` is read again from its sequence
-  number after a pause, as Lambda's ``ReportBatchItemFailures`` does, up to ``MAX_RETRIES`` times.
+  builds it. A record the handler reports in ``batchItemFailures`` (or every record of a batch whose
+  invocation raised) is delivered again on its own after a pause, up to ``MAX_RETRIES`` times, while
+  the records behind it go on: one failing record never holds up anyone else's email (issue #11 item 6;
+  before, the poller slept in its only thread and re-read the shard from the failed record). Lambda
+  itself retries from the failed record, bounded by the event source mapping's MaximumRetryAttempts; the
+  handler only reports passing failures (throttling), anything else it parks on the dead-letter queue.
 * ``TimerAlertFlusher`` stands in for SQS delayed messages: the batched owner alert of a window is sent
   by a timer thread once the window has closed.
 """
@@ -14,6 +18,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -54,7 +59,14 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> di
 
 
 class StreamPoller:
-    def __init__(self, table_name: str, handler: Any, *, poll_seconds: float = POLL_SECONDS):
+    def __init__(
+        self,
+        table_name: str,
+        handler: Any,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         import boto3
 
         # With botocore's account-id endpoints on, DynamoDB Streams calls would miss the emulator.
@@ -64,9 +76,11 @@ class StreamPoller:
         self._table = table_name
         self._handler = handler
         self._poll = poll_seconds
+        self._monotonic = monotonic
         self._region = self._streams.meta.region_name
         self._iterators: dict[str, str | None] = {}
-        self._retries: dict[str, int] = {}
+        # (monotonic time due, tries so far, records): failed records waiting for their retry
+        self.pending: list[tuple[float, int, list[dict[str, Any]]]] = []
         self.stop_event = threading.Event()
         self.stream_arn = self._dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self.delivered = 0
@@ -89,8 +103,8 @@ class StreamPoller:
             self.stop_event.wait(max(0.0, self._poll - (time.monotonic() - started)))
 
     def poll_once(self) -> int:
+        handled = self._retry_due()
         shards = self._streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"].get("Shards", [])
-        handled = 0
         for shard in shards:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
@@ -104,28 +118,46 @@ class StreamPoller:
             records = got.get("Records", [])
             self._iterators[shard_id] = got.get("NextShardIterator")
             if records:
-                handled += self._deliver(shard_id, records)
+                handled += self._deliver([to_lambda_record(r, self.stream_arn, self._region) for r in records])
         return handled
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> int:
-        event = {"Records": [to_lambda_record(r, self.stream_arn, self._region) for r in records]}
-        answer = self._handler(event, lambda_context("followups")) or {}
-        failures = [f.get("itemIdentifier") for f in answer.get("batchItemFailures", []) if isinstance(f, dict)]
+    def _deliver(self, records: list[dict[str, Any]], tries: int = 0) -> int:
+        """Hand ``records`` to the handler; the ones that failed wait in ``pending`` for their retry,
+        never in front of the records read after them."""
+        try:
+            answer = self._handler({"Records": records}, lambda_context("followups")) or {}
+            failed = {f.get("itemIdentifier") for f in answer.get("batchItemFailures", []) if isinstance(f, dict)}
+        except Exception:
+            logger.exception("stream handler raised: its records will be retried", extra={"records": len(records)})
+            failed = {_sequence(r) for r in records}
         self.delivered += len(records)
-        if not failures or failures[0] is None:
+        again = [r for r in records if _sequence(r) in failed]
+        if not again:
             return len(records)
-        first = failures[0]
-        tries = self._retries.get(first, 0) + 1
+        tries += 1
         if tries > MAX_RETRIES:
-            logger.error("stream record still failing: skipped, as Lambda does after its retries", extra={"seq": first})
+            logger.error(
+                "stream records still failing after retries: skipped, as Lambda does after MaximumRetryAttempts",
+                extra={"sequences": [_sequence(r) for r in again][:10]},
+            )
             return len(records)
-        self._retries[first] = tries
-        time.sleep(min(2.0, 0.2 * 2**tries))
-        # Lambda resumes from the first failed record: the ones after it come again (idempotent handler).
-        self._iterators[shard_id] = self._streams.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=first
-        )["ShardIterator"]
+        due = self._monotonic() + min(2.0, 0.2 * 2**tries)
+        self.pending.append((due, tries, again))
+        logger.warning("stream records failed: retried shortly", extra={"records": len(again), "tries": tries})
         return len(records)
+
+    def _retry_due(self) -> int:
+        now = self._monotonic()
+        due = [entry for entry in self.pending if entry[0] <= now]
+        if not due:
+            return 0
+        self.pending = [entry for entry in self.pending if entry[0] > now]
+        return sum(self._deliver(records, tries) for _, tries, records in due)
+
+
+def _sequence(record: dict[str, Any]) -> str | None:
+    stream = record.get("dynamodb") if isinstance(record, dict) else None
+    return stream.get("SequenceNumber") if isinstance(stream, dict) else None
 
 
 class TimerAlertFlusher:

@@ -5,11 +5,22 @@ address marks the apology as recovered.
 Rules (PRODUCT.md):
 
 * A voucher for answering needs an email with consent and a voucher policy; it never depends on the
-  score. At most one per address per ``per_email_days``.
-* Unhappy (NPS 0-6, CSAT 1-2, CES 1-3): an apology to a consented address (with a recovery voucher when
-  the policy says so), recorded for the recovery rate; an alert to every owner, with ``Reply-To`` the
-  customer when they consented. Past ``ALERT_BATCH_AFTER`` alerts in a 5-minute window, further alerts
-  of that window go out as one batched email after the window closes.
+  score. At most one voucher (of any kind) per person per ``per_email_days``, a person being the
+  normalised address (case, ``+tag``, Gmail dots: ``chalicelib.domain.addresses``).
+* Unhappy (NPS 0-6, CSAT 1-2, CES 1-3) with a consented address: ONE email, the apology, carrying at most
+  one code: a recovery voucher when the policy says ``recovery``, else the voucher for answering when the
+  business has a policy (the unhappy customer never loses what a happy one gets), subject to the same
+  per-person limit; no separate voucher email. It never quotes the customer's words (issue #11 item 4).
+  Recorded for the recovery rate. An alert to every owner, with ``Reply-To`` the customer when they
+  consented. Past ``ALERT_BATCH_AFTER`` alerts in a 5-minute window, further alerts of that window go
+  out as one batched email after the window closes, rendered then from the stored responses (the window
+  keeps ids only, at most ``ALERT_BATCH_CAP``; the email says how many more).
+* Customer emails are held by the daily caps of ``MailService`` (an outcome, logged and counted); the day
+  a business reaches its own cap, its owners are told once.
+* Stream errors: an ordinary case (suppressed, capped, no policy, limited) is an outcome, never an
+  exception. A passing failure (throttling, a lost connection) is reported in ``batchItemFailures`` for
+  Lambda to retry; any other failure puts the record's key on the mail dead-letter queue (``make
+  redrive`` handles it again) and lets the batch go on, so one record never holds up the others.
 * Recovery: a response that is no longer unhappy, from the address of an apology sent in the last 28 days.
 
 Idempotent per response and per email kind: issuing is a transaction keyed by (response, kind), and
@@ -27,9 +38,9 @@ from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, StoredResponse
 from chalicelib.observability import count, logger
-from chalicelib.ports import AlertFlusher, Clock, EmailTemplates, FollowupStore, Voucher
+from chalicelib.ports import AlertFlusher, AlertRef, Clock, EmailTemplates, FollowupStore, Voucher
 from chalicelib.services.directory import Directory
-from chalicelib.services.mail import MailService
+from chalicelib.services.mail import STREAM_LETTER, MailInFlight, MailService, identity_hash
 from chalicelib.settings import Settings
 
 # No 0/O/1/I: read aloud at a till or typed from a phone, nothing is ambiguous.
@@ -37,6 +48,7 @@ VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 VOUCHER_GROUPS, VOUCHER_GROUP_LEN = 4, 4  # 16 symbols x 5 bits = 80 bits of randomness
 RECOVERY_DAYS = 28
 ALERT_WINDOW_SECONDS = 300
+ALERT_BATCH_CAP = 100  # alerts kept per batched email; the rest are counted ("and N more")
 _FRESH = timedelta(days=7)  # older responses changing (erasure, a late edit) never trigger emails
 
 
@@ -111,19 +123,61 @@ class Followups:
                 raise MalformedRecord("response record without NewImage (stream view must be NEW_AND_OLD_IMAGES)")
             new = _response(record.dynamodb.new_image)
             old = _response(record.dynamodb.old_image) if isinstance(stream.get("OldImage"), dict) else None
-        except MalformedRecord as exc:
+        except Exception as exc:
             keys_seen = stream.get("Keys") if isinstance(stream, dict) else None
             logger.error(
                 "unreadable stream record",
                 extra={"error": str(exc)[:300], "record_keys": keys_seen, "sequence": _sequence(raw)},
             )
             count("StreamRecordsRejected")
-            raise
+            # Reading it again will not make it readable: parked, never retried in front of the others.
+            self._park(raw, None, exc)
+            return
+        try:
+            self.handle(new, old)
         except Exception as exc:
-            logger.error("unreadable stream record", extra={"error": str(exc)[:300], "sequence": _sequence(raw)})
-            count("StreamRecordsRejected")
-            raise MalformedRecord(str(exc)[:300]) from exc
-        self.handle(new, old)
+            if _passing(exc):
+                # Lambda retries this record (bounded by the event source mapping's MaximumRetryAttempts).
+                logger.warning(
+                    "stream record will be retried",
+                    extra={"error": f"{type(exc).__name__}: {exc}"[:300], "response_id": new.response_id},
+                )
+                count("StreamRecordsRetried")
+                raise
+            logger.exception(
+                "stream record failed: parked on the dead-letter queue", extra={"response_id": new.response_id}
+            )
+            count("StreamRecordsParked")
+            self._park(raw, new, exc)
+
+    def _park(self, raw: Any, response: StoredResponse | None, exc: Exception) -> None:
+        """The record's key (never its content) on the mail dead-letter queue, for ``make redrive``. If even
+        that fails, the record is reported failed, so Lambda retries it rather than losing it."""
+        letter: dict[str, Any] = {
+            "v": 1,
+            "kind": STREAM_LETTER,
+            "business_id": response.business_id if response else "",
+            "sequence": _sequence(raw),
+            "error": f"{type(exc).__name__}: {exc}"[:500],
+            "failed_at": iso_utc(self._clock.now()),
+            "about": [response.email_hash] if response and response.email_hash else [],
+        }
+        if response is not None:
+            letter["response"] = [response.response_id, response.local_date, _sort_key(response)]
+        self._mail.park(letter)
+
+    def redrive_record(self, letter: dict[str, Any]) -> None:
+        """``make redrive``: handle a parked stream record again, from the response as stored now."""
+        ref = letter.get("response")
+        business_id = letter.get("business_id")
+        if not (isinstance(ref, list) and len(ref) == 3 and all(isinstance(x, str) for x in ref)):
+            logger.warning("parked stream record without a response key: dropped", extra={"error": letter.get("error")})
+            return
+        if not isinstance(business_id, str) or not business_id:
+            return
+        found = self._store.responses(business_id, [AlertRef(ref[0], ref[1], ref[2])])
+        if found:
+            self.handle(found[0])
 
     def business(self, business_id: str) -> Business | None:
         return self._directory.business(business_id)
@@ -139,22 +193,23 @@ class Followups:
             logger.warning("response of an unknown business", extra={"business_id": response.business_id})
             return
         consented = bool(response.email and response.consent and response.email_hash)
-        if consented and business.voucher is not None:
-            self._voucher_for_answering(business, response, now)
         if response.unhappy:
             if consented:
-                self._apology(business, response, now)
+                self._apology(business, response, now)  # the one email, with at most one code
             self._alert(business, response, old, now)
-        elif response.email_hash:
+            return
+        if consented and business.voucher is not None:
+            self._voucher_for_answering(business, response, now)
+        if response.email_hash:
             self._maybe_recovered(business, response)
 
     # ---- vouchers -------------------------------------------------------------------------------------
 
     def _issue(self, business: Business, response: StoredResponse, kind: str, now: datetime) -> Voucher | None:
         policy = business.voucher
-        assert policy is not None and response.email_hash is not None
+        assert policy is not None and response.email_hash is not None and response.email is not None
         not_before = None
-        if kind == "answer" and policy.per_email_days > 0:
+        if policy.per_email_days > 0:  # every kind: a recovery voucher is a voucher too
             not_before = iso_utc(now - timedelta(days=policy.per_email_days))
         voucher = Voucher(
             business_id=business.business_id,
@@ -166,13 +221,22 @@ class Followups:
             kind=kind,  # type: ignore[arg-type]
         )
         day = local_day(now, business.timezone).isoformat()
-        issued = self._store.issue_voucher(voucher, email_hash=response.email_hash, not_before=not_before, day=day)
+        person = identity_hash(self._settings.app_secret, response.email)
+        issued = self._store.issue_voucher(
+            voucher, email_hash=response.email_hash, not_before=not_before, day=day, limit_hash=person
+        )
         if issued is None:
             logger.info("no voucher: this address got one recently", extra={"response_id": response.response_id})
             count("VouchersLimited")
         return issued
 
     def _voucher_for_answering(self, business: Business, response: StoredResponse, now: datetime) -> None:
+        assert response.email is not None
+        if self._mail.suppressed(business.business_id, response.email):
+            # No code that nobody will receive: it would count as issued and spend the person's window.
+            logger.info("no voucher: the address gets no email", extra={"response_id": response.response_id})
+            count("EmailsSuppressed", kind="voucher")
+            return
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
             return
@@ -188,7 +252,7 @@ class Followups:
             valid_until=self._display_day(locale, voucher.valid_until, business.timezone),
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
-        self._mail.send(
+        outcome = self._mail.deliver(
             kind="voucher",
             dedupe_key=f"voucher#{business.business_id}#{response.response_id}",
             business=business,
@@ -197,6 +261,7 @@ class Followups:
             html=rendered.html,
             text=rendered.text,
         )
+        self._after_customer_email(business, outcome, now)
 
     def redeem(self, business: Business, raw_code: str) -> dict[str, Any]:
         """200 body of a first redemption; raises NotFound (404), Conflict (409) or Expired (410)."""
@@ -228,23 +293,29 @@ class Followups:
 
     def _apology(self, business: Business, response: StoredResponse, now: datetime) -> None:
         assert response.email is not None and response.email_hash is not None
+        # At most one code: recovery when the policy offers it, else the voucher for answering (which never
+        # depends on the score), each under the same per-person limit. The customer's comment is never
+        # passed to the template: a customer's words never go to a customer address.
         recovery = None
-        if business.voucher is not None and business.voucher.recovery:
-            recovery = self._issue(business, response, "recovery", now)
+        if self._mail.suppressed(business.business_id, response.email):
+            logger.info("no apology: the address gets no email", extra={"response_id": response.response_id})
+            count("EmailsSuppressed", kind="apology")
+            return
+        if business.voucher is not None:
+            recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
         locale = response.locale or business.locale
         rendered = self._templates.render(
             "apology",
             locale,
             subject_args={"name": business.name},
             business_name=business.name,
-            comment=response.comment or "",
             code=recovery.code if recovery else "",
             description=recovery.description if recovery else "",
             valid_until=self._display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
         key = f"apology#{business.business_id}#{response.response_id}"
-        sent = self._mail.send(
+        outcome = self._mail.deliver(
             kind="apology",
             dedupe_key=key,
             business=business,
@@ -254,8 +325,9 @@ class Followups:
             text=rendered.text,
             reply_to=business.owner_emails[0] if business.owner_emails else None,
         )
+        self._after_customer_email(business, outcome, now)
         # Recorded once it is out (or was, on a redelivered record whose write failed last time).
-        if sent or self._mail.status(key) in ("sent", "queued"):
+        if outcome in ("sent", "dead_lettered") or self._mail.status(key) in ("sent", "queued"):
             self._store.record_apology(
                 business_id=business.business_id,
                 day=local_day(now, business.timezone).isoformat(),
@@ -265,6 +337,33 @@ class Followups:
                 score=response.score,
                 touchpoint_id=response.touchpoint_id,
                 sent_at=iso_utc(now),
+            )
+
+    def _after_customer_email(self, business: Business, outcome: str, now: datetime) -> None:
+        """The day a business reaches its own cap, its owners hear it once (one dedupe key per owner per
+        day), so a flood of answers never goes unnoticed nor floods the owners instead."""
+        if outcome != "capped_business_day":
+            return
+        day = local_day(now, business.timezone).isoformat()
+        for index, owner in enumerate(business.owner_emails):
+            rendered = self._templates.render(
+                "cap_notice",
+                business.locale,
+                subject_args={"name": business.name},
+                business_name=business.name,
+                limit=self._settings.mail_cap_per_business,
+                day=self._templates.format_day(business.locale, day),
+                unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
+            )
+            self._mail.send(
+                kind="cap_notice",
+                dedupe_key=f"cap-notice#{business.business_id}#{day}#{index}",
+                business=business,
+                to=owner,
+                subject=rendered.subject,
+                html=rendered.html,
+                text=rendered.text,
+                to_customer=False,
             )
 
     def _maybe_recovered(self, business: Business, response: StoredResponse) -> None:
@@ -297,17 +396,18 @@ class Followups:
                 [summary],
                 f"alert#{business.business_id}#{response.response_id}#more",
                 reply_to=summary.get("customer") or None,
+                about=[response.email_hash] if response.email_hash else [],
             )
             return
-        position = self._store.count_alert(
-            business.business_id, window, {**summary}, limit=limit, response_id=response.response_id
-        )
+        ref = AlertRef(response.response_id, response.local_date, _sort_key(response))
+        position = self._store.count_alert(business.business_id, window, ref, limit=limit, batch_cap=ALERT_BATCH_CAP)
         if position <= limit:
             self._send_alert(
                 business,
                 [summary],
                 f"alert#{business.business_id}#{response.response_id}",
                 reply_to=summary.get("customer") or None,
+                about=[response.email_hash] if response.email_hash else [],
             )
         elif position == limit + 1:
             delay = (window + 1) * ALERT_WINDOW_SECONDS - int(now.timestamp()) + 5
@@ -315,16 +415,38 @@ class Followups:
             count("OwnerAlertsBatched")
 
     def flush_alerts(self, business_id: str, window: int) -> int:
-        """Send the batched alert of one window (scheduled after it closed). Returns the alerts it held."""
+        """Send the batched alert of one window (scheduled after it closed), rendered now from the
+        responses as stored (an answer erased meanwhile shows without its words). Returns the alerts it
+        held, those shown and those only counted."""
         business = self._directory.business(business_id)
         if business is None:
             return 0
-        batch = self._store.alert_batch(business_id, window)
-        if batch:
-            self._send_alert(business, batch, f"alert-batch#{business_id}#{window}", reply_to=None)
-        return len(batch)
+        refs, total = self._store.alert_batch(business_id, window, limit=self._settings.alert_batch_after)
+        if not total:
+            return 0
+        responses = self._store.responses(business_id, refs)
+        summaries = [self._summary(business, r) for r in responses]
+        if summaries:
+            self._send_alert(
+                business,
+                summaries,
+                f"alert-batch#{business_id}#{window}",
+                reply_to=None,
+                hidden=total - len(summaries),
+                about=sorted({r.email_hash for r in responses if r.email_hash}),
+            )
+        return total
 
-    def _send_alert(self, business: Business, alerts: list[dict[str, Any]], key: str, *, reply_to: str | None) -> None:
+    def _send_alert(
+        self,
+        business: Business,
+        alerts: list[dict[str, Any]],
+        key: str,
+        *,
+        reply_to: str | None,
+        hidden: int = 0,
+        about: list[str] | None = None,
+    ) -> None:
         for index, owner in enumerate(business.owner_emails):
             rendered = self._templates.render(
                 "alert",
@@ -333,11 +455,12 @@ class Followups:
                     "name": business.name,
                     "metric": alerts[0]["metric_label"],
                     "score": alerts[0]["score"],
-                    "count": len(alerts),
+                    "count": len(alerts) + hidden,
                 },
                 business_name=business.name,
                 alerts=alerts,
-                more=len(alerts) > 1,
+                more=len(alerts) > 1 or hidden > 0,
+                hidden=hidden,
                 unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
             )
             self._mail.send(
@@ -350,6 +473,7 @@ class Followups:
                 text=rendered.text,
                 reply_to=reply_to if len(alerts) == 1 else None,
                 to_customer=False,
+                about=about or [],
             )
 
     def _summary(self, business: Business, response: StoredResponse) -> dict[str, Any]:
@@ -389,6 +513,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+def _sort_key(response: StoredResponse) -> str:
+    # The response item's sort key (services/submissions.py): created_at, then the id.
+    return f"{response.created_at}#{response.response_id}"
+
+
+def _passing(exc: Exception) -> bool:
+    """A failure that a retry a little later may not meet again: throttling, a lost connection, another
+    sender holding an email's claim. Anything else would fail the same way on every retry."""
+    from chalicelib.errors import TemporarilyUnavailable
+
+    if isinstance(exc, TemporarilyUnavailable | MailInFlight | ConnectionError | TimeoutError):
+        return True
+    return type(exc).__module__.startswith("botocore")  # the SDK's own connection and service errors
 
 
 def _sequence(raw: Any) -> str | None:

@@ -17,6 +17,19 @@
 * ``to_customer``: True for a respondent (unsubscribing stops every email of that business to them),
   False for an owner (the same, for alerts and digests): both carry the List-Unsubscribe headers.
 
+``deliver(...)`` takes the same arguments (plus ``automatic`` and ``about``) and returns the outcome
+(``sent``, ``refused``, ``suppressed``, ``duplicate``, ``capped_address_business``, ``capped_address_day``,
+``capped_business_day``, ``dead_lettered``); ``send`` is ``deliver(...) == "sent"``.
+
+* ``automatic`` (default True): an automatic email to a customer (voucher, apology) is held by the daily
+  caps (issue #11 item 4): per person per business, per person across businesses, per business. The
+  person is the keyed hash of the normalised address (``identity_hash``); the counts are taken in the same
+  transaction as the ledger claim, and a capped email is recorded ``capped`` in the ledger: never sent,
+  never retried, never an exception. Owner alerts and digests (``to_customer=False``) and an owner's own
+  reply (``automatic=False``) are not capped.
+* ``about``: email hashes (``submissions.email_hash``) of the people the email is about besides its
+  recipient (the customer of an owner alert), written on its dead letter so ``forget`` finds it.
+
 Returns True when this call handed the email to SES; False when nothing was sent now: the address is
 suppressed (unsubscribed, bounced, complained), the key was sent or dead-lettered before, or SES kept
 failing and the email went to the dead-letter queue (``make redrive`` resends it). Raises only when
@@ -31,15 +44,16 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import keys
-from chalicelib.domain.calendar import iso_utc
+from chalicelib.domain.addresses import normalize_address
+from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.models import Business
 from chalicelib.observability import count, logger
-from chalicelib.ports import Clock, DeadLetters, Mailer, MailError, MailLedger, SuppressionStore
+from chalicelib.ports import Clock, DeadLetters, EmailCap, Mailer, MailError, MailLedger, SuppressionStore
 from chalicelib.settings import Settings
 
 # The same rule as the API's Email type: a bare address, nothing a header could be bent with.
@@ -49,6 +63,7 @@ _ADDRESS = re.compile(
 )
 _STALE_CLAIM = timedelta(minutes=15)  # a sender that held a claim this long without finishing has died
 _UNSUBSCRIBE = "unsubscribe"
+STREAM_LETTER = "stream_record"  # a stream record that failed for good (issue #11 item 6): keys, no content
 
 
 class MailInFlight(RuntimeError):
@@ -62,6 +77,12 @@ def valid_address(address: str | None) -> bool:
 def address_hash(secret: str, address: str) -> str:
     # The same keyed hash as a response's email_hash, so suppressions and responses meet.
     return keys.keyed_hash(secret, "email", address.strip().lower())
+
+
+def identity_hash(secret: str, address: str) -> str:
+    """One person across the variants of their address (case, +tag, Gmail dots): keys voucher limits and
+    email caps. Never the clear address, and a different purpose than ``address_hash``."""
+    return keys.keyed_hash(secret, "email-identity", normalize_address(address))
 
 
 def unsubscribe_token(secret: str, business_id: str, address: str) -> str:
@@ -102,6 +123,10 @@ class MailService:
     def sender_for(self, business: Business) -> str:
         return business.sender_email or self._settings.mail_from
 
+    def suppressed(self, business_id: str, address: str) -> bool:
+        """True when this business must not mail ``address`` (unsubscribed, bounced, complained)."""
+        return self._suppressions.is_suppressed(address_hash(self._settings.app_secret, address), business_id)
+
     def status(self, dedupe_key: str) -> str | None:
         """``sending`` / ``sent`` / ``queued`` for a key, None if never claimed."""
         entry = self._ledger.get(dedupe_key)
@@ -121,32 +146,76 @@ class MailService:
         text: str,
         reply_to: str | None = None,
         to_customer: bool = True,
+        automatic: bool = True,
+        about: Sequence[str] = (),
     ) -> bool:
+        return (
+            self.deliver(
+                kind=kind,
+                dedupe_key=dedupe_key,
+                business=business,
+                to=to,
+                subject=subject,
+                html=html,
+                text=text,
+                reply_to=reply_to,
+                to_customer=to_customer,
+                automatic=automatic,
+                about=about,
+            )
+            == "sent"
+        )
+
+    def deliver(
+        self,
+        *,
+        kind: str,
+        dedupe_key: str,
+        business: Business,
+        to: str,
+        subject: str,
+        html: str,
+        text: str,
+        reply_to: str | None = None,
+        to_customer: bool = True,
+        automatic: bool = True,
+        about: Sequence[str] = (),
+    ) -> str:
         log = {"kind": kind, "dedupe_key": dedupe_key, "business_id": business.business_id}
         if not valid_address(to) or (reply_to is not None and not valid_address(reply_to)):
             logger.warning("email refused: not a plain address", extra=log)
             count("EmailsRefused", kind=kind)
-            return False
+            return "refused"
         secret = self._settings.app_secret
         if self._suppressions.is_suppressed(address_hash(secret, to), business.business_id):
             logger.info("email not sent: address suppressed", extra=log)
             count("EmailsSuppressed", kind=kind)
-            return False
+            return "suppressed"
         now = self._clock.now()
-        claimed = self._ledger.claim(
+        caps = self.caps_for(business, to, now) if to_customer and automatic else []
+        claimed = self._ledger.claim_within(
             dedupe_key,
             kind=kind,
             business_id=business.business_id,
             now=iso_utc(now),
             stale_before=iso_utc(now - _STALE_CLAIM),
+            caps=caps,
         )
-        if not claimed:
+        if claimed == "taken":
             entry = self._ledger.get(dedupe_key)
             if entry is not None and entry.status == "sending":
                 raise MailInFlight(dedupe_key)
             logger.info("email not sent: already sent", extra=log)
             count("EmailsDeduplicated", kind=kind)
-            return False
+            return "duplicate"
+        if claimed != "claimed":
+            # An outcome, not a failure: recorded so a redelivered record neither sends nor counts it again.
+            self._ledger.mark_capped(
+                dedupe_key, kind=kind, business_id=business.business_id, cap=claimed, now=iso_utc(now)
+            )
+            logger.info("email not sent: daily cap reached", extra={**log, "cap": claimed})
+            count("EmailsCapped", kind=kind, cap=claimed)
+            return f"capped_{claimed}"
 
         sender = self.sender_for(business)
         raw = self.build(
@@ -163,12 +232,51 @@ class MailService:
         try:
             message_id = self._mailer.send_raw(raw, sender=sender, recipients=[to])
         except MailError as exc:
-            self._dead_letter(kind, dedupe_key, business.business_id, sender, [to], raw, exc)
-            return False
+            self._to_dead_letters(kind, dedupe_key, business, sender, to, raw, exc, about, caps)
+            return "dead_lettered"
+        except BaseException:
+            # Not a mail error (a bug, a reset connection): nothing went out, so the claim and the counts go
+            # back at once; otherwise the caller's retry would meet its own claim as "in flight" for 15 min.
+            self._ledger.release(dedupe_key, caps=caps)
+            raise
         self._ledger.finish(dedupe_key, status="sent", message_id=message_id, now=iso_utc(self._clock.now()))
         logger.info("email sent", extra={**log, "message_id": message_id})
         count("EmailsSent", kind=kind)
-        return True
+        return "sent"
+
+    def _to_dead_letters(
+        self,
+        kind: str,
+        dedupe_key: str,
+        business: Business,
+        sender: str,
+        to: str,
+        raw: bytes,
+        exc: Exception,
+        about: Sequence[str],
+        caps: Sequence[EmailCap],
+    ) -> None:
+        concerned = sorted({address_hash(self._settings.app_secret, to), *(h for h in about if h)})
+        self._dead_letter(kind, dedupe_key, business.business_id, sender, [to], raw, exc, about=concerned, caps=caps)
+
+    def caps_for(self, business: Business, to: str, now: datetime) -> list[EmailCap]:
+        """The three daily counters an automatic customer email to ``to`` must fit under."""
+        settings = self._settings
+        person = identity_hash(settings.app_secret, to)
+        # The business's day for its own caps; the UTC day for the cross-business one (no single zone).
+        day = local_day(now, business.timezone).isoformat()
+        utc_day = now.date().isoformat()
+        expires = int(now.timestamp()) + 2 * 86400
+        return [
+            EmailCap(
+                "address_business",
+                f"{business.business_id}#{person}#{day}",
+                settings.mail_cap_per_address_business,
+                expires,
+            ),
+            EmailCap("address_day", f"*#{person}#{utc_day}", settings.mail_cap_per_address, expires),
+            EmailCap("business_day", f"B#{business.business_id}#{day}", settings.mail_cap_per_business, expires),
+        ]
 
     def _dead_letter(
         self,
@@ -179,10 +287,15 @@ class MailService:
         recipients: list[str],
         raw: bytes,
         exc: Exception,
+        *,
+        about: Sequence[str] = (),
+        caps: Sequence[EmailCap] = (),
     ) -> None:
         letter = {
             "v": 1,
             "kind": kind,
+            # Hashes of the people this letter is about: ``forget`` finds it by them (erasure).
+            "about": list(about),
             "dedupe_key": dedupe_key,
             "business_id": business_id,
             "sender": sender,
@@ -195,7 +308,7 @@ class MailService:
             self._dead.put(letter)
         except Exception:
             # Neither SES nor SQS: give the key back so the caller's retry sends it, and let the caller fail.
-            self._ledger.release(dedupe_key)
+            self._ledger.release(dedupe_key, caps=caps)
             raise
         self._ledger.finish(dedupe_key, status="queued", message_id=None, now=letter["failed_at"])
         logger.error("email dead-lettered", extra={"kind": kind, "dedupe_key": dedupe_key, "error": letter["error"]})
@@ -312,15 +425,63 @@ class MailService:
 
     # ---- the dead-letter queue ------------------------------------------------------------------------
 
-    def redrive(self, *, max_messages: int = 1000) -> dict[str, int]:
+    def park(self, letter: dict[str, Any]) -> None:
+        """A letter that is not an email (a stream record that failed for good) on the same queue."""
+        self._dead.put(letter)
+        count("DeadLettersParked", kind=str(letter.get("kind", "")))
+
+    def forget(self, business_id: str, email_hash: str, *, max_messages: int = 10_000) -> int:
+        """Erasure (issue #11): delete every dead letter of ``business_id`` to or about the person of
+        ``email_hash`` (``submissions.email_hash``); returns how many. The queue is small by design (what
+        SES refused past every retry), so it is swept: each letter is received once, ours are deleted,
+        the others released at once for the next reader. A letter in another reader's hands (a running
+        redrive) is invisible for its 60 s: the erasure can be repeated after that."""
+        held: list[str] = []
+        removed = 0
+        try:
+            while len(held) + removed < max_messages:
+                batch = self._dead.receive(10)
+                if not batch:
+                    break
+                for receipt, letter in batch:
+                    about = letter.get("about") if isinstance(letter, dict) else None
+                    if letter.get("business_id") == business_id and isinstance(about, list) and email_hash in about:
+                        self._dead.delete(receipt)
+                        removed += 1
+                    else:
+                        held.append(receipt)
+        finally:
+            for receipt in held:
+                self._dead.release(receipt)
+        if removed:
+            logger.info("dead letters erased", extra={"business_id": business_id, "count": removed})
+        return removed
+
+    def redrive(
+        self, *, max_messages: int = 1000, stream_record: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, int]:
         """Resend what the dead-letter queue holds; each sent one is deleted and its key marked sent.
-        One that fails again stays on the queue (it comes back after the visibility timeout)."""
+        One that fails again stays on the queue (it comes back after the visibility timeout). A stream
+        record's letter is handed to ``stream_record`` (``Followups.redrive_record``: reads the response
+        again and handles it) and deleted once that returns; without it, it is left on the queue."""
         done = {"sent": 0, "failed": 0, "dropped": 0}
         while done["sent"] + done["failed"] + done["dropped"] < max_messages:
             batch = self._dead.receive(min(10, max_messages))
             if not batch:
                 break
             for receipt, letter in batch:
+                if letter.get("kind") == STREAM_LETTER:
+                    try:
+                        if stream_record is None:
+                            raise LookupError("no handler for stream records given")
+                        stream_record(letter)
+                    except Exception as exc:
+                        logger.warning("redrive of a stream record failed", extra={"error": str(exc)[:200]})
+                        done["failed"] += 1
+                        continue
+                    self._dead.delete(receipt)
+                    done["sent"] += 1
+                    continue
                 parsed = _letter(letter)
                 if parsed is None:
                     logger.error("dead letter unreadable: dropped", extra={"keys": sorted(letter)[:10]})

@@ -2,7 +2,11 @@
 plain text is never interpreted), in Vietnamese and English. Imported only by the stream handler's path.
 
 ``render(kind, locale, subject_args=..., **context) -> RenderedEmail(subject, html, text)``; kinds:
-``voucher``, ``apology``, ``alert`` (one or many alerts: the batched alert is the same template).
+``voucher``, ``apology``, ``alert`` (one or many alerts: the batched alert is the same template),
+``cap_notice`` (to the owners: today's cap of customer emails is reached).
+
+The apology never receives the customer's comment: text typed by a customer never goes to a customer
+address (issue #11 item 4); only the owners' alert shows it, escaped.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ TEXT: dict[str, dict[str, str]] = {
         "alert_batch_subject": "{name}: {count} khách hàng chưa hài lòng trong 5 phút",
         "alert_title": "Khách hàng chưa hài lòng",
         "alert_more": "Nhiều phản hồi chưa hài lòng đến cùng lúc nên được gộp vào một email.",
+        "alert_hidden": "… và {count} phản hồi khác: xem trên bảng điều khiển.",
+        "cap_notice_subject": "{name}: đã đạt giới hạn email gửi khách hôm nay",
+        "cap_title": "Đã tạm dừng email gửi khách hôm nay",
+        "cap_body": "Cửa hàng đã gửi {limit} email tự động (ưu đãi, lời xin lỗi) cho khách trong ngày {day}, "
+        "mức tối đa mỗi ngày. Các email tự động còn lại của hôm nay sẽ không được gửi.",
+        "cap_next": "Phản hồi vẫn được ghi nhận bình thường và việc gửi sẽ tiếp tục vào ngày mai. "
+        "Nếu lượng khách của bạn thật sự lớn như vậy, hãy liên hệ người vận hành để nâng giới hạn.",
         "score": "Điểm",
         "touchpoint": "Điểm tiếp xúc",
         "channel": "Kênh",
@@ -63,6 +74,13 @@ TEXT: dict[str, dict[str, str]] = {
         "alert_batch_subject": "{name}: {count} unhappy customers in 5 minutes",
         "alert_title": "An unhappy customer",
         "alert_more": "Many unhappy responses arrived at once, so they are grouped in one email.",
+        "alert_hidden": "… and {count} more: see the dashboard.",
+        "cap_notice_subject": "{name}: today's limit of customer emails is reached",
+        "cap_title": "Customer emails are paused for today",
+        "cap_body": "Your shop sent {limit} automatic emails (vouchers, apologies) to customers on {day}, the "
+        "daily maximum. The rest of today's automatic emails will not be sent.",
+        "cap_next": "Responses are still recorded as usual and sending resumes tomorrow. If your traffic "
+        "really is this large, ask your operator to raise the limit.",
         "score": "Score",
         "touchpoint": "Touchpoint",
         "channel": "Channel",

@@ -48,14 +48,15 @@ def test_a_cashier_may_type_a_code_in_lower_case_or_without_dashes() -> None:
 # ---- vouchers for answering ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("score", [0, 6, 9, 10])
-def test_a_consenting_customer_gets_the_voucher_whatever_the_score(loop: Loop, score: int) -> None:
+@pytest.mark.parametrize(("score", "kind"), [(0, "apology"), (6, "apology"), (9, "voucher"), (10, "voucher")])
+def test_a_consenting_customer_gets_the_voucher_whatever_the_score(loop: Loop, score: int, kind: str) -> None:
+    # Issue #11: an unhappy customer gets it inside the one apology email, a happy one in the voucher email.
     loop.followups.handle(loop.response(score))
-    vouchers = loop.mailer.of_kind("voucher")
-    assert len(vouchers) == 1
-    assert vouchers[0].recipients == ["khach@example.com"]
+    customer = [s for s in loop.mailer.sent if s.recipients == ["khach@example.com"]]
+    assert [s.kind for s in customer] == [kind]
     (voucher,) = loop.store.vouchers.values()
-    assert voucher.code in vouchers[0].part("plain") and voucher.code in vouchers[0].part("html")
+    assert voucher.kind == "answer"
+    assert voucher.code in customer[0].part("plain") and voucher.code in customer[0].part("html")
     assert loop.store.funnel[("biz001", "2026-11-20")]["issued"] == 1
 
 
@@ -126,8 +127,9 @@ def test_a_recovery_voucher_rides_with_the_apology_when_the_policy_says_so() -> 
     loop.followups.handle(loop.response(1))
     (apology,) = loop.mailer.of_kind("apology")
     assert "Free coffee" in apology.part("plain")
-    kinds = sorted(v.kind for v in loop.store.vouchers.values())
-    assert kinds == ["answer", "recovery"]
+    (voucher,) = loop.store.vouchers.values()  # issue #11: one code, not an answer voucher beside it
+    assert voucher.kind == "recovery" and voucher.code in apology.part("plain")
+    assert loop.mailer.of_kind("voucher") == []
 
 
 def test_a_later_happier_answer_from_the_same_address_marks_the_apology_recovered(loop: Loop) -> None:
@@ -206,13 +208,13 @@ def test_delivering_the_same_batch_twice_sends_nothing_twice(loop: Loop) -> None
     }
     assert loop.followups.process_stream(event) == {"batchItemFailures": []}
     first = len(loop.mailer.sent)
-    assert first == 3 + 2 + 2 * 2  # vouchers, apologies, alerts to two owners
+    assert first == 1 + 2 + 2 * 2  # the happy one's voucher, two apologies (with their codes), owner alerts
     assert loop.followups.process_stream(event) == {"batchItemFailures": []}
     assert len(loop.mailer.sent) == first
     assert len(loop.store.vouchers) == 3 and loop.store.funnel[("biz001", "2026-11-20")]["issued"] == 3
 
 
-def test_an_unreadable_record_is_reported_and_the_rest_of_the_batch_goes_through(loop: Loop) -> None:
+def test_an_unreadable_record_is_parked_and_the_rest_of_the_batch_goes_through(loop: Loop) -> None:
     broken = stream_record(loop.response(9), sequence="2")
     del broken["dynamodb"]["NewImage"]["score"]
     no_keys = stream_record(None, sequence="3")
@@ -227,8 +229,13 @@ def test_an_unreadable_record_is_reported_and_the_rest_of_the_batch_goes_through
         ]
     }
     answer = loop.followups.process_stream(event)
-    assert answer == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}, {"itemIdentifier": "4"}]}
-    assert sorted(s.recipients[0] for s in loop.mailer.of_kind("voucher")) == ["b@example.com", "khach@example.com"]
+    # Issue #11 item 6: reading them again would fail again, so they are parked, not retried in front of
+    # the others: nothing in batchItemFailures, three letters on the dead-letter queue.
+    assert answer == {"batchItemFailures": []}
+    assert sorted(m["sequence"] for m in loop.dead.letters.values()) == ["2", "3", "4"]
+    assert all(m["kind"] == "stream_record" for m in loop.dead.letters.values())
+    assert [s.recipients[0] for s in loop.mailer.of_kind("voucher")] == ["b@example.com"]
+    assert [s.recipients[0] for s in loop.mailer.of_kind("apology")] == ["khach@example.com"]
 
 
 def test_records_of_other_items_and_removals_send_nothing(loop: Loop) -> None:
@@ -244,3 +251,62 @@ def test_an_old_response_changing_later_triggers_no_email(loop: Loop) -> None:
     loop.clock.advance(days=60)  # e.g. an erasure months later rewrites the item
     loop.followups.handle(response)
     assert loop.mailer.sent == []
+
+
+# ---- issue #11 item 4: one identity per mailbox, one email per unhappy customer ---------------------------
+
+
+def test_address_variants_share_one_voucher_window_across_days(loop: Loop) -> None:
+    # Days apart, so the daily caps are not what stops them: the 30-day voucher limit sees one person.
+    for address in ["Foo.Bar+x@gmail.com", "foobar@googlemail.com", "FOOBAR@gmail.com", "foo.bar+z@gmail.com"]:
+        loop.followups.handle(loop.response(9, email=address))
+        loop.clock.advance(days=2)
+    assert len(loop.mailer.of_kind("voucher")) == 1 and len(loop.store.vouchers) == 1
+
+
+def test_a_recovery_voucher_respects_the_per_email_window_too() -> None:
+    loop = Loop()
+    loop.add_business(voucher=VoucherPolicy(description="Free coffee", recovery=True, per_email_days=30))
+    loop.followups.handle(loop.response(9))  # a voucher for answering
+    loop.clock.advance(days=3)
+    loop.followups.handle(loop.response(1))  # unhappy three days later: an apology, but no second code
+    (apology,) = loop.mailer.of_kind("apology")
+    assert "Free coffee" not in apology.part("plain") and len(loop.store.vouchers) == 1
+
+
+def test_the_apology_never_carries_the_customers_comment_in_any_language(loop: Loop) -> None:
+    for locale in ("vi", "en"):
+        loop.followups.handle(loop.response(0, locale=locale, comment="log in at http://evil.example now"))
+        loop.clock.advance(days=1)
+    apologies = loop.mailer.of_kind("apology")
+    assert len(apologies) == 2
+    for apology in apologies:
+        assert "evil.example" not in apology.part("plain") and "evil.example" not in apology.part("html")
+    assert all("evil.example" in a.part("plain") for a in loop.mailer.of_kind("alert"))
+
+
+def test_capped_mail_is_recorded_once_never_sent_and_the_owners_hear_of_the_business_cap_once() -> None:
+    from tests.unit.test_followups_fakes import SETTINGS
+
+    loop = Loop()
+    loop.add_business()
+    settings = SETTINGS.model_copy(update={"mail_cap_per_business": 2})
+    loop.mail._settings = settings
+    loop.followups._settings = settings
+    for i in range(5):
+        loop.followups.handle(loop.response(9, email=f"g{i}@example.com"))
+    assert len(loop.mailer.of_kind("voucher")) == 2
+    assert sorted(loop.ledger.capped.values()) == ["business_day"] * 3
+    notices = [s.recipients[0] for s in loop.mailer.of_kind("cap_notice")]
+    assert notices == ["owner@caphe.example", "manager@caphe.example"]  # each owner once, not per capped email
+
+
+def test_an_address_that_unsubscribed_gets_no_voucher_issued_for_nobody(loop: Loop) -> None:
+    from chalicelib.services.mail import address_hash
+    from tests.unit.test_followups_fakes import SETTINGS
+
+    loop.ledger.suppress(address_hash(SETTINGS.app_secret, "khach@example.com"), "biz001", reason="u", at="t")
+    loop.followups.handle(loop.response(9))
+    loop.followups.handle(loop.response(2))
+    assert loop.store.vouchers == {} and loop.store.apologies == {}
+    assert [s.kind for s in loop.mailer.sent] == ["alert", "alert"]  # the owners still hear of the unhappy one

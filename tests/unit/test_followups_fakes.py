@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from chalicelib.adapters.ses import MailRejected, MailThrottled
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint, VoucherPolicy
-from chalicelib.ports import ApologyPointer, LedgerEntry, Voucher
+from chalicelib.ports import AlertRef, ApologyPointer, EmailCap, LedgerEntry, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.followups import Followups
 from chalicelib.services.mail import MailService
@@ -73,6 +73,8 @@ class FakeLedgerAndSuppressions:
     def __init__(self) -> None:
         self.entries: dict[str, LedgerEntry] = {}
         self.suppressed: dict[tuple[str, str], str] = {}
+        self.counters: dict[str, int] = {}
+        self.capped: dict[str, str] = {}
 
     def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
         entry = self.entries.get(dedupe_key)
@@ -87,9 +89,39 @@ class FakeLedgerAndSuppressions:
     def finish(self, dedupe_key: str, *, status: Literal["sent", "queued"], message_id: str | None, now: str) -> None:
         self.entries[dedupe_key] = replace(self.entries[dedupe_key], status=status, message_id=message_id)
 
-    def release(self, dedupe_key: str) -> None:
+    def release(self, dedupe_key: str, *, caps: Sequence[EmailCap] = ()) -> None:
         if self.entries.get(dedupe_key) and self.entries[dedupe_key].status == "sending":
             del self.entries[dedupe_key]
+            for cap in caps:
+                self.counters[cap.key] -= 1
+
+    def claim_within(
+        self,
+        dedupe_key: str,
+        *,
+        kind: str,
+        business_id: str,
+        now: str,
+        stale_before: str,
+        caps: Sequence[EmailCap],
+    ) -> str:
+        entry = self.entries.get(dedupe_key)
+        if entry is not None and not (entry.status == "sending" and entry.claimed_at < stale_before):
+            return "taken"
+        for cap in caps:  # all or nothing, as the DynamoDB transaction
+            if self.counters.get(cap.key, 0) >= cap.limit:
+                return cap.name
+        for cap in caps:
+            self.counters[cap.key] = self.counters.get(cap.key, 0) + 1
+        self.entries[dedupe_key] = LedgerEntry(dedupe_key, "sending", now)
+        return "claimed"
+
+    def mark_capped(self, dedupe_key: str, *, kind: str, business_id: str, cap: str, now: str) -> bool:
+        if dedupe_key in self.entries:
+            return False
+        self.entries[dedupe_key] = LedgerEntry(dedupe_key, "capped", now)
+        self.capped[dedupe_key] = cap
+        return True
 
     def suppress(self, email_hash: str, scope: str, *, reason: str, at: str) -> None:
         self.suppressed[(email_hash, scope)] = reason
@@ -101,6 +133,8 @@ class FakeLedgerAndSuppressions:
 class FakeDeadLetters:
     def __init__(self) -> None:
         self.letters: dict[str, dict[str, Any]] = {}
+        self.released: list[str] = []
+        self.invisible: set[str] = set()
         self.down = False
         self._n = 0
 
@@ -111,10 +145,22 @@ class FakeDeadLetters:
         self.letters[f"r{self._n}"] = message
 
     def receive(self, max_messages: int) -> list[tuple[str, dict[str, Any]]]:
-        return list(self.letters.items())[:max_messages]
+        # As SQS: a received letter is invisible until deleted or released (here: until released).
+        visible = [(r, m) for r, m in self.letters.items() if r not in self.invisible]
+        batch = visible[:max_messages]
+        self.invisible.update(r for r, _ in batch)
+        return batch
 
     def delete(self, receipt: str) -> None:
         self.letters.pop(receipt, None)
+
+    def release(self, receipt: str) -> None:
+        self.released.append(receipt)
+        self.invisible.discard(receipt)
+
+    def visible_again(self) -> None:
+        """The visibility timeout passed (redrive leaves a failed letter invisible for a while)."""
+        self.invisible.clear()
 
 
 class FakeFollowupStore:
@@ -126,19 +172,29 @@ class FakeFollowupStore:
         self.apologies: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.pointers: dict[tuple[str, str], ApologyPointer] = {}
         self.windows: dict[tuple[str, int], dict[str, Any]] = {}
+        self.saved: dict[str, StoredResponse] = {}  # the responses as the table holds them
 
-    def issue_voucher(self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str) -> Voucher | None:
+    def issue_voucher(
+        self,
+        voucher: Voucher,
+        *,
+        email_hash: str,
+        not_before: str | None,
+        day: str,
+        limit_hash: str | None = None,
+    ) -> Voucher | None:
         marker = (voucher.business_id, voucher.response_id, voucher.kind)
         if marker in self.of_response:
             return self.vouchers[(voucher.business_id, self.of_response[marker])]
-        last = self.last_answer_voucher.get((voucher.business_id, email_hash))
+        person = limit_hash or email_hash
+        last = self.last_answer_voucher.get((voucher.business_id, person))
         if not_before is not None and last is not None and last >= not_before:
             return None
         assert (voucher.business_id, voucher.code) not in self.vouchers
         self.of_response[marker] = voucher.code
         self.vouchers[(voucher.business_id, voucher.code)] = voucher
         if not_before is not None:
-            self.last_answer_voucher[(voucher.business_id, email_hash)] = voucher.issued_at
+            self.last_answer_voucher[(voucher.business_id, person)] = voucher.issued_at
         counts = self.funnel.setdefault((voucher.business_id, day), {"issued": 0, "redeemed": 0})
         counts["issued"] += 1
         return voucher
@@ -178,23 +234,27 @@ class FakeFollowupStore:
         record["recovered_at"] = at
         return True
 
-    def count_alert(
-        self, business_id: str, window: int, summary: dict[str, Any], *, limit: int, response_id: str
-    ) -> int:
+    def count_alert(self, business_id: str, window: int, ref: AlertRef, *, limit: int, batch_cap: int) -> int:
         item = self.windows.setdefault((business_id, window), {"rids": [], "batch": []})
-        if response_id in item["rids"]:
-            ids = [b["response_id"] for b in item["batch"]]
-            if response_id not in ids:
+        if ref.response_id in item["rids"]:
+            ids = [b.response_id for b in item["batch"]]
+            if ref.response_id not in ids:
                 return 1
-            return limit + 1 if ids[0] == response_id else limit + 2
-        item["rids"].append(response_id)
+            return limit + 1 if ids[0] == ref.response_id else limit + 2
+        item["rids"].append(ref.response_id)
         position = len(item["rids"])
-        if position > limit:
-            item["batch"].append(summary)
+        if limit < position <= limit + batch_cap:
+            item["batch"].append(ref)
         return position
 
-    def alert_batch(self, business_id: str, window: int) -> list[dict[str, Any]]:
-        return list(self.windows.get((business_id, window), {}).get("batch", []))
+    def alert_batch(self, business_id: str, window: int, *, limit: int) -> tuple[list[AlertRef], int]:
+        item = self.windows.get((business_id, window))
+        if item is None:
+            return [], 0
+        return list(item["batch"]), max(0, len(item["rids"]) - limit)
+
+    def responses(self, business_id: str, refs: Sequence[AlertRef]) -> list[StoredResponse]:
+        return [self.saved[r.response_id] for r in refs if r.response_id in self.saved]
 
 
 class FakeFlusher:
@@ -279,7 +339,9 @@ class Loop:
             "consent": email is not None,
             **over,
         }
-        return StoredResponse(**data)
+        response = StoredResponse(**data)
+        self.store.saved[response.response_id] = response
+        return response
 
 
 def stream_record(
