@@ -111,7 +111,12 @@ def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | N
     store = store or DynamoStore(settings.table_name)
     clock = clock or SystemClock()
     directory = Directory(store, settings.business_cache_seconds)
-    return Services(
+
+    def forget_mail(business_id: str, email_hash: str) -> int:
+        # Looked up when an erasure runs, so the API's cold start never builds the mail layer.
+        return built.mail.forget(business_id, email_hash)
+
+    built = Services(
         settings=settings,
         submissions=Submissions(directory, store, clock, settings),
         owners=Owners(
@@ -121,14 +126,14 @@ def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | N
             clock,
             settings,
             registry=DynamoReports(store),
-            # #11 item 7 (erasure): the stored reports' copies of comments; the mail layer's copies come
-            # through forget_mail=MailService.forget once branch i11-mail is merged (see docs).
+            # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's (dead letters).
             reports=DynamoReports(store),
-            forget_mail=None,
+            forget_mail=forget_mail,
         ),
         store=store,
         clock=clock,
     )
+    return built
 
 
 _current: Services | None = None

@@ -92,7 +92,8 @@ def test_stream_and_queue_consumers_may_read_only_their_own_source(template: dic
             if event["Type"] == "SQS":
                 queue = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[-1]
                 resource = next(
-                    k for k, v in template["Resources"].items()
+                    k
+                    for k, v in template["Resources"].items()
                     if v["Type"] == "AWS::SQS::Queue" and v["Properties"]["QueueName"] == queue
                 )
                 assert granted["sqs:ReceiveMessage"] == json.dumps({"Fn::GetAtt": [resource, "Arn"]}, sort_keys=True)
@@ -115,7 +116,8 @@ def test_each_function_may_read_only_the_secrets_it_is_told_about(template: dict
     for fn in functions(template).values():
         readable = {
             r["Ref"]
-            for s in _statements(_role(template, fn)) if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+            for s in _statements(_role(template, fn))
+            if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
             for r in _as_list(s["Resource"])
         }
         assert readable == _secrets_named_by(fn["Properties"]["Environment"]["Variables"]), chalice_name(fn)
@@ -176,8 +178,30 @@ def test_a_failing_followups_record_goes_to_a_queue_its_consumer_may_write_to(te
             streams += 1
             queue = event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
             granted = [
-                s for s in _statements(_role(template, fn))
+                s
+                for s in _statements(_role(template, fn))
                 if "sqs:SendMessage" in _as_list(s["Action"]) and s["Resource"] == queue
             ]
             assert granted, chalice_name(fn)
     assert streams == 1
+
+
+def test_erasing_a_respondent_may_sweep_the_mail_dead_letters_and_nothing_else(template: dict[str, Any]) -> None:
+    # DELETE .../respondents runs in the API function and must reach the letters SES refused (they name the
+    # person); it may receive, delete and release them, on that one queue only, and send none.
+    dead_letters = {"Fn::GetAtt": ["MailDeadLetters", "Arn"]}
+    sweep = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+    for fn in functions(template).values():
+        if chalice_name(fn) != "api_handler":
+            continue
+        on_queues = {
+            a: s["Resource"]
+            for s in _statements(_role(template, fn))
+            for a in _as_list(s["Action"])
+            if a.startswith("sqs:")
+        }
+        assert sweep <= set(on_queues) and all(on_queues[a] == dead_letters for a in sweep)
+        assert "sqs:SendMessage" not in on_queues
+        assert fn["Properties"]["Environment"]["Variables"]["MAIL_DLQ_NAME"]
+        return
+    raise AssertionError("no api_handler in the template")
