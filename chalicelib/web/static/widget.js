@@ -28,10 +28,9 @@
   function get(k) { try { return w.localStorage.getItem(P + k); } catch (e) { return null; } }
   function put(k, v) { try { w.localStorage.setItem(P + k, v); } catch (e) { /* storage off: no memory */ } }
 
-  // ---- sending. The API's answer decides what becomes of an answer (its errors carry CORS headers, so
-  // they are readable here): stored; 429 or 5xx: tried again after Retry-After seconds, a few times in this
-  // page, then kept for a later page load; any other 4xx: refused for good, so it is dropped, since
-  // resending cannot change a refusal. Only a rejected fetch (no network) waits for the `online` event.
+  // ---- sending (the API's errors carry CORS headers, so they are readable): 429 or 5xx is sent again after
+  // Retry-After, TRIES times in this page, then on later page loads; any other 4xx is a refusal resending
+  // cannot change: dropped. Only a rejected fetch (no network) waits for `online`.
   var TRIES = 3, MAX_TRIES = 6, QUEUE_DAYS = 7, timer = 0;
   function send(body) {
     return fetch(api + "/v1/responses", {
@@ -46,7 +45,7 @@
   }
   function queue() { try { return JSON.parse(get("q") || "[]"); } catch (e) { return []; } }
   function save(q) { put("q", JSON.stringify(q.slice(-20))); }
-  // An answer is kept with its page view (k): a later tap in the same page view replaces it.
+  // k: the page view, whose later tap replaces its queued one
   function enqueue(body, k, n) { var q = unqueue(k); q.push({ b: body, t: Date.now(), n: n, k: k }); save(q); }
   function unqueue(k) {
     var q = queue().filter(function (x) { return !k || x.k !== k; }); save(q); return q;
@@ -57,7 +56,7 @@
     if (flushing || !navigator.onLine) return;
     var q = queue();
     if (!q.length) return;
-    // Never resent forever: a week, or MAX_TRIES sends, whichever ends first.
+    // never resent forever
     q = q.filter(function (x) { return Date.now() - x.t < QUEUE_DAYS * 864e5 && (x.n || 0) < MAX_TRIES; });
     flushing = true; put("q", "[]");
     var i = 0, end = function (left) { flushing = false; save(left.concat(queue())); };
@@ -66,7 +65,7 @@
       var item = q[i++], stop = function () { item.n = (item.n || 0) + 1; end(q.slice(i - 1)); };
       send(item.b).then(function (wait) {
         if (!wait) return next();
-        stop(); // a busy API: the others wait with this one
+        stop(); // busy: the rest wait too
         if (item.n < TRIES) retry(wait);
       }, stop);
     })();
@@ -145,7 +144,7 @@
     root.innerHTML = box;
     (target || d.body).appendChild(host);
     var shown = Date.now(), gone = 0, status = root.querySelector(".s"), nonce = cfg.nonce,
-      view = Math.random().toString(36).slice(2); // this page view, in the queue
+      view = Math.random().toString(36).slice(2), chain = Promise.resolve(), taps = 0; // this page view
     var close = root.querySelector(".x");
     if (close) close.onclick = function () { hide(o.dismissDays || 7); host.remove(); };
     // A second tap in the same page view changes the score: same nonce, so the API edits that answer.
@@ -165,12 +164,18 @@
         status.textContent = msg;
         if (pos) { clearTimeout(gone); gone = setTimeout(function () { host.remove(); }, 6000); }
       };
-      unqueue(view); // this tap replaces an earlier one of the page view still waiting to be sent
+      // The last tap wins: taps go one after another; a newer one makes an older one moot.
+      var me = ++taps;
+      unqueue(view);
       if (!navigator.onLine) { enqueue(body, view, 0); done(t.later); return; }
-      send(body).then(function (wait) {
-        if (wait) { enqueue(body, view, 1); retry(wait); }
-        done(t.thanks);
-      }, function () { enqueue(body, view, 1); done(t.later); });
+      chain = chain.then(function () {
+        if (me < taps) return;
+        return send(body).then(function (wait) {
+          if (me < taps) return;
+          if (wait) { enqueue(body, view, 1); retry(wait); }
+          done(t.thanks);
+        }, function () { if (me === taps) { enqueue(body, view, 1); done(t.later); } });
+      });
     };
   }
   function hide(days) { put(hideKey, String(Date.now() + days * 864e5)); }
