@@ -178,8 +178,8 @@ def test_tapping_again_in_the_same_page_view_changes_that_answer(stack: Stack, p
     assert page.get_by_role("button", name="3", exact=True).get_attribute("aria-pressed") == "true"
     assert page.get_by_role("button", name="9", exact=True).get_attribute("aria-pressed") == "false"
 
-    # A new page view is a new answer: it gets a nonce of its own.
-    # (the same browser, so the same respondent_id: only the "answered here" mark is removed)
+    # A new page view gets a nonce of its own, never the last one again (the same browser: only the
+    # "answered here" mark is removed; whether its answer is a new one is the once-per-day rule's call).
     page.evaluate(UNHIDE)
     assert _open(stack, page, "/change.html") not in (None, nonce)
 
