@@ -72,8 +72,6 @@ def _meta(request) -> RequestMeta:  # type: ignore[no-untyped-def]
     return RequestMeta(
         origin=http.header(request, "origin"),
         source_ip=http.source_ip(request),
-        user_agent=http.header(request, "user-agent") or "",
-        accept_language=http.header(request, "accept-language") or "",
         idempotency_key=http.header(request, "idempotency-key"),
     )
 
@@ -93,15 +91,22 @@ def openapi() -> Response:
     return http.respond(spec(app), headers={"Cache-Control": "public, max-age=300"})
 
 
-@routes.json("/v1/responses", methods=["POST"])
+def _body_site_origin(request) -> str | None:  # type: ignore[no-untyped-def]
+    return services().submissions.allowed_origin(http.body_site_key(request), http.header(request, "origin"))
+
+
+def _path_site_origin(request) -> str | None:  # type: ignore[no-untyped-def]
+    site_key = (request.uri_params or {}).get("site_key")
+    return services().submissions.allowed_origin(site_key, http.header(request, "origin"))
+
+
+# Site-key answers carry CORS headers for an allowed origin on every status, refusals included.
+@routes.json("/v1/responses", methods=["POST"], cors=_body_site_origin)
 def submit_response() -> Response:
     request = app.current_request
     data = http.json_body(request, ResponseIn)
     result = services().submissions.submit(data, _meta(request))
-    headers = {"Vary": "Origin"}
-    if result.allow_origin:
-        headers["Access-Control-Allow-Origin"] = result.allow_origin
-    return http.respond(result.body, result.status, headers)
+    return http.respond(result.body, result.status)
 
 
 @routes.json("/v1/responses/{response_id}/comment", methods=["POST"])
@@ -131,16 +136,14 @@ def widget_js() -> Response:
     return widget.respond(app.current_request, http.query(app.current_request, widget.WidgetQuery))
 
 
-@routes.json("/v1/sites/{site_key}", methods=["GET"])
+@routes.json("/v1/sites/{site_key}", methods=["GET"], cors=_path_site_origin)
 def site_check(site_key: str) -> Response:
     from chalicelib.services.owners import SiteQuery
 
     request = app.current_request
-    result = services().owners.check_site(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
-    headers = {"Vary": "Origin", "Cache-Control": "private, max-age=300"}
-    if result.allow_origin:
-        headers["Access-Control-Allow-Origin"] = result.allow_origin
-    return http.respond(result.body, result.status, headers)
+    config = services().owners.check_site(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
+    # Each answer carries a fresh single-use nonce: no cache may hand it to a second page view.
+    return http.respond(config, 200, {"Cache-Control": "no-store"})
 
 
 # ---- owners -----------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ running the real handlers in this process, DynamoDB emulated in-process by moto.
 separate client processes (spawned, so they do not share this process's GIL), each with a few
 threads and keep-alive sessions, sending the mix a café sees:
 
-- table QR scores (POST /v1/responses with the touchpoint's token; each simulated phone its own
-  User-Agent, so most are new responses and a few are the same phone changing its score),
-- widget posts (site key + Origin, half of them text/plain as navigator.sendBeacon sends them),
+- table QR scores (GET the survey page for its nonce, then POST /v1/responses with the touchpoint's token
+  and that nonce: each page view is a new answer),
+- widget posts (GET the site config for its nonce, then the answer with site key + Origin, half of them
+  text/plain as navigator.sendBeacon sends them),
 - receipt links (minted one-response tokens, each answered once),
 - the owner listing responses (GET /v1/businesses/{biz}/responses?limit=50).
 
@@ -73,6 +74,13 @@ def _client(plan: dict[str, Any], threads: int, seed: int, results: Any) -> None
         while time.time() < plan["deadline"]:
             kind = rng.choices(kinds, weights)[0]
             url, body, headers, method = _request(kind, plan, links, rng)
+            if kind in ("table_qr", "widget"):
+                # The page view first, as a phone or the widget does: its nonce proves the answer (#11).
+                start = time.perf_counter()
+                nonce, status = _page_view(session, kind, plan)
+                view = "survey_page" if kind == "table_qr" else "widget_config"
+                local.append((view, status, time.perf_counter() - start))
+                body = body.replace('"nonce": ""', f'"nonce": "{nonce}"')
             start = time.perf_counter()
             try:
                 if method == "GET":
@@ -94,6 +102,24 @@ def _client(plan: dict[str, Any], threads: int, seed: int, results: Any) -> None
     results.put(samples)
 
 
+def _page_view(session: Any, kind: str, plan: dict[str, Any]) -> tuple[str, int]:
+    import re
+
+    import requests
+
+    try:
+        if kind == "table_qr":
+            page = session.get(f"{plan['url']}/s/{plan['table_token']}", timeout=30)
+            found = re.search(r'name="nonce" value="([^"]+)"', page.text)
+            return (found.group(1) if found else ""), page.status_code
+        config = session.get(
+            f"{plan['url']}/v1/sites/{plan['site_key']}", headers={"Origin": plan["origin"]}, timeout=30
+        )
+        return (config.json().get("nonce", "") if config.status_code == 200 else ""), config.status_code
+    except (requests.RequestException, ValueError):
+        return "", 0
+
+
 def _request(kind: str, plan: dict[str, Any], links: list[str], rng: random.Random) -> tuple[str, Any, dict, str]:
     import json
 
@@ -101,7 +127,7 @@ def _request(kind: str, plan: dict[str, Any], links: list[str], rng: random.Rand
     phone = f"Mozilla/5.0 (Linux; Android 14; phone-{rng.randrange(1_000_000)})"
     as_json = {"Content-Type": "application/json", "User-Agent": phone}
     if kind == "table_qr":
-        body = {"token": plan["table_token"], "score": rng.randrange(11), "locale": "vi"}
+        body = {"token": plan["table_token"], "score": rng.randrange(11), "locale": "vi", "nonce": ""}
         return f"{base}/v1/responses", json.dumps(body), as_json, "POST"
     if kind == "widget":
         body = {
@@ -110,6 +136,7 @@ def _request(kind: str, plan: dict[str, Any], links: list[str], rng: random.Rand
             "score": rng.randint(1, 7),
             "touchpoint_id": plan["web_touchpoint"],
             "respondent_id": f"w{rng.randrange(10**9)}",
+            "nonce": "",
         }
         beacon = rng.random() < 0.5
         headers = {"Content-Type": "text/plain" if beacon else "application/json", "Origin": plan["origin"]}
@@ -214,7 +241,7 @@ def _report(samples: list[tuple[str, int, float]], seconds: float) -> None:
           f"stored submissions {submissions / seconds:.1f}/s")
     print(f"latency all: p50 {_pct(latencies, 0.50):.1f} ms  p99 {_pct(latencies, 0.99):.1f} ms  "
           f"mean {statistics.fmean(latencies) * 1000 if latencies else float('nan'):.1f} ms")
-    for kind, _ in MIX:
+    for kind in [kind for kind, _ in MIX] + ["survey_page", "widget_config"]:
         values = by_kind.get(kind, [])
         codes = " ".join(f"{code}x{n}" for code, n in sorted(kind_status[kind].items()))
         p50, p99 = _pct(values, 0.50), _pct(values, 0.99)

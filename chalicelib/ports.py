@@ -100,9 +100,12 @@ class ResponseStore(Protocol):
         claim: Claim,
         idempotency: IdempotencyRecord | None,
         limits: Sequence[RateLimit] = (),
+        # #11 item 1: further claims written in the same transaction (a widget's respondent per day).
+        extra_claims: Sequence[Claim] = (),
     ) -> RecordOutcome:
-        """Write the response, its claim and idempotency record, and count it against ``limits``, all or
-        nothing. Raises RateLimited when a limit is reached (nothing written)."""
+        """Write the response, its claims and idempotency record, and count it against ``limits``, all or
+        nothing. Raises RateLimited when a limit is reached (nothing written). When a claim is taken, the
+        outcome names the response of the first taken one, in the order ``claim``, ``extra_claims``."""
         ...
 
     def update_score(

@@ -34,10 +34,15 @@ class Settings(BaseModel):
     min_responses: int = Field(default=5, ge=1, le=1000)
     business_cache_seconds: int = Field(default=60, ge=0, le=3600)
     default_link_days: int = Field(default=30, ge=1, le=365)
-    # Submissions a minute, counted in DynamoDB so they hold across containers: per client IP (a café's
-    # shared wifi stays far below it) and per link or site key (a table QR is one link for everyone).
-    rate_limit_per_ip: int = Field(default=60, ge=1, le=100_000)
+    # #11 item 2: submissions a minute, counted in DynamoDB so they hold across containers: per client
+    # address PER BUSINESS (carrier NAT puts thousands of phones behind one address: 150 answers a minute
+    # over three cafés must pass) and per link or site key (a table QR is one link for everyone). The link
+    # limit counts only answers that passed the address cap and is never taken below twice it, so one
+    # address can never spend a link's whole minute (docs/scaling.md).
+    rate_limit_per_ip: int = Field(default=120, ge=1, le=100_000)
     rate_limit_per_link: int = Field(default=600, ge=1, le=1_000_000)
+    # #11 item 1: how long a survey page's or widget config's nonce may be answered with.
+    nonce_ttl_minutes: int = Field(default=120, ge=5, le=24 * 60)
     reports_queue_name: str = Field(default="surveys-reports", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
 
     # Email (docs/email.md). The deployment's verified sender; a business's own sender_email overrides it.
@@ -71,6 +76,7 @@ _ENV = {
     "default_link_days": "DEFAULT_LINK_DAYS",
     "rate_limit_per_ip": "RATE_LIMIT_PER_IP",
     "rate_limit_per_link": "RATE_LIMIT_PER_LINK",
+    "nonce_ttl_minutes": "NONCE_TTL_MINUTES",
     "mail_from": "MAIL_FROM",
     "ses_max_send_rate": "SES_MAX_SEND_RATE",
     "ses_configuration_set": "SES_CONFIGURATION_SET",

@@ -64,19 +64,22 @@ class InMemoryStore:
         claim: Claim,
         idempotency: IdempotencyRecord | None,
         limits: Sequence[RateLimit] = (),
+        extra_claims: Sequence[Claim] = (),
     ) -> RecordOutcome:
         self.calls.append("record")
         # The same order of conditions as the DynamoDB transaction: any failure writes nothing.
         if idempotency is not None and (idempotency.scope, idempotency.key) in self.idempotency:
             return RecordOutcome("replay", replay=self.idempotency[(idempotency.scope, idempotency.key)])
         self._check(limits)
-        claim_key = (claim.business_id, claim.key)
-        if claim_key in self.claims:
-            return RecordOutcome("already_claimed", existing=self.claims[claim_key])
+        claim_keys = [(c.business_id, c.key) for c in (claim, *extra_claims)]
+        for claim_key in claim_keys:
+            if claim_key in self.claims:
+                return RecordOutcome("already_claimed", existing=self.claims[claim_key])
         sort_key = f"{response.created_at}#{response.response_id}"
-        self.claims[claim_key] = ResponseLocator(
-            response.business_id, response.local_date, sort_key, response.response_id, response.created_at
-        )
+        for claim_key in claim_keys:
+            self.claims[claim_key] = ResponseLocator(
+                response.business_id, response.local_date, sort_key, response.response_id, response.created_at
+            )
         self.responses[(response.business_id, sort_key)] = response
         if idempotency is not None:
             self.idempotency[(idempotency.scope, idempotency.key)] = idempotency

@@ -207,6 +207,7 @@ class DynamoStore(DynamoTable):
         claim: Claim,
         idempotency: IdempotencyRecord | None,
         limits: Sequence[RateLimit] = (),
+        extra_claims: Sequence[Claim] = (),
     ) -> RecordOutcome:
         pk = tables.response_pk(response.business_id, response.local_date)
         sk = f"{response.created_at}#{response.response_id}"
@@ -214,29 +215,10 @@ class DynamoStore(DynamoTable):
         data.update(PK=pk, SK=sk, type="response")
         if response.email_hash:
             data.update(GSI1PK=tables.email_gsi_pk(response.business_id, response.email_hash), GSI1SK=sk)
+        # Item order is relied on by _cancelled: the primary claim, the response, the idempotency record,
+        # the extra claims, then the rate counters.
         items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self._key(tables.claim_pk(claim.business_id, claim.key), "C"),
-                    # Creates the claim, or fills a minted link's record; never overwrites a claim.
-                    "UpdateExpression": "SET response_id = :rid, response_sk = :sk, response_date = :d, "
-                    "claimed_at = :at, #type = if_not_exists(#type, :type), #ttl = if_not_exists(#ttl, :ttl)",
-                    "ConditionExpression": "attribute_not_exists(response_id)",
-                    "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                    "ExpressionAttributeValues": self._item(
-                        {
-                            ":rid": response.response_id,
-                            ":sk": sk,
-                            ":d": response.local_date,
-                            ":at": response.created_at,
-                            ":type": "claim",
-                            ":ttl": claim.expires_at,
-                        }
-                    ),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
+            self._claim_update(claim, response, sk),
             {
                 "Put": {
                     "TableName": self.table,
@@ -245,7 +227,9 @@ class DynamoStore(DynamoTable):
                 }
             },
         ]
+        idempotency_at = None
         if idempotency is not None:
+            idempotency_at = len(items)
             items.append(
                 {
                     "Put": {
@@ -256,12 +240,40 @@ class DynamoStore(DynamoTable):
                     }
                 }
             )
+        claim_at = [0]
+        for extra in extra_claims:
+            claim_at.append(len(items))
+            items.append(self._claim_update(extra, response, sk))
         first_limit = len(items)
         items += [self._limit_update(limit) for limit in limits]
         reasons = self._transact(items)
         if reasons is None:
             return RecordOutcome("created")
-        return self._cancelled(reasons, claim.business_id, limits, first_limit)
+        return self._cancelled(reasons, claim.business_id, limits, first_limit, idempotency_at, claim_at)
+
+    def _claim_update(self, claim: Claim, response: StoredResponse, sk: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(tables.claim_pk(claim.business_id, claim.key), "C"),
+                # Creates the claim, or fills a minted link's record; never overwrites a claim.
+                "UpdateExpression": "SET response_id = :rid, response_sk = :sk, response_date = :d, "
+                "claimed_at = :at, #type = if_not_exists(#type, :type), #ttl = if_not_exists(#ttl, :ttl)",
+                "ConditionExpression": "attribute_not_exists(response_id)",
+                "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": self._item(
+                    {
+                        ":rid": response.response_id,
+                        ":sk": sk,
+                        ":d": response.local_date,
+                        ":at": response.created_at,
+                        ":type": "claim",
+                        ":ttl": claim.expires_at,
+                    }
+                ),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
     def _limit_update(self, limit: RateLimit) -> dict[str, Any]:
         # Counts one write in the window, on condition the window is not full: all or nothing with the write.
@@ -288,12 +300,23 @@ class DynamoStore(DynamoTable):
         return None
 
     def _cancelled(
-        self, reasons: list[dict[str, Any]], business_id: str, limits: Sequence[RateLimit], first_limit: int
+        self,
+        reasons: list[dict[str, Any]],
+        business_id: str,
+        limits: Sequence[RateLimit],
+        first_limit: int,
+        idempotency_at: int | None = None,
+        claim_at: Sequence[int] = (0,),
     ) -> RecordOutcome:
         codes = [r.get("Code") for r in reasons]
         # A retry of an accepted request replays its answer, even when the window has filled since.
-        if first_limit > 2 and codes[2] == "ConditionalCheckFailed" and reasons[2].get("Item"):
-            old = self._plain(reasons[2]["Item"])
+        if (
+            idempotency_at is not None
+            and idempotency_at < len(codes)
+            and codes[idempotency_at] == "ConditionalCheckFailed"
+            and reasons[idempotency_at].get("Item")
+        ):
+            old = self._plain(reasons[idempotency_at]["Item"])
             return RecordOutcome(
                 "replay",
                 replay=IdempotencyRecord(
@@ -308,18 +331,22 @@ class DynamoStore(DynamoTable):
         limited = self._limited(reasons, limits, first_limit)
         if limited is not None:
             raise limited
-        if codes and codes[0] == "ConditionalCheckFailed" and reasons[0].get("Item"):
-            old = self._plain(reasons[0]["Item"])
-            return RecordOutcome(
-                "already_claimed",
-                existing=ResponseLocator(
-                    business_id=business_id,
-                    local_date=old["response_date"],
-                    sort_key=old["response_sk"],
-                    response_id=old["response_id"],
-                    created_at=old["claimed_at"],
-                ),
-            )
+        # The first taken claim names the response to change: the page view's own before the respondent's.
+        for index in claim_at:
+            if index < len(codes) and codes[index] == "ConditionalCheckFailed" and reasons[index].get("Item"):
+                old = self._plain(reasons[index]["Item"])
+                if "response_id" not in old:
+                    continue
+                return RecordOutcome(
+                    "already_claimed",
+                    existing=ResponseLocator(
+                        business_id=business_id,
+                        local_date=old["response_date"],
+                        sort_key=old["response_sk"],
+                        response_id=old["response_id"],
+                        created_at=old["claimed_at"],
+                    ),
+                )
         # A fresh response id collided (practically impossible) or an unknown reason: let the client retry.
         raise TemporarilyUnavailable()
 

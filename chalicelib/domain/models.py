@@ -144,6 +144,9 @@ class ResponseIn(Strict):
     # Sent by the widget: milliseconds from showing the question to the tap, and its hidden honeypot field.
     elapsed_ms: Annotated[StrictInt | None, Field(ge=0, le=2**31 - 1)] = None
     website: Annotated[str | None, Field(max_length=200)] = None
+    # #11 item 1: the page view's nonce (survey page form, widget site config); needed with a touchpoint
+    # link or a site key, not with a minted link.
+    nonce: Annotated[str | None, Field(max_length=256)] = None
 
 
 class ResponseCreated(Out):

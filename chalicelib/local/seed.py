@@ -54,11 +54,15 @@ class Demo:
             "",
             "Try (these work as printed; the same values are in .local/demo.env):",
             f"  curl -s {api}/healthz",
+            # A table QR or widget answer carries the nonce of its page view (docs/customer.md).
+            f"  NONCE=$(curl -s {api}/s/{table['token']} | grep -o 'name=\"nonce\" value=\"[^\"]*' | cut -d'\"' -f4)",
             f"  curl -s -X POST {api}/v1/responses -H 'Content-Type: application/json' "
-            f'-d \'{{"token": "{table["token"]}", "score": 9}}\'',
+            f'-d \'{{"token": "{table["token"]}", "score": 9, "nonce": "\'"$NONCE"\'"}}\'',
+            f"  NONCE=$(curl -s -H 'Origin: http://localhost:8080' {api}/v1/sites/{self.site_key} "
+            "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"nonce\"])')",
             f"  curl -s -X POST {api}/v1/responses -H 'Origin: http://localhost:8080' "
             f'-H \'Content-Type: text/plain\' -d \'{{"site_key": "{self.site_key}", "metric": "csat", '
-            f'"score": 5}}\'',
+            f'"score": 5, "nonce": "\'"$NONCE"\'"}}\'',
             f"  curl -s {api}/v1/businesses/{biz}/responses {auth}",
             f"  curl -s '{api}/v1/businesses/{biz}/metrics?group_by=touchpoint' {auth}",
             f"  curl -s -X POST {api}/v1/businesses/{biz}/links {auth} -H 'Content-Type: application/json' "

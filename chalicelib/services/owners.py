@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from pydantic import Field
 
-from chalicelib.domain import keys, tokens
+from chalicelib.domain import keys, nonces, tokens
 from chalicelib.domain.calendar import days_newest_first, iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.metrics import METRICS, summarize
 from chalicelib.domain.models import (
@@ -36,14 +36,12 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import (
     Conflict,
-    DomainError,
     Forbidden,
     InvalidInput,
     InvalidToken,
     MalformedRequest,
     NotFound,
     Unauthorized,
-    to_http,
 )
 from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ResponseStore
 from chalicelib.services.directory import Directory
@@ -100,16 +98,8 @@ class SiteConfig(Out):
     locale: Locale
     metric: Metric | None = None
     touchpoint_id: str | None = None
-
-
-@dataclass(frozen=True)
-class SiteCheck:
-    """The widget's start-up check. Errors are answers here (not raised) so that they too carry the
-    CORS header: the widget on a misconfigured page can then say why it stays hidden."""
-
-    status: int
-    body: dict
-    allow_origin: str | None
+    # #11 item 1: a fresh single-use nonce for this page view's answer (POST /v1/responses "nonce").
+    nonce: str
 
 
 class Owners:
@@ -265,33 +255,40 @@ class Owners:
 
     # ---- the widget's public view of a site key -------------------------------------------------------
 
-    def check_site(self, site_key: str, origin: str | None, query: SiteQuery) -> SiteCheck:
+    def check_site(self, site_key: str, origin: str | None, query: SiteQuery) -> SiteConfig:
         """What the widget needs before it renders: is this key known, is this page's origin allowed,
-        and the business's name and language. Public: it reveals nothing the page does not hold."""
+        the business's name and language, and the nonce its answer will carry. Public: it reveals
+        nothing the page does not hold. Refusals are raised; the web layer adds CORS headers to them."""
         origin = (origin or "").strip().lower().rstrip("/")
-        echo = origin if _ORIGIN.match(origin) else None
-        try:
-            business_id = keys.site_key_business(site_key)
-            business = self._directory.business(business_id) if business_id else None
-            if business is None or not keys.same(business.site_key, site_key):
-                raise InvalidToken("Unknown site key.", code="invalid_site_key")
-            if echo is None or echo not in business.allowed_origins:
-                raise Forbidden(
-                    "This website is not allowed to send responses for this site key.", code="origin_not_allowed"
-                )
-            if query.touchpoint_id is not None:
-                touchpoint = self._directory.touchpoint(business.business_id, query.touchpoint_id)
-                if touchpoint is None:
-                    raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
-                if query.metric is not None and touchpoint.metric != query.metric:
-                    raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
-        except DomainError as exc:
-            _, body, _ = to_http(exc)
-            return SiteCheck(exc.status, body, echo)
-        config = SiteConfig(
-            business_name=business.name, locale=business.locale, metric=query.metric, touchpoint_id=query.touchpoint_id
+        business_id = keys.site_key_business(site_key)
+        business = self._directory.business(business_id) if business_id else None
+        if business is None or not keys.same(business.site_key, site_key):
+            raise InvalidToken("Unknown site key.", code="invalid_site_key")
+        if not _ORIGIN.match(origin) or origin not in business.allowed_origins:
+            raise Forbidden(
+                "This website is not allowed to send responses for this site key.", code="origin_not_allowed"
+            )
+        if query.touchpoint_id is not None:
+            touchpoint = self._directory.touchpoint(business.business_id, query.touchpoint_id)
+            if touchpoint is None:
+                raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
+            if query.metric is not None and touchpoint.metric != query.metric:
+                raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
+        nonce = nonces.issue(
+            self._settings.app_secret,
+            "site",
+            business.business_id,
+            nonces.site_subject(self._settings.app_secret, site_key),
+            int(self._clock.now().timestamp()),
+            self._settings.nonce_ttl_minutes * 60,
         )
-        return SiteCheck(200, config.model_dump(mode="json"), echo)
+        return SiteConfig(
+            business_name=business.name,
+            locale=business.locale,
+            metric=query.metric,
+            touchpoint_id=query.touchpoint_id,
+            nonce=nonce,
+        )
 
     def _fresh(self, business_id: str) -> Business:
         # Read past the cache: a rotation must start from the stored keys, not a minute-old copy.

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.domain import keys, limits, tokens
+from chalicelib.domain import keys, limits, nonces, tokens
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
@@ -31,15 +31,19 @@ from chalicelib.settings import Settings
 SITE_TOUCHPOINT = "site"  # responses sent through a site key without a touchpoint
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _DAY = 86400
+# What an answer to a shared link or a site key must prove: the nonce's kind and subject, and where its
+# soft once-per-day respondent claim is scoped (touchpoint or site) with which claim prefix.
+_Proof = tuple[nonces.Kind, str, str, str]
 MIN_HUMAN_MS = 600  # from the widget showing its question to a tap
 
 
 @dataclass(frozen=True)
 class RequestMeta:
+    """What the transport says about a request. The address only feeds rate limits: it never identifies
+    a person (one café wifi or carrier NAT address is shared by many)."""
+
     origin: str | None = None
     source_ip: str = ""
-    user_agent: str = ""
-    accept_language: str = ""
     idempotency_key: str | None = None
 
 
@@ -50,7 +54,6 @@ class Submitted:
     business_id: str
     channel: str
     metric: str
-    allow_origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,32 @@ class Submissions:
             raise NotFound("This survey no longer exists.", code="touchpoint_not_found")
         return OpenedLink(claims, business, touchpoint)
 
+    def page_nonce(self, opened: OpenedLink) -> str | None:
+        """A fresh nonce for one view of a touchpoint link's page; None for a minted link, whose claim is
+        the link itself (one answer per receipt or email), so an old open tab can always answer it."""
+        if opened.claims.minted:
+            return None
+        return nonces.issue(
+            self._settings.app_secret,
+            "link",
+            opened.business.business_id,
+            opened.touchpoint.touchpoint_id,
+            int(self._clock.now().timestamp()),
+            self._settings.nonce_ttl_minutes * 60,
+        )
+
+    def allowed_origin(self, site_key: str | None, origin: str | None) -> str | None:
+        """``origin`` (normalised) when it may read answers about ``site_key``, else None. For the web
+        layer's CORS headers, which every answer to a site-key request carries, refusals included."""
+        if not site_key or not origin:
+            return None
+        business_id = keys.site_key_business(site_key)
+        business = self._directory.business(business_id) if business_id else None
+        if business is None or not keys.same(business.site_key, site_key):
+            return None
+        normalised = origin.strip().lower().rstrip("/")
+        return normalised if normalised in business.allowed_origins else None
+
     def count_open(self, opened: OpenedLink) -> None:
         """One more person opened this touchpoint's survey today (the funnel's first step)."""
         day = local_day(self._clock.now(), opened.business.timezone).isoformat()
@@ -105,19 +134,17 @@ class Submissions:
         if meta.idempotency_key is not None and not _IDEMPOTENCY_KEY.match(meta.idempotency_key):
             raise InvalidInput("Idempotency-Key must be 1-100 letters, digits or _.:-", code="invalid_idempotency_key")
 
-        allow_origin = None
         if data.token is not None:
-            business, touchpoint, claims, claim_key = self._from_token(data, meta, now)
+            business, touchpoint, claims, claim_key, proof = self._from_token(data)
             channel, metric = claims.channel, claims.metric
             link_id, expiry = claims.link_id, claims.expires_at
             receipt_id = claims.link_id if claims.minted and claims.channel == "receipt" else None
             scope = _short_hash(data.token)
         else:
-            business, touchpoint, claim_key = self._from_site_key(data, meta, now)
+            business, touchpoint, claim_key, proof = self._from_site_key(data, meta)
             link_id, receipt_id, expiry = "", None, None
             channel = touchpoint.channel if touchpoint else "web"
             metric = data.metric  # checked present in _from_site_key
-            allow_origin = meta.origin
             scope = _short_hash(data.site_key or "")
         assert metric is not None
         if not score_in_range(metric, data.score):
@@ -125,6 +152,14 @@ class Submissions:
             raise InvalidInput(
                 f"A {metric.upper()} score is a whole number from {low} to {high}.", code="score_out_of_range"
             )
+        extra_keys: list[str] = []
+        if proof is not None:
+            # A shared link or a site key: the page view's nonce is the claim (checked last of the input,
+            # so a malformed answer hears what is wrong with it, not only that its page is stale).
+            kind, subject, where, prefix = proof
+            page = nonces.verify(self._settings.app_secret, data.nonce, kind, business.business_id, subject, _ts(now))
+            claim_key = f"N#{page.nonce_id}"
+            extra_keys = self._respondent_claims(data, business, where, now, prefix)
 
         unhappy = is_unhappy(metric, data.score)
         created = iso_utc(now)
@@ -166,8 +201,14 @@ class Submissions:
                 body=body.model_dump(),
                 expires_at=int(now.timestamp()) + _DAY,
             )
-        quotas = self._limits(meta, scope, int(now.timestamp()))
-        outcome = self._store.record(response, Claim(business.business_id, claim_key, claim_ttl), idem, quotas)
+        quotas = self._limits(meta, business.business_id, scope, int(now.timestamp()))
+        outcome = self._store.record(
+            response,
+            Claim(business.business_id, claim_key, claim_ttl),
+            idem,
+            quotas,
+            extra_claims=[Claim(business.business_id, key, claim_ttl) for key in extra_keys],
+        )
 
         if outcome.kind == "replay" and outcome.replay is not None:
             if outcome.replay.fingerprint != (idem.fingerprint if idem else None):
@@ -180,7 +221,6 @@ class Submissions:
                 business.business_id,
                 channel,
                 metric,
-                allow_origin,
             )
         if outcome.kind == "already_claimed" and outcome.existing is not None:
             existing = outcome.existing
@@ -196,13 +236,11 @@ class Submissions:
                 self._store.save_idempotency(
                     IdempotencyRecord(idem.scope, idem.key, idem.fingerprint, 200, body.model_dump(), idem.expires_at)
                 )
-            return Submitted(200, body, business.business_id, channel, metric, allow_origin)
+            return Submitted(200, body, business.business_id, channel, metric)
         response_recorded(channel, metric, unhappy)
-        return Submitted(201, body, business.business_id, channel, metric, allow_origin)
+        return Submitted(201, body, business.business_id, channel, metric)
 
-    def _from_token(
-        self, data: ResponseIn, meta: RequestMeta, now: datetime
-    ) -> tuple[Business, Touchpoint, tokens.LinkClaims, str]:
+    def _from_token(self, data: ResponseIn) -> tuple[Business, Touchpoint, tokens.LinkClaims, str, _Proof | None]:
         assert data.token is not None
         opened = self.open_link(data.token)
         claims, business, touchpoint = opened.claims, opened.business, opened.touchpoint
@@ -211,13 +249,12 @@ class Submissions:
         if data.touchpoint_id is not None and data.touchpoint_id != claims.touchpoint_id:
             raise InvalidInput("The link decides the touchpoint; it cannot be overridden.", code="touchpoint_mismatch")
         if claims.minted:
-            return business, touchpoint, claims, f"L#{claims.touchpoint_id}#{claims.link_id}"
-        day = local_day(now, business.timezone).isoformat()
-        return business, touchpoint, claims, f"T#{claims.touchpoint_id}#{day}#{self._browser(data, meta)}"
+            # One answer per receipt or email: the link is the claim, no nonce needed (a POS posts none).
+            return business, touchpoint, claims, f"L#{claims.touchpoint_id}#{claims.link_id}", None
+        # A static QR is one link for everyone: only a page view's nonce tells two customers apart.
+        return business, touchpoint, claims, "", ("link", touchpoint.touchpoint_id, touchpoint.touchpoint_id, "T")
 
-    def _from_site_key(
-        self, data: ResponseIn, meta: RequestMeta, now: datetime
-    ) -> tuple[Business, Touchpoint | None, str]:
+    def _from_site_key(self, data: ResponseIn, meta: RequestMeta) -> tuple[Business, Touchpoint | None, str, _Proof]:
         site_key = data.site_key or ""
         business_id = keys.site_key_business(site_key)
         business = self._directory.business(business_id) if business_id else None
@@ -237,24 +274,35 @@ class Submissions:
                 raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
             if touchpoint.metric != data.metric:
                 raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
+        subject = nonces.site_subject(self._settings.app_secret, site_key)
+        return business, touchpoint, "", ("site", subject, data.touchpoint_id or SITE_TOUCHPOINT, "W")
+
+    def _respondent_claims(
+        self, data: ResponseIn, business: Business, where: str, now: datetime, prefix: str
+    ) -> list[str]:
+        """The soft once-per-day rule: the anonymous id a widget keeps in its browser, when it sends one.
+        Keyed, so the stored claim says nothing about the person; never derived from the network."""
+        if data.respondent_id is None:
+            return []
         day = local_day(now, business.timezone).isoformat()
-        where = data.touchpoint_id or SITE_TOUCHPOINT
-        return business, touchpoint, f"W#{where}#{day}#{self._browser(data, meta)}"
+        who = keys.keyed_hash(self._settings.app_secret, "browser", data.respondent_id)[:24]
+        return [f"{prefix}#{where}#{day}#{who}"]
 
-    def _limits(self, meta: RequestMeta, scope: str, now: int) -> list[RateLimit]:
-        """Per client IP and per link or site key, counted in the same write as the response."""
-        found = [limits.window("link", scope, self._settings.rate_limit_per_link, now)]
+    def _limits(self, meta: RequestMeta, business_id: str, scope: str, now: int) -> list[RateLimit]:
+        """Per client address within this business, then per link or site key; counted in the same write
+        as the response, all or nothing. An answer refused by its address's cap is not counted against
+        the shared link, and the link allows at least twice one address's share: one address (or one
+        flooder) cannot lock a table's QR or a site's widget for everyone else (docs/scaling.md)."""
+        per_ip = self._settings.rate_limit_per_ip
+        per_link = max(self._settings.rate_limit_per_link, 2 * per_ip)
+        found = []
         if meta.source_ip:
-            # Keyed: the counter's key says nothing about who the client is.
+            # Keyed: the counter's key says nothing about who the client is. Scoped to the business, so
+            # carrier NAT answering three cafés spends three allowances, not one.
             ip = keys.keyed_hash(self._settings.app_secret, "ip", meta.source_ip)[:24]
-            found.append(limits.window("ip", ip, self._settings.rate_limit_per_ip, now))
+            found.append(limits.window("ip", f"{business_id}#{ip}", per_ip, now))
+        found.append(limits.window("link", scope, per_link, now))
         return found
-
-    def _browser(self, data: ResponseIn, meta: RequestMeta) -> str:
-        """A soft per-browser identity without cookies: the widget's anonymous id, else a keyed hash of
-        what the browser sends anyway. Keyed, so the stored value says nothing about the person."""
-        basis = data.respondent_id or f"{meta.source_ip}|{meta.user_agent}|{meta.accept_language}"
-        return keys.keyed_hash(self._settings.app_secret, "browser", basis)[:24]
 
     # ---- comments ---------------------------------------------------------------------------------
 
@@ -309,6 +357,10 @@ def _signing_keys(business: Business) -> dict[int, bytes]:
         kid: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
         for kid, secret in business.signing_keys.items()
     }
+
+
+def _ts(now: datetime) -> int:
+    return int(now.timestamp())
 
 
 def _short_hash(value: str) -> str:

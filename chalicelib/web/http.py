@@ -49,28 +49,52 @@ class Routes:
     def __init__(self, app: Chalice):
         self.app = app
 
-    def json(self, path: str, **kwargs: Any) -> Callable:
-        return self._route(path, _json_errors, **kwargs)
+    def json(self, path: str, *, cors: CorsOrigin | None = None, **kwargs: Any) -> Callable:
+        """A JSON route; with ``cors``, every answer (errors included) carries the CORS headers for the
+        origin ``cors(request)`` allows: a browser shows a response without them to the widget as a
+        network failure, and the widget must tell a refusal or a 429 from being offline (#11 item 5)."""
+        return self._route(path, _json_errors, cors=cors, **kwargs)
 
     def html(self, path: str, **kwargs: Any) -> Callable:
         return self._route(path, _html_errors, **kwargs)
 
-    def _route(self, path: str, boundary: Callable, **kwargs: Any) -> Callable:
+    def _route(self, path: str, boundary: Callable, cors: CorsOrigin | None = None, **kwargs: Any) -> Callable:
         kwargs.setdefault("content_types", ["*/*"])
 
         def register(view: Callable) -> Callable:
             @functools.wraps(view)
             def guarded(*args: Any, **kw: Any) -> Any:
                 try:
-                    return view(*args, **kw)
+                    response = view(*args, **kw)
                 except DomainError as exc:
                     request_rejected(exc.code)
-                    return boundary(exc)
+                    response = boundary(exc)
+                if cors is not None:
+                    _with_cors(response, cors, _request())
+                return response
 
             self.app.route(path, **kwargs)(guarded)
             return view
 
         return register
+
+
+CorsOrigin = Callable[[Any], "str | None"]
+
+
+def _with_cors(response: Any, cors: CorsOrigin, request: Any) -> None:
+    if not isinstance(response, Response):
+        return
+    response.headers["Vary"] = "Origin"  # the answer differs by Origin: no cache may mix them up
+    try:
+        origin = cors(request) if request is not None else None
+    except Exception:  # the store may be down (the answer is then a 503): CORS stays best effort
+        logger.warning("could not decide the CORS origin", exc_info=True)
+        origin = None
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        # Without this the widget cannot read how long to wait after a 429 or a 503.
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
 
 
 def _json_errors(exc: DomainError) -> Response:
@@ -142,6 +166,26 @@ def raw_body(request: Any) -> bytes:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body may be at most {MAX_BODY_BYTES} bytes.")
     return body
+
+
+_SITE_KEY_FIELD = re.compile(rb'"site_key"\s*:\s*"(sk_[0-9a-z]{6,16}_[0-9a-z]{16})"')
+
+
+def body_site_key(request: Any) -> str | None:
+    """The site key a JSON body names, even when the body was refused (too large, not JSON, failed the
+    model): only to decide the CORS headers of the refusal, never trusted for anything else."""
+    raw = request.raw_body or b""
+    if len(raw) <= MAX_BODY_BYTES:
+        try:
+            data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            data = None
+        if isinstance(data, dict):
+            found = data.get("site_key")
+            return found if isinstance(found, str) and len(found) <= 128 else None
+    # Too large or not JSON: look for the field at the start only, so a huge body costs little.
+    match = _SITE_KEY_FIELD.search(raw[: 4 * MAX_BODY_BYTES])
+    return match.group(1).decode() if match else None
 
 
 def media_type(request: Any) -> str:

@@ -56,7 +56,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/healthz", "GET"): {"summary": "Liveness", "tags": ["public"], "ok": (200, HEALTH), "errors": []},
     ("/openapi.json", "GET"): {"summary": "This description", "tags": ["public"], "ok": (200, OPEN), "errors": []},
     ("/v1/responses", "POST"): {
-        "summary": "Record a response (JSON, or text/plain as navigator.sendBeacon sends it)",
+        "summary": "Record a response (JSON, or text/plain as navigator.sendBeacon sends it); a touchpoint "
+        "link or a site key needs the nonce of the page view (survey page, widget site config), a minted "
+        "link does not",
         "tags": ["public"],
         "body": m.ResponseIn,
         "body_types": ["application/json", "text/plain"],
@@ -90,6 +92,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "comment": {"type": "string"},
             "email": {"type": "string"},
             "consent": {"type": "string"},
+            "nonce": {"type": "string"},
         },
         "ok": (200, "text/html"),
         "errors": [400, 404, 409, 410, 413, 415, 422],
@@ -104,7 +107,8 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "errors": [422],
     },
     ("/v1/sites/{site_key}", "GET"): {
-        "summary": "The widget's start-up check: is the key known and this page's Origin allowed",
+        "summary": "The widget's start-up check: is the key known and this page's Origin allowed; answers "
+        "a fresh single-use nonce for this page view's answer (not cacheable)",
         "tags": ["public"],
         "headers": ["Origin"],
         "query": SiteQuery,

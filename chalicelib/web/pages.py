@@ -46,6 +46,8 @@ TEXT = {
         "error": "Đã có lỗi xảy ra. Vui lòng thử lại.",
         "invalid": "Yêu cầu này không hợp lệ.",
         "invalid_hint": "Hãy mở lại liên kết khảo sát và chọn một điểm trên thang.",
+        "stale": "Trang khảo sát này đã cũ.",
+        "stale_hint": "Hãy quét lại mã QR hoặc tải lại trang rồi chọn điểm một lần nữa.",
         "title": "Khảo sát",
         "other": "English",
     },
@@ -88,6 +90,8 @@ TEXT = {
         "error": "Something went wrong. Please try again.",
         "invalid": "This request is not valid.",
         "invalid_hint": "Open the survey link again and choose a score on the scale.",
+        "stale": "This survey page is out of date.",
+        "stale_hint": "Scan the QR code again or reload the page, then choose your score once more.",
         "title": "Survey",
         "other": "Tiếng Việt",
     },
@@ -185,6 +189,7 @@ def survey_page(
     action: str,
     chosen: int | None = None,
     other_lang_url: str | None = None,
+    nonce: str | None = None,
 ) -> str:
     text = TEXT[locale]
     listed = " l" if metric != "nps" else ""
@@ -210,9 +215,11 @@ def survey_page(
             f"{escape(text['confirm'].format(score=chosen))}</button></noscript>"
         )
     auto = ' data-auto="1"' if chosen is not None else ""
+    # This page view's proof: its answer (and any re-tap of it) claims the nonce; a new view gets a new one.
+    hidden = f'<input type="hidden" name="nonce" value="{escape(nonce)}">' if nonce else ""
     body = (
         f"<main><header><span>{escape(business_name)}</span>{other}</header>"
-        f'<form method="post" action="{escape(action)}" data-f{auto}><fieldset>'
+        f'<form method="post" action="{escape(action)}" data-f{auto}>{hidden}<fieldset>'
         f'<legend><h1 id="q">{escape(question(locale, metric, business_name))}</h1></legend>'
         f'<div class="s{listed}">{_buttons(locale, metric, chosen)}</div>{ends}</fieldset>{confirm}</form></main>'
     )
@@ -266,11 +273,16 @@ def saved_page(*, locale: str) -> str:
     return _page(locale, text["thanks"], f"<main><h1>{escape(text['saved'])}</h1></main>")
 
 
+STALE_PAGE_CODES = frozenset({"nonce_required", "invalid_nonce", "nonce_expired"})
+
+
 def error_page(exc: DomainError, locale: str) -> str:
     """A friendly page in the person's language: what happened and what to do, never a code or a trace."""
     locale = getattr(exc, "page_locale", None) or locale
     text = TEXT[locale if locale in TEXT else "vi"]
     key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}.get(exc.status, "error")
+    if exc.code in STALE_PAGE_CODES:
+        key = "stale"  # the link is fine, the page view is not: a reload or a new scan answers
     hint = text.get(key + "_hint", "")
     body = f"<main><h1>{escape(text[key])}</h1>" + (f"<p>{escape(hint)}</p>" if hint else "") + "</main>"
     return _page(locale if locale in TEXT else "vi", text["title"], body)

@@ -77,8 +77,11 @@ def _show(submissions: Submissions, request: Any, token: str) -> Response:
         action=token + (f"?lang={locale}" if "lang" in params else ""),
         chosen=chosen,
         other_lang_url=f"{token}?lang={other}",
+        nonce=submissions.page_nonce(opened),
     )
-    return http.html(body)
+    # private, no-cache: a reload or a new scan fetches a new page (a new nonce: a new answer), while the
+    # back button may show this very page again, so a changed mind re-taps the same answer.
+    return http.html(body, headers={"Cache-Control": "private, no-cache"})
 
 
 def post(submissions: Submissions, request: Any, token: str, meta: RequestMeta) -> Response:
@@ -95,11 +98,12 @@ def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta)
     if not raw.isdigit() or len(raw) > 2:
         raise _localized(InvalidInput("Choose a score."), locale)
     # Same-origin form post: the page and this route share the token, no Origin or site key involved.
+    # The page's nonce makes this tap this page view's answer (a second tap on it changes that answer).
+    answer = {"token": token, "score": int(raw), "locale": locale}
+    if form.get("nonce"):
+        answer["nonce"] = form["nonce"][:300]
     try:
-        result = submissions.submit(
-            http.validate(ResponseIn, {"token": token, "score": int(raw), "locale": locale}),
-            RequestMeta(source_ip=meta.source_ip, user_agent=meta.user_agent, accept_language=meta.accept_language),
-        )
+        result = submissions.submit(http.validate(ResponseIn, answer), RequestMeta(source_ip=meta.source_ip))
     except DomainError as exc:
         raise _localized(exc, locale) from None
     body = pages.thank_you_page(

@@ -8,8 +8,10 @@ server's request threads reach the emulated table without an emulator process or
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -64,6 +66,18 @@ class LiveApi:
     @property
     def admin_auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def page_nonce(self, token: str) -> str | None:
+        """The nonce a phone gets with one view of a touchpoint link's page (#11 item 1); None for a minted
+        link, whose page carries none."""
+        page = requests.get(f"{self.url}/s/{token}", timeout=30)
+        found = re.search(r'<input type="hidden" name="nonce" value="([^"]+)">', page.text)
+        return html.unescape(found.group(1)) if found else None
+
+    def site_nonce(self) -> str | None:
+        """The nonce the widget gets with its site config."""
+        config = requests.get(f"{self.url}/v1/sites/{self.site_key}", headers={"Origin": self.origin}, timeout=30)
+        return config.json().get("nonce") if config.status_code == 200 else None
 
     def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
         return requests.post(

@@ -145,8 +145,13 @@ def _as_a_phone_would(body: dict[str, Any], api: LiveApi) -> None:
     every case stops at a 422 (a CSAT score of 9, a metric that contradicts the token's) and the write
     path, the one customers use, is barely fuzzed."""
     touchpoint = {tp["token"]: name for name, tp in api.touchpoints.items()}.get(body["token"], "receipt")
-    for name in ("site_key", "metric", "touchpoint_id", "elapsed_ms", "website"):
+    for name in ("site_key", "metric", "touchpoint_id", "elapsed_ms", "website", "nonce"):
         body.pop(name, None)
+    if body["token"] not in api.links:
+        # A static QR's answer carries the nonce of the page the phone was shown (#11 item 1).
+        nonce = api.page_nonce(body["token"])
+        if nonce:
+            body["nonce"] = nonce
     _on_the_scale(body, SEEDED_METRICS[touchpoint])
 
 
@@ -164,6 +169,9 @@ def _as_the_widget_would(case: Any, body: dict[str, Any], api: LiveApi) -> None:
     if isinstance(body.get("elapsed_ms"), int):
         body["elapsed_ms"] = 600 + body["elapsed_ms"] % 600_000
     case.headers = {**(case.headers or {}), "Origin": api.origin}
+    nonce = api.site_nonce()  # the widget's answer carries its site config's nonce (#11 item 1)
+    if nonce:
+        body["nonce"] = nonce
     _on_the_scale(body, body["metric"])
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -105,3 +108,62 @@ def table_items(aws: Any) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# ---- #11 item 1: page-view nonces, fetched the way a phone or the widget gets them ----------------------
+
+_NONCE_INPUT = re.compile(r'<input type="hidden" name="nonce" value="([^"]+)">')
+
+
+def page_nonce(client: Client, token: str) -> str:
+    """The nonce of one view of a touchpoint link's survey page (GET /s/{token})."""
+    page = client.http.get(f"/s/{token}")
+    assert page.status_code == 200, page.body
+    found = _NONCE_INPUT.search(page.body.decode())
+    assert found, "the survey page carries no nonce"
+    return html.unescape(found.group(1))
+
+
+def site_nonce(client: Client, biz: Biz, origin: str = "https://shop.example") -> str:
+    """The nonce of one widget start-up (GET /v1/sites/{site_key})."""
+    config = client.http.get(f"/v1/sites/{biz.site_key}", headers={"Origin": origin})
+    assert config.status_code == 200, config.body
+    return config.json_body["nonce"]
+
+
+def tap(client: Client, token: str, score: int, headers: dict[str, str] | None = None, **extra: Any) -> Any:
+    """A phone scanning a touchpoint's QR code and tapping a score: a new page view, a new nonce."""
+    body = {"token": token, "score": score, "nonce": page_nonce(client, token), **extra}
+    return post_json(client, "/v1/responses", body, headers)
+
+
+def with_nonce(body: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
+    """``body`` plus the nonce a page view would have been given, issued by the running services (no GET:
+    tests that count opens stay exact). Minted links need none and get none."""
+    from chalicelib.services.owners import SiteQuery
+
+    if "nonce" in body:
+        return body
+    services = wiring.services()
+    if isinstance(body.get("token"), str):
+        try:
+            nonce = services.submissions.page_nonce(services.submissions.open_link(body["token"]))
+        except Exception:  # a forged or expired token: let the route refuse it as it would
+            return body
+        return body if nonce is None else {**body, "nonce": nonce}
+    if isinstance(body.get("site_key"), str) and origin:
+        try:
+            return {**body, "nonce": services.owners.check_site(body["site_key"], origin, SiteQuery()).nonce}
+        except Exception:  # an unknown key or origin: let the route refuse it as it would
+            return body
+    return body
+
+
+def send_answer(client: Client, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    """POST /v1/responses as a phone or the widget would: with the nonce of a fresh page view."""
+    return post_json(client, "/v1/responses", with_nonce(body, (headers or {}).get("Origin")), headers)
+
+
+def page_form(client: Client, token: str, score: int, query: str = "") -> str:
+    """The survey page's form post for one tap: the score and the nonce of a fresh view of the page."""
+    return urlencode({"score": score, "nonce": page_nonce(client, token + query)})

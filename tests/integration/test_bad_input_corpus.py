@@ -11,7 +11,7 @@ from typing import Any
 from chalice.test import Client
 
 from tests.clock import FakeClock
-from tests.integration.conftest import ADMIN, Biz, make_business, post_json, table_items
+from tests.integration.conftest import ADMIN, Biz, make_business, post_json, send_answer, table_items, with_nonce
 
 JSON = {"Content-Type": "application/json"}
 
@@ -67,6 +67,10 @@ def _corpus(biz: Biz, other: Biz, expired_token: str, closed_token: str, respons
     cases: list[Bad] = []
 
     def resp(name: str, status: int, body: Any, headers: dict | None = None, code: str | None = None) -> None:
+        # Each case carries a valid page-view nonce where one could be had, so it is refused for its own
+        # fault; the nonce cases below set theirs.
+        if isinstance(body, dict):
+            body = with_nonce(body, (headers or {}).get("Origin"))
         cases.append(Bad(name, "POST", "/v1/responses", status, body, {**JSON, **(headers or {})}, code))
 
     # -- POST /v1/responses: not JSON at all (400)
@@ -158,6 +162,29 @@ def _corpus(biz: Biz, other: Biz, expired_token: str, closed_token: str, respons
     )
     resp("expired receipt link", 410, {"token": expired_token, "score": 4}, code="expired")
     resp("edit window closed", 409, {"token": closed_token, "score": 4}, code="edit_window_closed")
+    # -- page-view nonces (#11 items 1 and 3): missing, forged, foreign, issued for another kind (422)
+    site_nonce = with_nonce({"site_key": site}, origin["Origin"])["nonce"]
+    table_nonce = with_nonce({"token": table})["nonce"]
+    other_nonce = with_nonce({"token": foreign})["nonce"]
+    body_mac, _, mac = table_nonce.partition(".")
+    forged_nonce = body_mac + "." + ("A" * len(mac) if mac[0] != "A" else "B" * len(mac))
+    for name, body, code in [
+        ("touchpoint link without a nonce", {"token": table, "score": 9, "nonce": None}, "nonce_required"),
+        ("touchpoint link with an empty nonce", {"token": table, "score": 9, "nonce": ""}, "nonce_required"),
+        ("touchpoint link with a forged nonce", {"token": table, "score": 9, "nonce": forged_nonce}, "invalid_nonce"),
+        ("touchpoint link with garbage", {"token": table, "score": 9, "nonce": "<script>"}, "invalid_nonce"),
+        ("another café's nonce", {"token": table, "score": 9, "nonce": other_nonce}, "invalid_nonce"),
+        ("another touchpoint's nonce", {"token": web_token, "score": 5, "nonce": table_nonce}, "invalid_nonce"),
+        ("a widget nonce on a link", {"token": table, "score": 9, "nonce": site_nonce}, "invalid_nonce"),
+        ("nonce too long", {"token": table, "score": 9, "nonce": "n" * 300}, None),
+        ("nonce as number", {"token": table, "score": 9, "nonce": 5}, None),
+    ]:
+        resp(name, 422, body, code=code)
+    for name, body, code in [
+        ("site key without a nonce", {"site_key": site, "metric": "nps", "score": 9, "nonce": None}, "nonce_required"),
+        ("a page's nonce on a site key", {"site_key": site, "metric": "nps", "score": 9, "nonce": table_nonce}, None),
+    ]:
+        resp(name, 422, body, origin, code or "invalid_nonce")
     # -- site keys and origins (401, 403)
     resp("unknown site key", 401, {"site_key": "sk_zzzzzzzzzz_0000000000000000", "metric": "nps", "score": 9}, origin)
     resp(
@@ -465,10 +492,10 @@ def test_a_corpus_of_bad_requests_gets_contract_errors_and_changes_nothing(
 
     expired_token, closed_token = mint(1), mint(30)
     answered = post_json(client, "/v1/responses", {"token": closed_token, "score": 5}).json_body
-    fresh = post_json(client, "/v1/responses", {"token": biz.touchpoints["table"]["token"], "score": 8}).json_body
+    fresh = send_answer(client, {"token": biz.touchpoints["table"]["token"], "score": 8}).json_body
     # Past the edit window of the receipt answer and past the expiry of the other receipt link.
     clock.advance(days=1, hours=1)
-    fresh_again = post_json(client, "/v1/responses", {"token": biz.touchpoints["table"]["token"], "score": 8})
+    fresh_again = send_answer(client, {"token": biz.touchpoints["table"]["token"], "score": 8})
     assert fresh_again.status_code == 201
     corpus = _corpus(
         biz,
@@ -523,9 +550,7 @@ def test_unicode_edge_cases_in_comments_are_kept_as_written_and_nfd_becomes_nfc(
         "zero width": ("ca\u200bphe\u200d", "ca\u200bphe\u200d"),
     }
     for i, (sent, kept) in enumerate(texts.values()):
-        answer = post_json(
-            client, "/v1/responses", {"token": token, "score": 9, "comment": sent}, {"User-Agent": f"u{i}"}
-        )
+        answer = send_answer(client, {"token": token, "score": 9, "comment": sent}, {"User-Agent": f"u{i}"})
         assert answer.status_code == 201
         stored = [
             r
@@ -533,5 +558,5 @@ def test_unicode_edge_cases_in_comments_are_kept_as_written_and_nfd_becomes_nfc(
             if r["PK"]["S"].startswith("R#") and r["response_id"]["S"] == answer.json_body["response_id"]
         ]
         assert stored[0]["comment"]["S"] == kept
-    refused = post_json(client, "/v1/responses", {"token": token, "score": 9, "comment": "a\x1bb"}, {"User-Agent": "x"})
+    refused = send_answer(client, {"token": token, "score": 9, "comment": "a\x1bb"}, {"User-Agent": "x"})
     assert refused.status_code == 422

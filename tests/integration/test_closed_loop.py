@@ -21,7 +21,7 @@ from chalicelib.adapters.sqs import create_queues
 from chalicelib.local.stream import to_lambda_record
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, make_business, post_json, table_items
+from tests.integration.conftest import Biz, make_business, post_json, send_answer, table_items
 
 VOUCHER = {"description": "Giảm 10% <b>lần sau</b>", "valid_days": 30, "per_email_days": 30}
 
@@ -74,7 +74,7 @@ def deliver(client: Client, event: dict[str, Any]) -> dict[str, Any]:
 
 def answer(client: Client, biz: Biz, score: int, *, who: str = "a", **extra: Any) -> dict[str, Any]:
     body = {"token": biz.touchpoints["table"]["token"], "score": score, "respondent_id": who, **extra}
-    got = post_json(client, "/v1/responses", body)
+    got = send_answer(client, body)
     assert got.status_code == 201, got.body
     return got.json_body
 
@@ -220,7 +220,7 @@ def test_an_address_that_could_bend_a_header_is_refused_at_the_api(
     client: Client, loop: Stream, shop: Biz, address: str
 ) -> None:
     body = {"token": shop.touchpoints["table"]["token"], "score": 9, "email": address, "consent": True}
-    got = post_json(client, "/v1/responses", body)
+    got = send_answer(client, body)
     assert got.status_code == 422 and got.json_body["error"]["code"]
 
 

@@ -17,7 +17,7 @@ from chalicelib import tables, wiring
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, make_business, post_json
+from tests.integration.conftest import Biz, make_business, post_json, send_answer
 
 
 class CapturingMailer:
@@ -68,9 +68,7 @@ def rerun(client: Client, business_id: str, day: str) -> None:
 
 
 def score(client: Client, biz: Biz, touchpoint: str, value: int, agent: str) -> dict:
-    answer = post_json(
-        client, "/v1/responses", {"token": biz.touchpoints[touchpoint]["token"], "score": value}, {"User-Agent": agent}
-    )
+    answer = send_answer(client, {"token": biz.touchpoints[touchpoint]["token"], "score": value}, {"User-Agent": agent})
     assert answer.status_code == 201, answer.body
     return answer.json_body
 

@@ -51,8 +51,10 @@ with mock_aws():
     caller = owners.authenticate("Bearer " + created.owner_key, created.business_id)
     tp = owners.create_touchpoint(caller, TouchpointIn(name="Bàn 1", channel="qr", metric="nps"))
     before = set(sys.modules)
+    subs = wiring.services().submissions
+    nonce = subs.page_nonce(subs.open_link(tp.token))  # as the survey page would have handed it out
     with Client(app.app) as client:
-        answer = client.http.post("/v1/responses", body=json.dumps({"token": tp.token, "score": 3}),
+        answer = client.http.post("/v1/responses", body=json.dumps({"token": tp.token, "score": 3, "nonce": nonce}),
                                   headers={"Content-Type": "application/json"})
     assert answer.status_code == 201, answer.body
     print(json.dumps({"import": after_import, "submit": sorted(set(sys.modules) - before)}))

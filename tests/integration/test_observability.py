@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.observability import logger
-from tests.integration.conftest import Biz, post_json
+from tests.integration.conftest import Biz, send_answer
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_a_recorded_response_counts_by_channel_and_metric_and_unhappy_ones_again
     client: Client, biz: Biz, emitted: Any
 ) -> None:
     emitted()
-    post_json(client, "/v1/responses", {"token": biz.touchpoints["table"]["token"], "score": 2})
+    send_answer(client, {"token": biz.touchpoints["table"]["token"], "score": 2})
     lines = emitted()
     recorded = _metrics(lines, "ResponsesRecorded")
     unhappy = _metrics(lines, "UnhappyResponses")
@@ -72,7 +72,7 @@ def test_a_recorded_response_counts_by_channel_and_metric_and_unhappy_ones_again
 
 def test_a_rejected_request_counts_under_its_reason(client: Client, biz: Biz, emitted: Any) -> None:
     emitted()
-    answer = post_json(client, "/v1/responses", {"token": biz.touchpoints["table"]["token"][:-3] + "AAA", "score": 9})
+    answer = send_answer(client, {"token": biz.touchpoints["table"]["token"][:-3] + "AAA", "score": 9})
     assert answer.status_code == 401
     rejected = _metrics(emitted(), "RequestsRejected")
     assert [m["reason"] for m in rejected] == ["invalid_token"]

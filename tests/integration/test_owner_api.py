@@ -9,11 +9,11 @@ import pytest
 from chalice.test import Client
 
 from tests.clock import FakeClock
-from tests.integration.conftest import ADMIN, Biz, make_business, post_json, table_items
+from tests.integration.conftest import ADMIN, Biz, make_business, post_json, send_answer, table_items
 
 
 def _score(client: Client, token: str, score: int, agent: str) -> dict:
-    answer = post_json(client, "/v1/responses", {"token": token, "score": score}, {"User-Agent": agent})
+    answer = send_answer(client, {"token": token, "score": score}, {"User-Agent": agent})
     assert answer.status_code == 201, answer.body
     return answer.json_body
 
@@ -83,7 +83,7 @@ def test_minting_a_batch_of_links_gives_distinct_tokens_that_each_work(client: C
     tokens = [link["token"] for link in minted.json_body["links"]]
     assert len(set(tokens)) == 60
     for token in tokens[:3]:
-        assert post_json(client, "/v1/responses", {"token": token, "score": 4}).status_code == 201
+        assert send_answer(client, {"token": token, "score": 4}).status_code == 201
 
 
 def test_minting_more_than_1000_links_at_once_is_refused(client: Client, biz: Biz) -> None:
@@ -128,12 +128,7 @@ def test_a_tampered_cursor_is_refused(client: Client, biz: Biz) -> None:
 
 def test_responses_filter_by_metric_and_touchpoint(client: Client, biz: Biz) -> None:
     _score(client, biz.touchpoints["table"]["token"], 9, "a")
-    post_json(
-        client,
-        "/v1/responses",
-        {"site_key": biz.site_key, "metric": "csat", "score": 2},
-        {"Origin": "https://shop.example"},
-    )
+    send_answer(client, {"site_key": biz.site_key, "metric": "csat", "score": 2}, {"Origin": "https://shop.example"})
     only_csat = client.http.get(f"/v1/businesses/{biz.business_id}/responses?metric=csat", headers=biz.auth)
     assert [i["metric"] for i in only_csat.json_body["items"]] == ["csat"]
     tp = biz.touchpoints["table"]["touchpoint_id"]

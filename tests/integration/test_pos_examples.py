@@ -18,7 +18,7 @@ from chalice.test import Client
 
 from chalicelib.domain import tokens
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, make_business, post_json
+from tests.integration.conftest import Biz, make_business, send_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
@@ -70,8 +70,8 @@ def test_a_receipt_link_minted_offline_by_the_example_is_accepted_once(
         biz.business_id, "HD-2026-000123", "receipt", "csat", True,
     )  # fmt: skip
     assert claims.expires_at == now + 30 * 86400
-    first = post_json(client, "/v1/responses", {"token": token, "score": 4})
-    again = post_json(client, "/v1/responses", {"token": token, "score": 5})
+    first = send_answer(client, {"token": token, "score": 4})
+    again = send_answer(client, {"token": token, "score": 5})
     assert first.status_code == 201 and again.status_code == 200
     assert again.json_body["response_id"] == first.json_body["response_id"]
     page = client.http.get(f"/s/{token}")
@@ -100,11 +100,11 @@ def test_a_rotated_secret_signs_new_receipts_while_old_receipts_keep_working_unt
     assert client.http.get(path, headers=biz.auth).json_body["key_id"] == new["key_id"]
     new_token = _mint("javascript", new, biz, "HD-NEW", now)
 
-    assert post_json(client, "/v1/responses", {"token": old_token, "score": 3}).status_code == 201
-    assert post_json(client, "/v1/responses", {"token": new_token, "score": 5}).status_code == 201
+    assert send_answer(client, {"token": old_token, "score": 3}).status_code == 201
+    assert send_answer(client, {"token": new_token, "score": 5}).status_code == 201
     # The printed table QR code, signed before the rotation, also keeps working.
     table = biz.touchpoints["table"]["token"]
-    assert post_json(client, "/v1/responses", {"token": table, "score": 9}).status_code == 201
+    assert send_answer(client, {"token": table, "score": 9}).status_code == 201
 
     refused = client.http.delete(f"{path}/{new['key_id']}", headers=biz.auth)
     assert refused.status_code == 409 and refused.json_body["error"]["code"] == "active_key"
@@ -112,10 +112,9 @@ def test_a_rotated_secret_signs_new_receipts_while_old_receipts_keep_working_unt
     assert retired.status_code == 200 and retired.json_body["verifying_key_ids"] == [new["key_id"]]
 
     late = _mint("python", old, biz, "HD-OLD-2", now)
-    assert post_json(client, "/v1/responses", {"token": late, "score": 3}).status_code == 401
+    assert send_answer(client, {"token": late, "score": 3}).status_code == 401
     assert client.http.get(f"/s/{late}").status_code == 404
-    assert post_json(client, "/v1/responses", {"token": _mint("python", new, biz, "HD-NEW-2", now), "score": 2}
-                     ).status_code == 201
+    assert send_answer(client, {"token": _mint("python", new, biz, "HD-NEW-2", now), "score": 2}).status_code == 201
     unknown = client.http.delete(f"{path}/{old['key_id']}", headers=biz.auth)
     assert unknown.status_code == 404
 

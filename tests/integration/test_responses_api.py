@@ -7,7 +7,7 @@ import json
 from chalice.test import Client
 
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, post_json, table_items
+from tests.integration.conftest import Biz, page_nonce, post_json, send_answer, table_items, tap
 
 
 def _responses(aws) -> list[dict]:
@@ -16,7 +16,7 @@ def _responses(aws) -> list[dict]:
 
 def test_a_table_qr_score_is_stored_once_and_flagged_unhappy_when_low(client: Client, biz: Biz, aws) -> None:
     token = biz.touchpoints["table"]["token"]
-    answer = post_json(client, "/v1/responses", {"token": token, "score": 3})
+    answer = send_answer(client, {"token": token, "score": 3})
     assert answer.status_code == 201
     body = answer.json_body
     assert body["unhappy"] is True
@@ -33,20 +33,21 @@ def test_send_beacon_text_plain_body_is_accepted(client: Client, biz: Biz) -> No
     token = biz.touchpoints["table"]["token"]
     answer = client.http.post(
         "/v1/responses",
-        body=json.dumps({"token": token, "score": 10}),
+        body=json.dumps({"token": token, "score": 10, "nonce": page_nonce(client, token)}),
         headers={"Content-Type": "text/plain;charset=UTF-8"},
     )
     assert answer.status_code == 201
     assert answer.json_body["unhappy"] is False
 
 
-def test_the_same_browser_scoring_a_table_qr_twice_a_day_updates_its_one_response(
+def test_the_same_widget_browser_scoring_a_table_qr_twice_a_day_updates_its_one_response(
     client: Client, biz: Biz, aws
 ) -> None:
+    # The soft once-per-day rule rests on the respondent_id a browser keeps, never on the network.
     token = biz.touchpoints["table"]["token"]
-    first = post_json(client, "/v1/responses", {"token": token, "score": 4}, {"User-Agent": "phone-a"})
-    again = post_json(client, "/v1/responses", {"token": token, "score": 8}, {"User-Agent": "phone-a"})
-    other = post_json(client, "/v1/responses", {"token": token, "score": 9}, {"User-Agent": "phone-b"})
+    first = tap(client, token, 4, respondent_id="anon-a")
+    again = tap(client, token, 8, respondent_id="anon-a")
+    other = tap(client, token, 9, respondent_id="anon-b")
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
     assert again.json_body["response_id"] == first.json_body["response_id"]
     scores = sorted(int(i["score"]["N"]) for i in _responses(aws))
@@ -112,7 +113,7 @@ def test_a_token_decides_the_metric_and_it_cannot_be_overridden(client: Client, 
 
 def test_widget_post_from_an_allowed_origin_is_recorded_with_cors_header(client: Client, biz: Biz, aws) -> None:
     body = {"site_key": biz.site_key, "metric": "csat", "score": 5, "respondent_id": "anon-123"}
-    answer = post_json(client, "/v1/responses", body, {"Origin": "https://shop.example"})
+    answer = send_answer(client, body, {"Origin": "https://shop.example"})
     assert answer.status_code == 201
     assert answer.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     stored = _responses(aws)
@@ -130,13 +131,10 @@ def test_widget_post_from_another_origin_is_refused_and_stores_nothing(client: C
 def test_widget_with_a_touchpoint_uses_its_channel_and_checks_its_metric(client: Client, biz: Biz) -> None:
     tp = biz.touchpoints["web"]["touchpoint_id"]
     origin = {"Origin": "https://shop.example"}
-    ok = post_json(
-        client, "/v1/responses", {"site_key": biz.site_key, "metric": "ces", "score": 6, "touchpoint_id": tp}, origin
-    )
+    ok = send_answer(client, {"site_key": biz.site_key, "metric": "ces", "score": 6, "touchpoint_id": tp}, origin)
     assert ok.status_code == 201
-    wrong = post_json(
+    wrong = send_answer(
         client,
-        "/v1/responses",
         {"site_key": biz.site_key, "metric": "nps", "score": 6, "touchpoint_id": tp, "respondent_id": "x2"},
         origin,
     )
@@ -161,7 +159,7 @@ def test_idempotency_key_makes_a_retried_post_return_the_first_answer(client: Cl
 
 def test_a_comment_and_consented_email_are_added_with_the_edit_token(client: Client, biz: Biz, aws) -> None:
     token = biz.touchpoints["table"]["token"]
-    created = post_json(client, "/v1/responses", {"token": token, "score": 6}).json_body
+    created = send_answer(client, {"token": token, "score": 6}).json_body
     path = f"/v1/responses/{created['response_id']}/comment"
     saved = post_json(
         client,
@@ -183,8 +181,8 @@ def test_a_comment_and_consented_email_are_added_with_the_edit_token(client: Cli
 
 def test_a_wrong_edit_token_gets_401_and_changes_nothing(client: Client, biz: Biz, aws) -> None:
     token = biz.touchpoints["table"]["token"]
-    created = post_json(client, "/v1/responses", {"token": token, "score": 6}).json_body
-    other = post_json(client, "/v1/responses", {"token": token, "score": 6}, {"User-Agent": "b"}).json_body
+    created = send_answer(client, {"token": token, "score": 6}).json_body
+    other = send_answer(client, {"token": token, "score": 6}).json_body
     before = table_items(aws)
     path = f"/v1/responses/{created['response_id']}/comment"
     answer = post_json(client, path, {"edit_token": other["edit_token"], "comment": "hijack"})

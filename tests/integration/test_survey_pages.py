@@ -8,7 +8,7 @@ from typing import Any
 from chalice.test import Client
 
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, make_business, post_json
+from tests.integration.conftest import Biz, make_business, page_form, post_json
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -39,7 +39,7 @@ def test_eleven_gets_of_an_email_one_tap_link_record_nothing(client: Client, biz
 
 def test_one_tap_without_javascript_records_the_score_and_offers_the_comment_form(client: Client, biz: Biz) -> None:
     token = biz.touchpoints["table"]["token"]
-    answer = client.http.post(f"/s/{token}", body="score=9", headers=FORM)
+    answer = client.http.post(f"/s/{token}", body=page_form(client, token, 9), headers=FORM)
     assert answer.status_code == 200
     html = answer.body.decode()
     assert '<html lang="vi">' in html and "Cảm ơn bạn!" in html
@@ -60,7 +60,7 @@ def test_one_tap_without_javascript_records_the_score_and_offers_the_comment_for
 
 def _thank_you(client: Client, biz: Biz, lang: str = "en") -> tuple[str, str]:
     token = biz.touchpoints["receipt"]["token"]
-    html = client.http.post(f"/s/{token}?lang={lang}", body="score=2", headers=FORM).body.decode()
+    html = client.http.post(f"/s/{token}?lang={lang}", body=page_form(client, token, 2), headers=FORM).body.decode()
     return token, html
 
 

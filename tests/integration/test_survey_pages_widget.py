@@ -31,10 +31,15 @@ def test_the_widget_is_small(client: Client) -> None:
 def test_the_start_up_check_answers_an_allowed_site_with_cors(client: Client, biz: Biz) -> None:
     answer = client.http.get(f"/v1/sites/{biz.site_key}?metric=nps", headers=SHOP)
     assert answer.status_code == 200
-    assert answer.json_body == {"business_name": "Cà Phê Sài Gòn", "locale": "vi", "metric": "nps",
-                                "touchpoint_id": None}
+    config = answer.json_body
+    assert config.pop("nonce")  # this page view's proof for its answer (#11 item 1)
+    assert config == {"business_name": "Cà Phê Sài Gòn", "locale": "vi", "metric": "nps", "touchpoint_id": None}
     assert answer.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     assert answer.headers["Vary"] == "Origin"
+    # A fresh single-use nonce each time: no cache may hand one page view's nonce to another.
+    assert answer.headers["Cache-Control"] == "no-store"
+    again = client.http.get(f"/v1/sites/{biz.site_key}?metric=nps", headers=SHOP)
+    assert again.json_body["nonce"] != answer.json_body["nonce"]
 
 
 def test_the_start_up_check_refuses_other_sites_and_wrong_keys(client: Client, biz: Biz) -> None:
@@ -43,8 +48,10 @@ def test_the_start_up_check_refuses_other_sites_and_wrong_keys(client: Client, b
     forged = biz.site_key[:-1] + ("x" if not biz.site_key.endswith("x") else "y")
     wrong = client.http.get(f"/v1/sites/{forged}", headers=SHOP)
     assert wrong.status_code == 401 and wrong.json_body["error"]["code"] == "invalid_site_key"
-    # The widget can read why (one console warning), but the answer says nothing about the business.
-    assert wrong.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    # No business allows this origin for a key that does not exist: no CORS header (#11 item 5), and the
+    # answer says nothing about the business.
+    assert "Access-Control-Allow-Origin" not in wrong.headers
+    assert "Access-Control-Allow-Origin" not in other.headers
     assert "Cà Phê" not in wrong.body.decode()
     no_origin = client.http.get(f"/v1/sites/{biz.site_key}")
     assert no_origin.status_code == 403 and "Access-Control-Allow-Origin" not in no_origin.headers

@@ -22,7 +22,7 @@ from chalicelib import tables, wiring
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
-from tests.integration.conftest import make_business, post_json, table_items
+from tests.integration.conftest import make_business, send_answer, table_items
 from tests.integration.faults.dynamo_faults import refusal, transaction_items
 
 
@@ -66,7 +66,7 @@ def busy() -> Iterator[tuple[Client, Conflicts, Any]]:
 
 
 def _answer(client: Client, token: str) -> Any:
-    return post_json(client, "/v1/responses", {"token": token, "score": 9}, {"User-Agent": "phone-1"})
+    return send_answer(client, {"token": token, "score": 9}, {"User-Agent": "phone-1"})
 
 
 def _responses(admin: Any) -> list[dict[str, Any]]:

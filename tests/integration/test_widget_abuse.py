@@ -6,14 +6,14 @@ from typing import Any
 
 from chalice.test import Client
 
-from tests.integration.conftest import Biz, post_json, table_items
+from tests.integration.conftest import Biz, send_answer, table_items
 
 SHOP = {"Origin": "https://shop.example"}
 
 
 def _post(client: Client, biz: Biz, who: str, **extra: Any) -> Any:
     body = {"site_key": biz.site_key, "metric": "nps", "score": 9, "respondent_id": who, **extra}
-    return post_json(client, "/v1/responses", body, SHOP)
+    return send_answer(client, body, SHOP)
 
 
 def test_a_tap_faster_than_a_person_reads_is_refused_and_nothing_stored(client: Client, biz: Biz, aws: Any) -> None:
@@ -35,6 +35,4 @@ def test_a_filled_honeypot_is_refused_and_nothing_stored(client: Client, biz: Bi
 def test_posts_without_the_widgets_timing_still_work(client: Client, biz: Biz) -> None:
     # POS integrations and the survey page send no elapsed_ms: the check applies only when it is sent.
     assert _post(client, biz, "pos").status_code == 201
-    assert (
-        post_json(client, "/v1/responses", {"token": biz.touchpoints["table"]["token"], "score": 8}).status_code == 201
-    )
+    assert send_answer(client, {"token": biz.touchpoints["table"]["token"], "score": 8}).status_code == 201

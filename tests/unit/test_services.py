@@ -17,7 +17,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, InvalidToken, MalformedRequest, NotFound, Unauthorized
 from chalicelib.services.directory import Directory
-from chalicelib.services.owners import Caller, Owners
+from chalicelib.services.owners import Caller, Owners, SiteQuery
 from chalicelib.services.submissions import RequestMeta, Submissions
 from chalicelib.settings import load_settings
 from tests.clock import FakeClock
@@ -27,7 +27,7 @@ ADMIN_KEY = "unit-admin-key-0123456789abcdef"
 SETTINGS = load_settings(
     {"STAGE": "test", "ADMIN_KEY": ADMIN_KEY, "APP_SECRET": "unit-secret-0123456789abcdef-0123456789abcdef"}
 )
-PHONE = RequestMeta(source_ip="203.0.113.9", user_agent="phone", accept_language="vi")
+PHONE = RequestMeta(source_ip="203.0.113.9")
 
 
 class World:
@@ -55,6 +55,16 @@ class World:
             self.caller, TouchpointIn(name="Hóa đơn", channel="receipt", metric="csat")
         )
 
+    def view(self, score: int, **extra: object) -> ResponseIn:
+        """An answer from a fresh view of the table QR's page: with that view's nonce."""
+        nonce = self.submissions.page_nonce(self.submissions.open_link(self.table.token))
+        return ResponseIn.model_validate({"token": self.table.token, "score": score, "nonce": nonce, **extra})
+
+    def site_view(self, **body: object) -> ResponseIn:
+        """A widget answer, with the nonce of its site config."""
+        config = self.owners.check_site(self.site_key, "https://caphe.example", SiteQuery())
+        return ResponseIn.model_validate({"site_key": self.site_key, "nonce": config.nonce, **body})
+
     def receipt_link(self, receipt_id: str = "HD-0001", days: int = 30) -> str:
         links = self.owners.mint_links(
             self.caller, LinksIn(touchpoint_id=self.receipt.touchpoint_id, receipt_id=receipt_id, expires_in_days=days)
@@ -68,10 +78,10 @@ def world() -> World:
 
 
 def test_a_warm_submission_costs_one_store_call_once_the_business_is_cached(world: World) -> None:
-    world.submissions.submit(ResponseIn(token=world.table.token, score=9), PHONE)
+    world.submissions.submit(world.view(9), PHONE)
     world.store.calls.clear()
     world.submissions.submit(
-        ResponseIn(token=world.table.token, score=7), RequestMeta(user_agent="another phone", source_ip="198.51.100.2")
+        world.view(7), RequestMeta(source_ip="198.51.100.2")
     )
     assert world.store.calls == ["record"]
 
@@ -80,7 +90,7 @@ def test_a_minted_receipt_link_keeps_one_response_and_updates_it_inside_the_wind
     token = world.receipt_link()
     first = world.submissions.submit(ResponseIn(token=token, score=2), PHONE)
     world.clock.advance(hours=23)
-    again = world.submissions.submit(ResponseIn(token=token, score=4), RequestMeta(user_agent="other"))
+    again = world.submissions.submit(ResponseIn(token=token, score=4), RequestMeta())
     assert (first.status, again.status) == (201, 200)
     assert again.body.response_id == first.body.response_id
     assert [r.score for r in world.store.responses.values()] == [4]
@@ -96,24 +106,33 @@ def test_after_the_edit_window_a_minted_link_is_409_and_the_score_stays(world: W
     assert [r.score for r in world.store.responses.values()] == [5]
 
 
-def test_a_table_qr_takes_one_response_per_browser_per_day_and_many_browsers(world: World) -> None:
-    token = world.table.token
-    a1 = world.submissions.submit(ResponseIn(token=token, score=9), PHONE)
-    a2 = world.submissions.submit(ResponseIn(token=token, score=10), PHONE)
-    b = world.submissions.submit(ResponseIn(token=token, score=3), RequestMeta(user_agent="tablet"))
+def test_a_table_qr_takes_one_answer_per_page_view_and_the_network_merges_nobody(world: World) -> None:
+    page = world.view(9)
+    a1 = world.submissions.submit(page, PHONE)
+    a2 = world.submissions.submit(page.model_copy(update={"score": 10}), PHONE)  # the same view re-taps
+    b = world.submissions.submit(world.view(3), PHONE)  # another customer, same address and phone
+    assert [a1.status, a2.status, b.status] == [201, 200, 201]
+    assert len(world.store.responses) == 2
+
+
+def test_a_widget_respondent_id_keeps_one_answer_per_browser_per_day(world: World) -> None:
+    meta = RequestMeta(origin="https://caphe.example", source_ip="192.0.2.1")
+    first = world.submissions.submit(world.site_view(metric="csat", score=2, respondent_id="anon-1"), meta)
+    again = world.submissions.submit(world.site_view(metric="csat", score=4, respondent_id="anon-1"), meta)
     world.clock.advance(days=1)
-    a_next_day = world.submissions.submit(ResponseIn(token=token, score=8), PHONE)
-    assert [a1.status, a2.status, b.status, a_next_day.status] == [201, 200, 201, 201]
-    assert len(world.store.responses) == 3
+    next_day = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-1"), meta)
+    assert [first.status, again.status, next_day.status] == [201, 200, 201]
+    assert again.body.response_id == first.body.response_id
+    assert len(world.store.responses) == 2
 
 
 def test_the_widgets_anonymous_id_beats_the_network_fingerprint(world: World) -> None:
-    body = {"site_key": world.site_key, "metric": "csat", "score": 5}
-    meta = RequestMeta(origin="https://caphe.example", user_agent="same office browser", source_ip="192.0.2.1")
-    one = world.submissions.submit(ResponseIn(**body, respondent_id="anon-1"), meta)
-    two = world.submissions.submit(ResponseIn(**body, respondent_id="anon-2"), meta)
+    meta = RequestMeta(origin="https://caphe.example", source_ip="192.0.2.1")
+    one = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-1"), meta)
+    two = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-2"), meta)
     assert (one.status, two.status) == (201, 201)
-    assert one.allow_origin == "https://caphe.example"
+    assert world.submissions.allowed_origin(world.site_key, "https://caphe.example/") == "https://caphe.example"
+    assert world.submissions.allowed_origin(world.site_key, "https://evil.example") is None
 
 
 def test_a_site_key_post_needs_an_allowed_origin(world: World) -> None:
@@ -134,7 +153,7 @@ def test_a_site_key_of_the_right_business_with_the_wrong_secret_is_refused(world
 
 
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(world: World) -> None:
-    meta = RequestMeta(user_agent="pos", idempotency_key="till-7:receipt-1")
+    meta = RequestMeta(idempotency_key="till-7:receipt-1")
     token = world.receipt_link()
     first = world.submissions.submit(ResponseIn(token=token, score=4), meta)
     retry = world.submissions.submit(ResponseIn(token=token, score=4), meta)
@@ -144,7 +163,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(world: W
 
 
 def test_reusing_an_idempotency_key_for_another_request_is_refused(world: World) -> None:
-    meta = RequestMeta(user_agent="pos", idempotency_key="till-7:receipt-2")
+    meta = RequestMeta(idempotency_key="till-7:receipt-2")
     token = world.receipt_link("HD-0002")
     world.submissions.submit(ResponseIn(token=token, score=4), meta)
     with pytest.raises(InvalidInput) as refused:
@@ -160,7 +179,7 @@ def test_a_score_outside_the_links_scale_is_refused_and_nothing_stored(world: Wo
 
 
 def test_a_comment_and_consented_email_reach_the_response_through_the_edit_token(world: World) -> None:
-    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=4), PHONE)
+    answer = world.submissions.submit(world.view(4), PHONE)
     saved = world.submissions.add_comment(
         answer.body.response_id,
         CommentIn(
@@ -174,14 +193,14 @@ def test_a_comment_and_consented_email_reach_the_response_through_the_edit_token
 
 
 def test_an_edit_token_works_only_for_its_own_response(world: World) -> None:
-    one = world.submissions.submit(ResponseIn(token=world.table.token, score=4), PHONE)
-    two = world.submissions.submit(ResponseIn(token=world.table.token, score=9), RequestMeta(user_agent="b"))
+    one = world.submissions.submit(world.view(4), PHONE)
+    two = world.submissions.submit(world.view(9), RequestMeta())
     with pytest.raises(InvalidToken):
         world.submissions.add_comment(two.body.response_id, CommentIn(edit_token=one.body.edit_token, comment="x"))
 
 
 def test_a_vietnamese_comment_typed_with_combining_marks_is_stored_precomposed(world: World) -> None:
-    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=4), PHONE)
+    answer = world.submissions.submit(world.view(4), PHONE)
     decomposed = "Ca\u0300 phe\u0302 ngon"  # "à" and "ê" as base letter + combining mark
     world.submissions.add_comment(
         answer.body.response_id, CommentIn(edit_token=answer.body.edit_token, comment=decomposed)
@@ -215,7 +234,7 @@ def test_keys_decide_who_sees_a_business(world: World) -> None:
 
 def _answer(world: World, n: int, score_of=lambda i: i % 11) -> None:
     for i in range(n):
-        world.submissions.submit(ResponseIn(token=world.table.token, score=score_of(i)), RequestMeta(user_agent=f"{i}"))
+        world.submissions.submit(world.view(score_of(i)), RequestMeta())
         world.clock.advance(minutes=1)
 
 
@@ -276,7 +295,7 @@ def test_a_minted_batch_gives_distinct_links_that_each_take_a_response(world: Wo
 
 
 def test_erasing_a_respondent_keeps_scores_and_drops_what_identifies_them(world: World) -> None:
-    answer = world.submissions.submit(ResponseIn(token=world.table.token, score=2), PHONE)
+    answer = world.submissions.submit(world.view(2), PHONE)
     world.submissions.add_comment(
         answer.body.response_id,
         CommentIn(edit_token=answer.body.edit_token, comment="Tệ", email="Khach@VN.example", consent=True),

@@ -20,7 +20,7 @@ from chalicelib import tables, wiring
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
-from tests.integration.conftest import make_business, table_items
+from tests.integration.conftest import make_business, table_items, with_nonce
 from tests.integration.faults.dynamo_faults import DynamoFaults
 
 # moto snapshots the whole table for every transaction, so the cost grows with the square of the count:
@@ -49,10 +49,11 @@ def faulty() -> Iterator[tuple[Client, DynamoFaults, FakeClock, Any]]:
         wiring.reset()
 
 
-def _submit(client: Client, token: str, i: int) -> Any:
+def _submit(client: Client, body: dict[str, Any], i: int) -> Any:
+    # One page view per customer: a retry re-sends the same nonce with the same Idempotency-Key.
     return client.http.post(
         "/v1/responses",
-        body=json.dumps({"token": token, "score": i % 11}),
+        body=json.dumps(body),
         headers={"Content-Type": "application/json", "User-Agent": f"phone-{i}", "Idempotency-Key": f"sub-{i}"},
     )
 
@@ -61,6 +62,8 @@ def test_throttling_on_a_fifth_of_calls_loses_nothing_and_stores_nothing_twice(f
     client, faults, clock, admin = faulty
     biz = make_business(client)
     token = biz.touchpoints["table"]["token"]
+    # Each customer's page view (and so its nonce) came before the faults began.
+    bodies = {i: with_nonce({"token": token, "score": i % 11}) for i in range(SUBMISSIONS)}
     faults.enabled = True
 
     answers: dict[int, str] = {}
@@ -72,7 +75,7 @@ def test_throttling_on_a_fifth_of_calls_loses_nothing_and_stores_nothing_twice(f
         rounds += 1
         retry = []
         for i in pending:
-            answer = _submit(client, token, i)
+            answer = _submit(client, bodies[i], i)
             statuses[answer.status_code] += 1
             if answer.status_code in (200, 201):
                 rid = answer.json_body["response_id"]
