@@ -78,13 +78,15 @@
   flush();
   if (+get(hideKey) > Date.now()) return;
   var q = "?metric=" + metric + (tp ? "&touchpoint_id=" + encodeURIComponent(tp) : "");
-  // The answer carries this page view's single-use nonce: never from a cache.
+  // it carries this page view's single-use nonce: never cached
   fetch(api + "/v1/sites/" + encodeURIComponent(key) + q, { credentials: "omit", cache: "no-store" })
     .then(function (r) {
       return r.json().then(function (j) {
         if (!r.ok) throw new Error((j.error && j.error.message) || r.status);
         return j;
       });
+    }, function () { // an unknown key or origin gets no CORS headers
+      throw new Error("no answer readable here; check data-site-key, allowed_origins and the network");
     })
     .then(function (cfg) {
       if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", function () { render(cfg); });
@@ -147,7 +149,7 @@
       view = Math.random().toString(36).slice(2), chain = Promise.resolve(), taps = 0; // this page view
     var close = root.querySelector(".x");
     if (close) close.onclick = function () { hide(o.dismissDays || 7); host.remove(); };
-    // A second tap in the same page view changes the score: same nonce, so the API edits that answer.
+    // A second tap changes the score: same nonce, so the API edits that answer.
     root.querySelector(".b").onclick = function (ev) {
       var b = ev.target.closest("button");
       if (!b) return;
