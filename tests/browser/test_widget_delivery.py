@@ -217,7 +217,7 @@ def test_a_busy_api_gets_the_answer_again_after_retry_after_and_stores_it_once(
     page.wait_for_timeout(1500)
     assert len(stack.responses()) == before + 1 and len(api.calls) == 2
     (first_at, first), (second_at, second) = api.calls
-    assert 0.9 <= second_at - first_at < 3.0  # Retry-After: 1
+    assert 0.9 <= second_at - first_at < 2.5  # Retry-After: 1 (unread, it would be the 3 s default)
     assert first == second and second.get("nonce") == nonce
     assert stack.responses()[0].score == 7
     assert page.evaluate(QUEUE) == []
