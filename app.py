@@ -205,6 +205,13 @@ def touchpoint_card(business_id: str, touchpoint_id: str) -> Response:
     return qr.svg_response(qr.card_svg(link, query.lang), f"card-{touchpoint_id}.svg")
 
 
+# #11 item 7: owner-key rotation. The new key is in this answer only: never cached, never stored in clear.
+@routes.json("/v1/businesses/{business_id}/owner-key", methods=["POST"])
+def rotate_owner_key(business_id: str) -> Response:
+    rotated = services().owners.rotate_owner_key(_caller(business_id))
+    return http.respond(rotated, 201, {"Cache-Control": "no-store"})
+
+
 @routes.json("/v1/businesses/{business_id}/pos-secret", methods=["GET"])
 def reveal_pos_secret(business_id: str) -> Response:
     secret = services().owners.reveal_pos_secret(_caller(business_id))

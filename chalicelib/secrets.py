@@ -9,6 +9,12 @@ show in the console and in the CloudFormation template). It gets where to read t
 ``infra/render.py`` wires both to secrets that CloudFormation generates in the stack. Locally and in
 the tests nothing is set here and the plain variables (or the settings' local defaults) apply.
 
+Each function reads only the secrets it uses. A function that never checks the admin key (the stream
+consumer, the queue workers, the schedule) is deployed with ``ADMIN_KEY_SOURCE=none`` and a role that
+may not read that secret: it gets a random admin key made at cold start and known to nobody, so nothing
+it runs can accept an admin request, and the settings' deployed-stage checks hold unchanged. Only a
+secret in ``MAY_BE_WITHHELD`` may be ``none``: a random app secret would break every signature silently.
+
 Values are fetched through powertools' Parameters, which caches them per container for
 ``CACHE_SECONDS``; the settings are built once per container, so a cold start reads each secret once.
 A source that is malformed, missing or unreadable stops the cold start with one message naming the
@@ -17,6 +23,7 @@ variable: the function never answers a customer with half a configuration.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 # Settings variable -> the variable naming where to read it in a deployed stage.
@@ -24,6 +31,9 @@ SOURCES = {"ADMIN_KEY": "ADMIN_KEY_SOURCE", "APP_SECRET": "APP_SECRET_SOURCE"}
 SCHEMES = ("secretsmanager", "ssm")
 CACHE_SECONDS = 300
 DEPLOYED_STAGES = ("dev", "prod")
+# Issue 11, item 7: a function is told where only the secrets it uses are; "none" marks the others.
+WITHHELD = "none"
+MAY_BE_WITHHELD = frozenset({"ADMIN_KEY"})
 
 
 class SecretError(RuntimeError):
@@ -48,8 +58,18 @@ def resolve(env: Mapping[str, str]) -> dict[str, str]:
             continue
         if env.get(var, ""):
             raise SecretError(f"Invalid configuration: set {var} or {source_var}, not both")
+        if source == WITHHELD:
+            resolved[var] = _withheld(var, source_var)
+            continue
         resolved[var] = _fetch(source_var, source)
     return resolved
+
+
+def _withheld(var: str, source_var: str) -> str:
+    if var not in MAY_BE_WITHHELD:
+        raise SecretError(f"Invalid configuration: {source_var} may not be {WITHHELD!r}: every function needs {var}")
+    # Unguessable and never stored or logged: a key nobody holds, so every admin check here fails.
+    return os.urandom(32).hex()
 
 
 def _fetch(source_var: str, source: str) -> str:

@@ -33,7 +33,7 @@ class Settings(BaseModel):
     edit_window_hours: int = Field(default=24, ge=1, le=24 * 30)
     min_responses: int = Field(default=5, ge=1, le=1000)
     business_cache_seconds: int = Field(default=60, ge=0, le=3600)
-    default_link_days: int = Field(default=30, ge=1, le=365)
+    default_link_days: int = Field(default=90, ge=1, le=365)  # #11 item 7: minted links default to 90 days
     # #11 item 2: submissions a minute, counted in DynamoDB so they hold across containers: per client
     # address PER BUSINESS (carrier NAT puts thousands of phones behind one address: 150 answers a minute
     # over three cafés must pass) and per link or site key (a table QR is one link for everyone). The link

@@ -135,6 +135,11 @@ def report_pk(business_id: str) -> str:
     return f"D#{business_id}"
 
 
+# #11 item 7: a signed-out dashboard session (SK ``X``), dropped by TTL when the session would have expired.
+def revoked_session_pk(business_id: str, session_id: str) -> str:
+    return f"DX#{business_id}#{session_id}"
+
+
 def apology_pk(business_id: str, day: str) -> str:
     return f"A#{business_id}#{day}"
 

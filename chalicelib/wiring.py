@@ -114,7 +114,18 @@ def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | N
     return Services(
         settings=settings,
         submissions=Submissions(directory, store, clock, settings),
-        owners=Owners(directory, store, store, clock, settings, registry=DynamoReports(store)),
+        owners=Owners(
+            directory,
+            store,
+            store,
+            clock,
+            settings,
+            registry=DynamoReports(store),
+            # #11 item 7 (erasure): the stored reports' copies of comments; the mail layer's copies come
+            # through forget_mail=MailService.forget once branch i11-mail is merged (see docs).
+            reports=DynamoReports(store),
+            forget_mail=None,
+        ),
         store=store,
         clock=clock,
     )

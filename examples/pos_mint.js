@@ -5,7 +5,7 @@
 // receipt, so printing a receipt never waits for the network. Print the URL as a QR code.
 //
 //   export SURVEYS_POS_SECRET=...   # "secret" from the pos-secret route (base64url)
-//   node pos_mint.js --base-url https://surveys.example --key-id 1 --business BIZ \
+//   node pos_mint.js --base-url https://surveys.example --key-id 128 --business BIZ \
 //       --touchpoint TP --metric csat --receipt HD-2026-000123
 "use strict";
 const crypto = require("node:crypto");
@@ -15,13 +15,11 @@ const CHANNELS = ["qr", "receipt", "email", "web"], METRICS = ["nps", "csat", "c
 function u32(n) { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; }
 
 // The token format of chalicelib/domain/tokens.py, version 1 (HMAC-SHA256, 16-byte MAC).
-function mint(secret, { keyId, businessId, touchpointId, channel, metric,
-                        linkId = "", minted = true, issuedAt = 0, expiresAt = null }) {
-  const hasExpiry = expiresAt !== null && expiresAt !== undefined;
-  const flags = CHANNELS.indexOf(channel) | (METRICS.indexOf(metric) << 2)
-              | (minted ? 16 : 0) | (hasExpiry ? 32 : 0);
-  const parts = [Buffer.from([1, keyId, flags]), u32(issuedAt)];
-  if (hasExpiry) parts.push(u32(expiresAt));
+// A receipt link always expires: the server refuses one without an expiry or more than 365 days ahead.
+function mint(secret, { keyId, businessId, touchpointId, channel, metric, linkId, issuedAt, days = 90 }) {
+  if (!(Number.isInteger(days) && days >= 1 && days <= 365)) throw new Error("days must be 1..365");
+  const flags = CHANNELS.indexOf(channel) | (METRICS.indexOf(metric) << 2) | 16 | 32; // minted, has expiry
+  const parts = [Buffer.from([1, keyId, flags]), u32(issuedAt), u32(issuedAt + days * 86400)];
   for (const text of [businessId, touchpointId, linkId]) {
     const raw = Buffer.from(text, "utf8");
     parts.push(Buffer.from([raw.length]), raw);
@@ -32,7 +30,7 @@ function mint(secret, { keyId, businessId, touchpointId, channel, metric,
 }
 
 function args(argv) {
-  const out = { "base-url": "https://surveys.example", channel: "receipt", days: "30" };
+  const out = { "base-url": "https://surveys.example", channel: "receipt", days: "90" };
   for (let i = 0; i < argv.length; i += 2) {
     if (!argv[i].startsWith("--") || argv[i + 1] === undefined) throw new Error("usage: --name value ...");
     out[argv[i].slice(2)] = argv[i + 1];
@@ -51,7 +49,7 @@ function main() {
   const now = a.now ? Number(a.now) : Math.floor(Date.now() / 1000);
   const token = mint(Buffer.from(secretText, "base64url"), {
     keyId: Number(a["key-id"]), businessId: a.business, touchpointId: a.touchpoint, channel: a.channel,
-    metric: a.metric, linkId: a.receipt, minted: true, issuedAt: now, expiresAt: now + Number(a.days) * 86400,
+    metric: a.metric, linkId: a.receipt, issuedAt: now, days: Number(a.days),
   });
   console.log(a["base-url"].replace(/\/+$/, "") + "/s/" + token);
 }

@@ -5,7 +5,7 @@ The till keeps the business's POS secret (GET /v1/businesses/{biz}/pos-secret) a
 receipt, so printing a receipt never waits for the network. Print the URL as a QR code.
 
     export SURVEYS_POS_SECRET=...   # "secret" from the pos-secret route (base64url)
-    python3 pos_mint.py --base-url https://surveys.example --key-id 1 --business BIZ \\
+    python3 pos_mint.py --base-url https://surveys.example --key-id 128 --business BIZ \\
         --touchpoint TP --metric csat --receipt HD-2026-000123
 """
 
@@ -22,14 +22,13 @@ CHANNELS = ("qr", "receipt", "email", "web")
 METRICS = ("nps", "csat", "ces")
 
 
-def mint(secret, key_id, business_id, touchpoint_id, channel, metric,
-         link_id="", minted=True, issued_at=0, expires_at=None):
-    """The token format of chalicelib/domain/tokens.py, version 1 (HMAC-SHA256, 16-byte MAC)."""
-    flags = (CHANNELS.index(channel) | METRICS.index(metric) << 2
-             | int(minted) << 4 | int(expires_at is not None) << 5)
-    out = bytes([1, key_id, flags]) + struct.pack(">I", issued_at)
-    if expires_at is not None:
-        out += struct.pack(">I", expires_at)
+def mint(secret, key_id, business_id, touchpoint_id, channel, metric, link_id, issued_at, days=90):
+    """The token format of chalicelib/domain/tokens.py, version 1 (HMAC-SHA256, 16-byte MAC).
+    A receipt link always expires: the server refuses one without an expiry or more than 365 days ahead."""
+    if not 1 <= days <= 365:
+        raise ValueError("days must be 1..365")
+    flags = CHANNELS.index(channel) | METRICS.index(metric) << 2 | 1 << 4 | 1 << 5  # minted, has expiry
+    out = bytes([1, key_id, flags]) + struct.pack(">II", issued_at, issued_at + days * 86400)
     for text in (business_id, touchpoint_id, link_id):
         raw = text.encode("utf-8")
         out += bytes([len(raw)]) + raw
@@ -46,7 +45,7 @@ def main():
     p.add_argument("--metric", required=True, choices=METRICS, help="the touchpoint's metric")
     p.add_argument("--channel", default="receipt", choices=CHANNELS)
     p.add_argument("--receipt", required=True, help="the receipt number: one receipt, one answer")
-    p.add_argument("--days", type=int, default=30, help="how long the link takes an answer")
+    p.add_argument("--days", type=int, default=90, help="how long the link takes an answer (1-365)")
     p.add_argument("--now", type=int, default=None, help="unix time (tests); default: the till's clock")
     args = p.parse_args()
     secret_text = os.environ.get("SURVEYS_POS_SECRET", "")
@@ -54,8 +53,10 @@ def main():
         sys.exit("Set SURVEYS_POS_SECRET to the secret from GET /v1/businesses/{biz}/pos-secret.")
     secret = base64.urlsafe_b64decode(secret_text + "=" * (-len(secret_text) % 4))
     now = int(time.time()) if args.now is None else args.now
+    if not 1 <= args.days <= 365:
+        sys.exit("--days must be 1..365: the server refuses a receipt link without an expiry or past a year.")
     token = mint(secret, args.key_id, args.business, args.touchpoint, args.channel, args.metric,
-                 link_id=args.receipt, minted=True, issued_at=now, expires_at=now + args.days * 86400)
+                 link_id=args.receipt, issued_at=now, days=args.days)
     print(args.base_url.rstrip("/") + "/s/" + token)
 
 

@@ -5,7 +5,8 @@ Nothing is made by hand: the artifact bucket is itself a small stack (surveys-ar
 first deploy. Parameters come from the environment; on an update, the ones not given keep their value:
 
     PUBLIC_BASE_URL  SENDER_DOMAIN  MAIL_FROM   (required on the first deploy)
-    ALARM_EMAIL  CUSTOM_DOMAIN  CERTIFICATE_ARN  SES_MAX_SEND_RATE  API_RATE_LIMIT  API_BURST_LIMIT  (optional)
+    ALARM_EMAIL  CUSTOM_DOMAIN  CERTIFICATE_ARN  SES_MAX_SEND_RATE  API_RATE_LIMIT  API_BURST_LIMIT
+    WAF_ENABLED  WAF_WRITE_LIMIT  WAF_REQUEST_LIMIT  (optional)
 
 Usage: python infra/deploy.py STAGE BUILD_DIR
 """
@@ -29,6 +30,9 @@ PARAMETERS = {
     "SesMaxSendRate": "SES_MAX_SEND_RATE",
     "ApiRateLimit": "API_RATE_LIMIT",
     "ApiBurstLimit": "API_BURST_LIMIT",
+    "WafEnabled": "WAF_ENABLED",
+    "WafWriteLimit": "WAF_WRITE_LIMIT",
+    "WafRequestLimit": "WAF_REQUEST_LIMIT",
 }
 REQUIRED_ON_CREATE = ("PublicBaseUrl", "SenderDomain", "MailFrom")
 ARTIFACTS_STACK = "surveys-artifacts"

@@ -14,7 +14,13 @@ sources; this file adds everything around them, from the code's own definitions:
 - the SES configuration set whose bounce / complaint events reach the SES events handler, the sending
   domain's identity with DKIM;
 - API Gateway stage throttling; alarms (dead-letter depth, 5xx, Lambda errors and throttles, DynamoDB
-  throttles) to an SNS topic.
+  throttles) to an SNS topic;
+- an AWS WAF web ACL on the API stage: per-address rate limits sized for carrier NAT, answering 429 with
+  our JSON error (or a small HTML page to a browser) and ``Retry-After`` (parameter ``WafEnabled``).
+
+Least privilege beyond the policy files: only the functions in ``ADMIN_KEY_READERS`` are told where the
+admin key is (the others get ``ADMIN_KEY_SOURCE=none``, see ``chalicelib/secrets.py``), and mail may be
+sent only from the stack's own identities (tests/infra/test_least_privilege.py holds both together).
 
 A function of ``app.py`` without its own policy file, or a queue / topic it listens to that is not known
 here, stops the render with a message saying what to add: nothing reaches AWS half-wired.
@@ -43,6 +49,14 @@ ALARM_TOPIC = "AlarmTopic"
 SES_EVENTS_TOPIC = "SesEventsTopic"
 CONFIGURATION_SET = "MailConfigurationSet"
 STREAM_FAILURES_QUEUE = "StreamFailuresQueue"
+WEB_ACL = "ApiWebAcl"
+# chalice's api_gateway_stage (.chalice/config.json); chalice's SAM output names its stage resource after it.
+API_STAGE = "api"
+API_STAGE_RESOURCE = f"RestAPI{API_STAGE}Stage"
+
+# Only these functions check the admin key (creating businesses, admin access to a business): the
+# others are not told where it is and their roles may not read it.
+ADMIN_KEY_READERS = frozenset({"api_handler"})
 
 # Retries before a message goes to its dead letters, and how long dead letters are kept (SQS's maximum,
 # so an operator back from a long weekend can still re-drive them).
@@ -52,6 +66,21 @@ LOG_RETENTION_DAYS = {"dev": 14, "prod": 90}
 # Requests per second (steady, burst) the API stage accepts before answering 429: a bot cannot run up
 # the owner's bill or starve the table. Override with the ApiRateLimit / ApiBurstLimit parameters.
 API_THROTTLE = {"dev": (20, 40), "prod": (200, 400)}
+
+# AWS WAF (item 7 of issue 11). Rate-based rules count per address over a trailing window; a carrier puts
+# thousands of phones behind one address, so the limits are far above what one person does and exist
+# only to stop a flood before it costs Lambda, DynamoDB and SES. docs/scaling.md has the sizing.
+WAF_DEFAULT_ENABLED = {"dev": "false", "prod": "true"}
+WAF_WINDOW_SECONDS = 300
+# Writes (answers, comments, owner changes) per address and window; 2,000 is a sustained 400 a minute,
+# about 200 customers a minute answering and commenting from one carrier address.
+WAF_WRITE_LIMIT = 2000
+# Every request per address and window (page views, widget config, writes): keeps one address from
+# spending the whole stage throttle on reads.
+WAF_REQUEST_LIMIT = 10000
+WAF_LABEL = "surveys:rate-limited"
+WAF_RETRY_AFTER_SECONDS = 60
+WAF_MESSAGE = "Too many requests from your network in the last few minutes; please try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -151,6 +180,17 @@ def check_policies(functions: list[Function], config: dict[str, Any]) -> None:
             + ", ".join(missing)
             + '. For each, write .chalice/policy-<name>.json and add "lambda_functions": {"<name>": '
             '{"iam_policy_file": "policy-<name>.json"}} to .chalice/config.json.'
+        )
+
+
+def check_api_stage(stage: str, config: dict[str, Any]) -> None:
+    """The WAF association, the base path mapping and the 5xx alarm name the API stage chalice makes."""
+    default = config.get("api_gateway_stage", "api")  # chalice's own default stage name is "api"
+    configured = config.get("stages", {}).get(stage, {}).get("api_gateway_stage", default)
+    if configured != API_STAGE:
+        raise RenderError(
+            f".chalice/config.json gives {stage} the API Gateway stage {configured!r}; infra/render.py wires "
+            f"the WAF, the custom domain and the alarms to {API_STAGE!r}: change API_STAGE there too."
         )
 
 
@@ -339,7 +379,7 @@ def alarms(stage: str, functions: list[Function]) -> dict[str, Any]:
         )
     out["Api5xxAlarm"] = alarm(
         "The API answered 5xx: the contract says never; read the API handler's logs.",
-        "AWS/ApiGateway", "5XXError", {"ApiName": {"Ref": "AWS::StackName"}, "Stage": "api"},
+        "AWS/ApiGateway", "5XXError", {"ApiName": {"Ref": "AWS::StackName"}, "Stage": API_STAGE},
     )
     for fn in functions:
         for metric in ("Errors", "Throttles"):
@@ -357,11 +397,22 @@ def alarms(stage: str, functions: list[Function]) -> dict[str, Any]:
 # ---- functions ---------------------------------------------------------------------------------------
 
 
-def environment(stage: str) -> dict[str, Any]:
-    """What every function reads through chalicelib/settings.py (secrets only as references)."""
+def secret_resources(function_name: str) -> list[str]:
+    """The secrets a function reads: its environment names them and its role may read exactly these."""
+    if function_name in ADMIN_KEY_READERS:
+        return [ADMIN_KEY_RESOURCE, APP_SECRET_RESOURCE]
+    return [APP_SECRET_RESOURCE]
+
+
+def environment(stage: str, function_name: str = "api_handler") -> dict[str, Any]:
+    """What a function reads through chalicelib/settings.py (secrets only as references, and only the
+    ones it uses: ``none`` tells chalicelib/secrets.py that this function is not given the admin key)."""
+    readable = secret_resources(function_name)
     env: dict[str, Any] = {
         "TABLE_NAME": {"Ref": TABLE_RESOURCE},
-        "ADMIN_KEY_SOURCE": _sub(f"secretsmanager:${{{ADMIN_KEY_RESOURCE}}}"),
+        "ADMIN_KEY_SOURCE": (
+            _sub(f"secretsmanager:${{{ADMIN_KEY_RESOURCE}}}") if ADMIN_KEY_RESOURCE in readable else "none"
+        ),
         "APP_SECRET_SOURCE": _sub(f"secretsmanager:${{{APP_SECRET_RESOURCE}}}"),
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "MAIL_FROM": {"Ref": "MailFrom"},
@@ -378,7 +429,7 @@ def function_overrides(stage: str, fn: Function) -> dict[str, Any]:
     props: dict[str, Any] = {
         # A fixed name lets the function's policy name its own log group, with no dependency cycle.
         "FunctionName": _sub(f"${{AWS::StackName}}-{fn.name}"),
-        "Environment": {"Variables": environment(stage)},
+        "Environment": {"Variables": environment(stage, fn.name)},
     }
     extra: dict[str, Any] = {
         f"{fn.logical_id}LogGroup": {
@@ -446,6 +497,148 @@ def api_overrides(stage: str) -> dict[str, Any]:
     }
 
 
+def _waf_visibility(metric: str) -> dict[str, Any]:
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": _sub(f"${{AWS::StackName}}-{metric}"),
+    }
+
+
+def _method_is(method: str) -> dict[str, Any]:
+    return {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"Method": {}},
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": method,
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+
+
+def _rate_rule(name: str, priority: int, limit_parameter: str, scope_down: dict[str, Any] | None) -> dict[str, Any]:
+    """Counts per address; over the limit it only labels the request, so that the rules after it can
+    answer a browser with a page and everyone else with our JSON error, from one count."""
+    statement: dict[str, Any] = {
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": WAF_WINDOW_SECONDS,
+        "Limit": {"Ref": limit_parameter},
+    }
+    if scope_down:
+        statement["ScopeDownStatement"] = scope_down
+    return {
+        "Name": name,
+        "Priority": priority,
+        "Statement": {"RateBasedStatement": statement},
+        "Action": {"Count": {}},
+        "RuleLabels": [{"Name": WAF_LABEL}],
+        "VisibilityConfig": _waf_visibility(name),
+    }
+
+
+def _block_rule(name: str, priority: int, statement: dict[str, Any], body_key: str, cors: bool) -> dict[str, Any]:
+    headers = [
+        {"Name": "Retry-After", "Value": str(WAF_RETRY_AFTER_SECONDS)},
+        {"Name": "Cache-Control", "Value": "no-store"},
+    ]
+    if cors:
+        # The widget calls from the business's site without credentials: with these it can read the 429
+        # and its Retry-After (and retry later) instead of seeing a network failure.
+        headers += [
+            {"Name": "Access-Control-Allow-Origin", "Value": "*"},
+            {"Name": "Access-Control-Expose-Headers", "Value": "Retry-After"},
+        ]
+    return {
+        "Name": name,
+        "Priority": priority,
+        "Statement": statement,
+        "Action": {
+            "Block": {
+                "CustomResponse": {"ResponseCode": 429, "CustomResponseBodyKey": body_key, "ResponseHeaders": headers}
+            }
+        },
+        "VisibilityConfig": _waf_visibility(name),
+    }
+
+
+def waf_response_bodies() -> dict[str, Any]:
+    """What a limited client reads: the API's own error shape, and a page for a person at a browser."""
+    from chalicelib.errors import error_body
+
+    page = (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Vui lòng thử lại sau</title>'
+        "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;"
+        "line-height:1.5;color:#222}</style></head><body>"
+        "<h1>Vui lòng thử lại sau một phút</h1>"
+        "<p>Mạng bạn đang dùng đã gửi quá nhiều yêu cầu trong vài phút qua. Nếu bạn vừa gửi câu trả lời, "
+        "câu trả lời chưa được lưu: hãy đợi một phút rồi thử lại.</p>"
+        '<p lang="en">Too many requests came from your network in the last few minutes. If you were sending '
+        "an answer, it has not been saved yet: please wait a minute and try again.</p></body></html>"
+    )
+    return {
+        "rate_limited": {
+            "ContentType": "APPLICATION_JSON",
+            "Content": json.dumps(error_body("rate_limited", WAF_MESSAGE)),
+        },
+        "rate_limited_page": {"ContentType": "TEXT_HTML", "Content": page},
+    }
+
+
+def waf() -> dict[str, Any]:
+    """A regional web ACL on the API stage, the outer wall in front of the app's own per-business limits.
+
+    Rule 1 counts an address's writes (every method but GET, HEAD and OPTIONS: answers, comments, emails
+    and vouchers are what a flood would buy); rule 2 all its requests, so one address cannot spend the
+    stage throttle that everyone shares. Over either limit the request is labelled; rules 3 and 4 answer
+    it 429 with Retry-After, as a page to a browser that asked for HTML and as our JSON error otherwise.
+    """
+    label = {"LabelMatchStatement": {"Scope": "LABEL", "Key": WAF_LABEL}}
+    wants_html = {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": "accept"}},
+            "PositionalConstraint": "CONTAINS",
+            "SearchString": "text/html",
+            "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}],
+        }
+    }
+    reads = ("GET", "HEAD", "OPTIONS")
+    writes = {"AndStatement": {"Statements": [{"NotStatement": {"Statement": _method_is(m)}} for m in reads]}}
+    return {
+        WEB_ACL: {
+            "Type": "AWS::WAFv2::WebACL",
+            "Condition": "UseWaf",
+            "Properties": {
+                "Name": _sub("${AWS::StackName}-api"),
+                "Description": "Per-address rate limits in front of the survey API, see docs/scaling.md",
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "CustomResponseBodies": waf_response_bodies(),
+                "Rules": [
+                    _rate_rule("per-address-writes", 0, "WafWriteLimit", writes),
+                    _rate_rule("per-address-requests", 1, "WafRequestLimit", None),
+                    _block_rule("rate-limited-page", 2, {"AndStatement": {"Statements": [label, wants_html]}},
+                                "rate_limited_page", cors=False),
+                    _block_rule("rate-limited", 3, label, "rate_limited", cors=True),
+                ],
+                "VisibilityConfig": _waf_visibility("api-web-acl"),
+            },
+        },
+        "ApiWebAclAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Condition": "UseWaf",
+            # The stage must exist before it can be associated; chalice's SAM output makes it.
+            "DependsOn": [API_STAGE_RESOURCE],
+            "Properties": {
+                "ResourceArn": _sub(
+                    f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/${{RestAPI}}/stages/{API_STAGE}"
+                ),
+                "WebACLArn": {"Fn::GetAtt": [WEB_ACL, "Arn"]},
+            },
+        },
+    }
+
+
 def custom_domain() -> dict[str, Any]:
     """Printed QR codes outlive stacks: with a domain of its own the API's address never changes."""
     return {
@@ -462,8 +655,8 @@ def custom_domain() -> dict[str, Any]:
         "ApiBasePathMapping": {
             "Type": "AWS::ApiGateway::BasePathMapping",
             "Condition": "HasCustomDomain",
-            "DependsOn": ["RestAPIapiStage"],
-            "Properties": {"DomainName": {"Ref": "ApiDomain"}, "RestApiId": {"Ref": "RestAPI"}, "Stage": "api"},
+            "DependsOn": [API_STAGE_RESOURCE],
+            "Properties": {"DomainName": {"Ref": "ApiDomain"}, "RestApiId": {"Ref": "RestAPI"}, "Stage": API_STAGE},
         },
     }
 
@@ -517,6 +710,29 @@ def parameters(stage: str) -> dict[str, Any]:
         },
         "ApiRateLimit": {"Type": "Number", "Default": rate, "MinValue": 1, "MaxValue": 10000},
         "ApiBurstLimit": {"Type": "Number", "Default": burst, "MinValue": 1, "MaxValue": 5000},
+        # AWS WAF (issue 11, item 7): docs/scaling.md explains the sizing.
+        "WafEnabled": {
+            "Type": "String",
+            "Default": WAF_DEFAULT_ENABLED[stage],
+            "AllowedValues": ["true", "false"],
+            "Description": "Put the AWS WAF per-address rate limits in front of the API (about 9 USD a month "
+            "plus 0.60 USD per million requests).",
+        },
+        "WafWriteLimit": {
+            "Type": "Number",
+            "Default": WAF_WRITE_LIMIT,
+            "MinValue": 100,
+            "MaxValue": 2000000000,
+            "Description": "Writes (POST, PUT, DELETE...) one address may send in 5 minutes before WAF answers 429. "
+            "Carrier NAT puts thousands of phones behind one address: keep it generous.",
+        },
+        "WafRequestLimit": {
+            "Type": "Number",
+            "Default": WAF_REQUEST_LIMIT,
+            "MinValue": 100,
+            "MaxValue": 2000000000,
+            "Description": "Requests of any kind one address may send in 5 minutes before WAF answers 429.",
+        },
     }
 
 
@@ -525,7 +741,9 @@ def render(stage: str, functions: list[Function] | None = None) -> dict[str, Any
         raise RenderError(f"unknown stage {stage!r}: use {' or '.join(STAGES)}")
     if functions is None:
         functions = app_functions(stage)
-        check_policies(functions, json.loads((ROOT / ".chalice" / "config.json").read_text()))
+        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+        check_policies(functions, config)
+        check_api_stage(stage, config)
     resources: dict[str, Any] = {TABLE_RESOURCE: tables.cloudformation_table(deletion_protection=stage == "prod")}
     resources.update(secrets())
     resources.update(queues(stage))
@@ -533,6 +751,7 @@ def render(stage: str, functions: list[Function] | None = None) -> dict[str, Any
     resources.update(alarms(stage, functions))
     resources.update(api_overrides(stage))
     resources.update(custom_domain())
+    resources.update(waf())
     for fn in functions:
         resources.update(function_overrides(stage, fn))
     return {
@@ -540,6 +759,7 @@ def render(stage: str, functions: list[Function] | None = None) -> dict[str, Any
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
             "HasCustomDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CustomDomain"}, ""]}]},
+            "UseWaf": {"Fn::Equals": [{"Ref": "WafEnabled"}, "true"]},
         },
         "Rules": {
             "CertificateWithDomain": {

@@ -45,6 +45,13 @@ class InMemoryStore:
         self.calls.append("get_business")
         return self.businesses.get(business_id)
 
+    def set_owner_key_hash(self, business_id: str, owner_key_hash: str, expected_hash: str) -> bool:
+        found = self.businesses.get(business_id)
+        if found is None or found.owner_key_hash != expected_hash:
+            return False
+        self.businesses[business_id] = found.model_copy(update={"owner_key_hash": owner_key_hash})
+        return True
+
     def put_touchpoint(self, touchpoint: Touchpoint) -> None:
         self.calls.append("put_touchpoint")
         self.touchpoints[(touchpoint.business_id, touchpoint.touchpoint_id)] = touchpoint
@@ -178,15 +185,30 @@ class InMemoryStore:
         ]
         return found
 
-    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None:
+    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> str | None:
         self.erased.add((pk, sk))
         if pk.startswith("R#"):
             business_id = pk.split("#")[1]
             key = (business_id, sk)
+            comment = self.responses[key].comment
             self.responses[key] = self.responses[key].model_copy(
                 update={"email": None, "email_hash": None, "comment": None, "consent": False}
             )
-        else:
-            for key, link in list(self.links.items()):
-                if pk.endswith(f"#{link.link_id}"):
-                    self.links[key] = replace(link, email=None, email_hash=None)
+            return comment
+        for key, link in list(self.links.items()):
+            if pk.endswith(f"#{link.link_id}"):
+                self.links[key] = replace(link, email=None, email_hash=None)
+        return None
+
+
+class RecordingMailForgetter:
+    """Stands in for ``MailService.forget(business_id, email_hash) -> int`` (#11 item 7, erasure): records
+    what it was asked to forget and answers how many mail-side items it "held" for that address."""
+
+    def __init__(self, held: dict[tuple[str, str], int] | None = None) -> None:
+        self.held = dict(held or {})
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, business_id: str, email_hash: str) -> int:
+        self.calls.append((business_id, email_hash))
+        return self.held.pop((business_id, email_hash), 0)

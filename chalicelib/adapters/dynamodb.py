@@ -160,9 +160,32 @@ class DynamoStore(DynamoTable):
             return False
         return True
 
+    def set_owner_key_hash(self, business_id: str, owner_key_hash: str, expected_hash: str) -> bool:
+        """Replace the owner key's hash, unless it changed since it was read (False)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translated():
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(tables.business_pk(business_id), "META"),
+                    UpdateExpression="SET owner_key_hash = :new",
+                    ConditionExpression="attribute_exists(PK) AND owner_key_hash = :old",
+                    ExpressionAttributeValues={":new": {"S": owner_key_hash}, ":old": {"S": expected_hash}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def get_business(self, business_id: str) -> Business | None:
+        # Strongly consistent (#11): owner authentication reads here, and a key rotated a moment ago must
+        # not verify from a replica that has not seen the rotation. The hot path reads it once a minute.
         with _translated():
-            got = self.client.get_item(TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"))
+            got = self.client.get_item(
+                TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"), ConsistentRead=True
+            )
         item = got.get("Item")
         return Business.model_validate(self._plain(item)) if item else None
 
@@ -577,12 +600,14 @@ class DynamoStore(DynamoTable):
                 return keys
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> None:
+    def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> str | None:
+        """Remove the address, its hash and the comment from one item; returns the comment it held (so
+        its copies in stored reports can be found), None when it held none or was gone."""
         from botocore.exceptions import ClientError
 
         try:
             with _translated():
-                self.client.update_item(
+                got = self.client.update_item(
                     TableName=self.table,
                     Key=self._key(pk, sk),
                     UpdateExpression="REMOVE "
@@ -591,10 +616,13 @@ class DynamoStore(DynamoTable):
                     ConditionExpression="attribute_exists(PK)",
                     ExpressionAttributeNames={f"#p{i}": name for i, name in enumerate(_PERSONAL)},
                     ExpressionAttributeValues={":t": {"S": erased_at}, ":no": {"BOOL": False}},
+                    ReturnValues="UPDATED_OLD",
                 )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+            return None
+        return (got.get("Attributes") or {}).get("comment", {}).get("S")
 
 
 def _native(value: Any) -> Any:

@@ -200,6 +200,62 @@ class DynamoReports:
         return found
 
 
+    # ---- #11 item 7: erasure in stored reports ---------------------------------------------------
+
+    def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
+        with _translated():
+            got = self._client.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": tables.report_pk(business_id)}, "SK": {"S": day}},
+                ProjectionExpression="report_z",
+                ConsistentRead=True,
+            )
+        item = got.get("Item")
+        report = _unpack(item["report_z"]["B"]) if item and "report_z" in item else None
+        if report is None:
+            return 0
+        # Imported here: this module is loaded on every cold start (the business index), the report code is not.
+        from chalicelib.domain.report import without_comments
+
+        kept, removed = without_comments(report, comments)
+        if not removed:
+            return 0
+        packed = zlib.compress(json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+        with _translated():
+            self._client.update_item(
+                TableName=self._table,
+                Key={"PK": {"S": tables.report_pk(business_id)}, "SK": {"S": day}},
+                UpdateExpression="SET report_z = :z",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":z": {"B": packed}},
+            )
+        return removed
+
+    # ---- #11 item 7: signed-out dashboard sessions ---------------------------------------------------
+
+    def revoke_session(self, business_id: str, session_id: str, until: int) -> None:
+        with _translated():
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "PK": {"S": tables.revoked_session_pk(business_id, session_id)},
+                    "SK": {"S": "X"},
+                    "type": {"S": "revoked_session"},
+                    tables.TTL_ATTRIBUTE: {"N": str(until + 3600)},
+                },
+            )
+
+    def session_revoked(self, business_id: str, session_id: str) -> bool:
+        with _translated():
+            got = self._client.get_item(
+                TableName=self._table,
+                Key={"PK": {"S": tables.revoked_session_pk(business_id, session_id)}, "SK": {"S": "X"}},
+                ProjectionExpression="PK",
+                ConsistentRead=True,
+            )
+        return "Item" in got
+
+
 def _int(attribute: dict[str, Any] | None) -> int:
     try:
         return max(0, int((attribute or {}).get("N", "0")))

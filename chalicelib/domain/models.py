@@ -266,6 +266,9 @@ class ErasureQuery(Strict):
 class Erased(Out):
     responses_erased: int
     links_erased: int
+    # #11 item 7: erasure reaches every copy
+    report_comments_erased: int = 0
+    mail_items_erased: int = 0
 
 
 # ---- entities -----------------------------------------------------------------------------------

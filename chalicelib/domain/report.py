@@ -396,3 +396,23 @@ def build_report(
         windows=dict(inputs.window_ranges),
         skipped=inputs.skipped + invalid,
     )
+
+
+# ---- #11 item 7: erasure -------------------------------------------------------------------------------
+
+
+def without_comments(report: dict[str, Any], erased: set[tuple[str, str]]) -> tuple[dict[str, Any], int]:
+    """The report without the given comments, each named by (its response's created_at, its text): the
+    instant alone could name two customers who answered in the same microsecond. The report keeps at
+    most MAX_COMMENT_CHARS of a comment, so its copy is matched against the same prefix. Returns the
+    report and how many comments were removed."""
+    comments = report.get("comments")
+    if not isinstance(comments, list):
+        return report, 0
+    wanted = {(at, text[:MAX_COMMENT_CHARS]) for at, text in erased}
+
+    def erased_copy(c: Any) -> bool:
+        return isinstance(c, dict) and (c.get("created_at"), c.get("comment")) in wanted
+
+    kept = [c for c in comments if not erased_copy(c)]
+    return {**report, "comments": kept}, len(comments) - len(kept)

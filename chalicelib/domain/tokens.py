@@ -39,6 +39,11 @@ empty business_id or touchpoint_id; an unknown key id; a wrong MAC. A correctly 
 ``expires_at`` is at or before the current time is ``Expired``. Exactly one byte string encodes a
 given set of claims, so every token that verifies re-signs to itself.
 
+Since issue #11 (:func:`check_lifetime`): a minted token (bit 4 set) must carry an expiry at most 365
+days (plus one day of clock skew) ahead of the server's clock, or it is refused (``InvalidToken`` with
+code ``token_expiry_required`` / ``token_expiry_too_far``); key ids 128..255 are POS keys, handed to
+tills, and a touchpoint token (bit 4 clear) signed with one is refused (``pos_key_not_allowed``).
+
 Minting on a till, Python (stdlib only)::
 
     # --- python recipe ---
@@ -220,7 +225,57 @@ def verify(token: str, keys: Mapping[int, bytes], now: int) -> LinkClaims:
     claims = _parse(raw)
     if claims.expires_at is not None and now >= claims.expires_at:
         raise Expired(_EXPIRED)
+    check_lifetime(claims, now)
     return claims
+
+
+# ---- #11 item 7: minted tokens expire, and a till's key signs only what a till may sign -----------------
+
+MAX_MINTED_DAYS = 365
+DEFAULT_MINTED_DAYS = 90
+# A till's clock may run a little fast: an expiry this much past the limit is still accepted.
+CLOCK_SKEW_SECONDS = 86400
+# Key ids 128..255 are POS keys (handed to tills); 0..127 never leave the server and are the only ones
+# that sign printed touchpoint QR codes. Retiring a stolen till's key then leaves every table card valid.
+POS_KEY_IDS = range(128, 256)
+SERVER_KEY_IDS = range(0, 128)
+_DAY = 86400
+
+
+def is_pos_key(key_id: int) -> bool:
+    return key_id in POS_KEY_IDS
+
+
+def check_lifetime(claims: LinkClaims, now: int) -> None:
+    """Refuse (InvalidToken, with its own code) a genuine token the rules no longer allow: a minted link
+    without an expiry or with one more than MAX_MINTED_DAYS ahead (its one-answer claim could not be kept
+    that long), and a touchpoint link signed with a POS key (a till mints receipts, never table cards)."""
+    if not claims.minted:
+        if is_pos_key(claims.key_id):
+            raise InvalidToken(
+                "A till's key cannot sign a touchpoint link; use the touchpoint's QR code.", code="pos_key_not_allowed"
+            )
+        return
+    if claims.expires_at is None:
+        raise InvalidToken(
+            f"This link has no expiry: minted and POS links must expire within {MAX_MINTED_DAYS} days.",
+            code="token_expiry_required",
+        )
+    if claims.expires_at > now + MAX_MINTED_DAYS * _DAY + CLOCK_SKEW_SECONDS:
+        raise InvalidToken(
+            f"This link expires too far ahead: minted and POS links must expire within {MAX_MINTED_DAYS} days.",
+            code="token_expiry_too_far",
+        )
+
+
+def claim_expires_at(claims: LinkClaims, now: int, edit_window_seconds: int) -> int:
+    """When the one-answer claim of a response to ``claims`` may be dropped (its TTL): never before the
+    token expires plus the edit window plus a day, so a receipt can never be answered twice. A touchpoint
+    link's claims are per page view and need only outlive the edit window."""
+    floor = now + max(2 * _DAY, edit_window_seconds + _DAY)
+    if claims.expires_at is None:
+        return floor
+    return max(floor, claims.expires_at + edit_window_seconds + _DAY)
 
 
 # ---- encoding ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -43,16 +44,20 @@ from chalicelib.errors import (
     NotFound,
     Unauthorized,
 )
-from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ResponseStore
+from chalicelib.ports import BusinessRegistry, BusinessStore, Clock, LinkRecord, ReportStore, ResponseStore
 from chalicelib.services.directory import Directory
 from chalicelib.services.submissions import email_hash
 from chalicelib.settings import Settings
+
+# #11 item 7: what the mail layer offers erasure, MailService.forget(business_id, email_hash) -> items erased.
+ForgetMail = Callable[[str, str], int]
 
 _ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 # Each live key is a secret that forges links if it leaks: a cap makes owners retire old ones.
 MAX_VERIFYING_KEYS = 4
+FIRST_POS_KEY = tokens.POS_KEY_IDS.start
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,11 @@ class PosSecret(Out):
     token_version: int = tokens.VERSION
     verifying_key_ids: list[int] = Field(description="Keys whose tokens are still accepted (retire old ones)")
     propagation_seconds: int = Field(description="After a rotation, wait this long before the till uses the key")
+
+
+class OwnerKeyRotated(Out):
+    business_id: str
+    owner_key: str = Field(description="The new owner key, shown once; the old one no longer works")
 
 
 class PosKeyRetired(Out):
@@ -111,6 +121,9 @@ class Owners:
         clock: Clock,
         settings: Settings,
         registry: BusinessRegistry | None = None,
+        *,
+        reports: ReportStore | None = None,
+        forget_mail: ForgetMail | None = None,
     ):
         self._directory = directory
         self._businesses = businesses
@@ -118,6 +131,11 @@ class Owners:
         self._clock = clock
         self._settings = settings
         self._registry = registry
+        # #11 item 7 (erasure): stored reports hold copies of unhappy comments; the mail layer (alert
+        # batches, the dead-letter queue) holds others and forgets them through ``forget_mail``
+        # (MailService.forget(business_id, email_hash) -> items erased), wired in wiring.py.
+        self._reports = reports
+        self._forget_mail = forget_mail
 
     # ---- who is calling ---------------------------------------------------------------------------
 
@@ -144,11 +162,28 @@ class Owners:
             raise Unauthorized()
         if key_business != business_id:
             raise NotFound("Unknown business.")
-        business = self._directory.business(business_id)
+        # Read past the per-container cache (#11): a rotated key must be dead at once in every container,
+        # and a cached business would still hold the old key's hash for up to a minute. Owner calls are
+        # few; the hot paths (submissions, the widget) keep the cache.
+        business = self._businesses.get_business(business_id)
         expected = keys.keyed_hash(self._settings.app_secret, "owner-key", key)
         if business is None or not keys.same(business.owner_key_hash, expected):
             raise Unauthorized()
         return Caller(business, is_admin=False)
+
+    # ---- #11 item 7: owner-key rotation ------------------------------------------------------------------
+
+    def rotate_owner_key(self, caller: Caller) -> OwnerKeyRotated:
+        """A new owner key, shown once; the old key fails from the next request on, in every container
+        (authentication reads the stored hash, never a cached one), and every dashboard session ends
+        (a session names a prefix of the key hash it was opened with)."""
+        business = self._fresh(caller.business.business_id)
+        owner_key = keys.new_owner_key(business.business_id)
+        new_hash = keys.keyed_hash(self._settings.app_secret, "owner-key", owner_key)
+        if not self._businesses.set_owner_key_hash(business.business_id, new_hash, business.owner_key_hash):
+            raise Conflict("The owner key was changed at the same time; sign in again.", code="owner_key_changed")
+        self._directory.forget("b", business.business_id)
+        return OwnerKeyRotated(business_id=business.business_id, owner_key=owner_key)
 
     # ---- setup ------------------------------------------------------------------------------------
 
@@ -167,8 +202,10 @@ class Owners:
             voucher=data.voucher,
             owner_key_hash=keys.keyed_hash(self._settings.app_secret, "owner-key", owner_key),
             site_key=site_key,
-            signing_keys={1: keys.b64url(tokens.new_secret())},
-            active_key_id=1,
+            # #11: key 1 stays on the server (printed QR codes, links the API mints); key 128 is the
+            # tills' (revealed by GET .../pos-secret), so a stolen till is cut off without a reprint.
+            signing_keys={1: keys.b64url(tokens.new_secret()), FIRST_POS_KEY: keys.b64url(tokens.new_secret())},
+            active_key_id=FIRST_POS_KEY,
             created_at=iso_utc(self._clock.now()),
         )
         if self._registry is not None:
@@ -222,14 +259,17 @@ class Owners:
         """A new active key; tokens (and printed QR codes) signed with older keys keep verifying until
         those keys are retired. Refused when too many keys are live, so old ones do not pile up."""
         business = self._fresh(caller.business.business_id)
-        if len(business.signing_keys) >= MAX_VERIFYING_KEYS:
+        if len([k for k in business.signing_keys if k in tokens.POS_KEY_IDS]) >= MAX_VERIFYING_KEYS:
             raise Conflict(
-                f"At most {MAX_VERIFYING_KEYS} keys can verify at once: retire an old key first.",
+                f"At most {MAX_VERIFYING_KEYS} till keys can verify at once: retire an old key first.",
                 code="too_many_keys",
             )
         used = set(business.signing_keys)
-        # Key ids are one byte of the token: count up, and wrap to the first free id after 255.
-        new_id = next(k for k in [*range(max(used) + 1, 256), *range(1, 256)] if k not in used)
+        # Key ids are one byte of the token; a till's keys live in 128..255 (tokens.POS_KEY_IDS): count up
+        # from the newest, and wrap to the first free id after 255.
+        pos = tokens.POS_KEY_IDS
+        newest = max([k for k in used if k in pos], default=pos.start - 1)
+        new_id = next(k for k in [*range(newest + 1, pos.stop), *pos] if k not in used)
         updated = business.model_copy(
             update={
                 "signing_keys": {**business.signing_keys, new_id: keys.b64url(tokens.new_secret())},
@@ -240,13 +280,20 @@ class Owners:
         return self._pos_secret(updated, propagation=self._settings.business_cache_seconds)
 
     def retire_pos_key(self, caller: Caller, key_id: str) -> PosKeyRetired:
-        """Stop accepting tokens signed with an old key (receipts and QR codes printed with it die)."""
+        """Stop accepting tokens signed with an old till key (receipts minted with it die; printed touchpoint
+        QR codes are signed with the server's own key and keep working)."""
         business = self._fresh(caller.business.business_id)
         if not key_id.isdigit() or len(key_id) > 3 or int(key_id) not in business.signing_keys:
             raise NotFound("Unknown key id.", code="key_not_found")
         kid = int(key_id)
         if kid == business.active_key_id:
             raise Conflict("The active key cannot be retired: rotate first.", code="active_key")
+        if kid == qr_key_id(business):
+            # Retiring it would kill every printed table card. A business made before POS keys were
+            # separate rotates once (POST), moves its tills to the new key, and keeps this one for its QRs.
+            raise Conflict(
+                "This key signs your printed QR codes; it cannot be retired from the POS route.", code="qr_key"
+            )
         remaining = {k: v for k, v in business.signing_keys.items() if k != kid}
         self._save_keys(business, business.model_copy(update={"signing_keys": remaining}))
         return PosKeyRetired(
@@ -356,7 +403,8 @@ class Owners:
         expires_at: int | None,
         issued_at: int | None = None,
     ) -> str:
-        kid = business.active_key_id
+        # The server's own key (never revealed to a till) signs printed QR codes and the links it mints.
+        kid = qr_key_id(business)
         secret = business.signing_keys[kid]
         claims = tokens.LinkClaims(
             business_id=business.business_id,
@@ -462,18 +510,46 @@ class Owners:
     # ---- erasure ----------------------------------------------------------------------------------
 
     def erase_respondent(self, caller: Caller, email: str) -> Erased:
+        """Erase a person's address and comments everywhere this business keeps them: their responses
+        (scores stay, anonymous), minted links, vouchers and apology records (all found by the keyed
+        hash of the address, one Query on the email index), the comments copied into stored daily
+        reports (and so the dashboard), and what the mail layer holds. Safe to repeat."""
         business = caller.business
         hashed = email_hash(self._settings.app_secret, email)
         found = self._responses.find_personal_data(business.business_id, hashed)
         now = iso_utc(self._clock.now())
         responses = links = 0
+        # report day -> (created_at, text) of the person's comments, as stored reports keep them
+        commented: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        response_prefix = f"R#{business.business_id}#"  # the keys find_personal_data returns (tables.py)
         for pk, sk in found:
-            self._responses.erase_personal_data(pk, sk, now)
-            if pk.startswith("R#"):
+            comment = self._responses.erase_personal_data(pk, sk, now)
+            if pk.startswith(response_prefix):
                 responses += 1
-            else:
+                if comment:
+                    # R#{biz}#{day} / {created_at}#{response_id}
+                    commented[pk[len(response_prefix) :]].add((sk.rsplit("#", 1)[0], comment))
+            elif pk.startswith("C#"):
                 links += 1
-        return Erased(responses_erased=responses, links_erased=links)
+        # After the responses: a report recomputed from now on no longer sees the comment either.
+        report_comments = 0
+        if self._reports is not None:
+            for day, comments in sorted(commented.items()):
+                report_comments += self._reports.erase_report_comments(business.business_id, day, comments)
+        mail_items = self._forget_mail(business.business_id, hashed) if self._forget_mail is not None else 0
+        return Erased(
+            responses_erased=responses,
+            links_erased=links,
+            report_comments_erased=report_comments,
+            mail_items_erased=mail_items,
+        )
+
+
+def qr_key_id(business: Business) -> int:
+    """The key that signs printed touchpoint QR codes and API-minted links: the newest server key
+    (ids below 128). A business made before #11 has only key 1, which then also serves its tills."""
+    server = [k for k in business.signing_keys if k not in tokens.POS_KEY_IDS]
+    return max(server) if server else business.active_key_id
 
 
 def _bearer(authorization: str | None) -> str | None:

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
-from chalicelib.domain.keys import keyed_hash, same, seal, unseal
+from chalicelib.domain.keys import keyed_hash, new_id, same, seal, unseal
 from chalicelib.domain.models import Business
 from chalicelib.domain.report import (
     RECOVERY_WINDOW_DAYS,
@@ -312,22 +312,43 @@ class Reports:
 
     def open_session(self, business: Business) -> str:
         """A signed session for the dashboard cookie: never the owner key itself. It names a prefix of
-        the stored key hash, so a new owner key ends every session opened with the old one."""
+        the stored key hash, so a new owner key ends every session opened with the old one, and a random
+        id, so signing out ends this one session (#11)."""
         expires = int(self._clock.now().timestamp()) + SESSION_SECONDS
-        payload = {"b": business.business_id, "k": business.owner_key_hash[:16], "e": expires}
+        payload = {"b": business.business_id, "k": business.owner_key_hash[:16], "e": expires, "s": new_id(16)}
         return seal(self._settings.app_secret, "dashboard", payload)
 
     def session_business(self, business_id: str, session: str | None) -> Business | None:
-        """The business a dashboard cookie is valid for, or None (missing, forged, expired, other)."""
+        """The business a dashboard cookie is valid for, or None (missing, forged, expired, signed out,
+        opened with an owner key that has since been rotated, other business)."""
+        payload = self._session(business_id, session)
+        if payload is None:
+            return None
+        business = self._businesses.get_business(business_id)
+        if business is None or not same(business.owner_key_hash[:16], payload["k"]):
+            return None
+        if self._store.session_revoked(business_id, payload["s"]):
+            return None
+        return business
+
+    def end_session(self, business_id: str, session: str | None) -> bool:
+        """Sign out: this session stops opening the dashboard at once, in every container (the cookie is
+        cleared too, but a copied cookie must not outlive the sign-out). False when there was none."""
+        payload = self._session(business_id, session)
+        if payload is None:
+            return False
+        self._store.revoke_session(business_id, payload["s"], payload["e"])
+        return True
+
+    def _session(self, business_id: str, session: str | None) -> dict[str, Any] | None:
         if not session:
             return None
         payload = unseal(self._settings.app_secret, "dashboard", session, max_length=512)
         if not isinstance(payload, dict) or payload.get("b") != business_id:
             return None
-        expires, fingerprint = payload.get("e"), payload.get("k")
-        if not isinstance(expires, int) or expires <= self._clock.now().timestamp() or not isinstance(fingerprint, str):
+        expires, fingerprint, sid = payload.get("e"), payload.get("k"), payload.get("s")
+        if not isinstance(expires, int) or expires <= self._clock.now().timestamp():
             return None
-        business = self._businesses.get_business(business_id)
-        if business is None or not same(business.owner_key_hash[:16], fingerprint):
-            return None
-        return business
+        if not isinstance(fingerprint, str) or not isinstance(sid, str) or not sid:
+            return None  # sessions from before #11 carry no id and cannot be signed out: sign in again
+        return payload

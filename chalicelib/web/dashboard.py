@@ -4,6 +4,11 @@ Server-rendered HTML with inline SVG: no framework, no script, no external reque
 The owner key never travels in a URL: the page takes ``Authorization: Bearer`` or a session cookie set by
 its own sign-in form (POST), which holds a signed session (``keys.seal``), never the key. The cookie is
 HttpOnly, Secure, SameSite=Strict and scoped to this business's dashboard path.
+
+Both forms (sign in, sign out) carry a CSRF token (#11): a double-submit of a random value the page puts in
+a cookie of its own, the form field being that value sealed under the app secret. No server state; a
+POST whose field does not match the cookie gets a friendly 403 and signs no one in or out. Signing out
+also revokes the session server-side, so a copied cookie dies with it.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.domain import keys
 from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.services.reports import SESSION_SECONDS, TREND_DAYS, Dashboard
 from chalicelib.web import digest, http
 
 _BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
+_CSRF_NONCE = re.compile(r"^[0-9a-z]{24}$")
 
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
@@ -31,6 +38,7 @@ TEXT: dict[str, dict[str, str]] = {
         "signin": "Đăng nhập",
         "signout": "Đăng xuất",
         "wrong_key": "Khóa không đúng. Vui lòng thử lại.",
+        "csrf_failed": "Biểu mẫu đã hết hạn hoặc không đến từ trang này. Vui lòng thử lại.",
         "not_found": "Không tìm thấy trang này.",
         "no_report": "Chưa có báo cáo nào. Báo cáo đầu tiên được tạo sau nửa đêm (giờ địa phương).",
         "trend": "Xu hướng 30 ngày",
@@ -48,6 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
         "signin": "Sign in",
         "signout": "Sign out",
         "wrong_key": "That key is not right. Please try again.",
+        "csrf_failed": "This form has expired or did not come from this page. Please try again.",
         "not_found": "This page was not found.",
         "no_report": "No report yet. The first one is made after local midnight.",
         "trend": "30-day trend",
@@ -69,7 +78,11 @@ def cookie_name(business_id: str) -> str:
     return f"dash_{business_id}"
 
 
-def _session_cookie(request: Any, business_id: str) -> str | None:
+def csrf_cookie_name(business_id: str) -> str:
+    return f"dcsrf_{business_id}"
+
+
+def _cookie_value(request: Any, name: str) -> str | None:
     raw = http.header(request, "cookie")
     if not raw:
         return None
@@ -78,15 +91,40 @@ def _session_cookie(request: Any, business_id: str) -> str | None:
         jar.load(raw)
     except CookieError:
         return None
-    morsel = jar.get(cookie_name(business_id))
+    morsel = jar.get(name)
     return morsel.value if morsel else None
 
 
-def _cookie(business_id: str, value: str, max_age: int) -> str:
+def _session_cookie(request: Any, business_id: str) -> str | None:
+    return _cookie_value(request, cookie_name(business_id))
+
+
+def _cookie(business_id: str, value: str, max_age: int, name: str | None = None) -> str:
     return (
-        f"{cookie_name(business_id)}={value}; Path=/dashboard/{business_id}; Max-Age={max_age}; "
+        f"{name or cookie_name(business_id)}={value}; Path=/dashboard/{business_id}; Max-Age={max_age}; "
         "HttpOnly; Secure; SameSite=Strict"
     )
+
+
+# ---- CSRF (#11 item 7): double-submit, signed, stateless ---------------------------------------------
+
+
+def _csrf(services: Any, request: Any, business_id: str) -> tuple[str, str | None]:
+    """(the form's token, a Set-Cookie header when the browser has no CSRF cookie yet). An existing
+    cookie is reused, so two open tabs both keep working."""
+    nonce = _cookie_value(request, csrf_cookie_name(business_id))
+    set_cookie = None
+    if not nonce or not _CSRF_NONCE.match(nonce):
+        nonce = keys.new_id(24)
+        set_cookie = _cookie(business_id, nonce, SESSION_SECONDS, csrf_cookie_name(business_id))
+    token = keys.seal(services.settings.app_secret, "dashboard-csrf:" + business_id, nonce)
+    return token, set_cookie
+
+
+def _csrf_ok(services: Any, request: Any, business_id: str, form: dict[str, str]) -> bool:
+    nonce = _cookie_value(request, csrf_cookie_name(business_id))
+    sealed = keys.unseal(services.settings.app_secret, "dashboard-csrf:" + business_id, form.get("csrf") or "", 256)
+    return bool(nonce) and isinstance(sealed, str) and keys.same(sealed, nonce or "")
 
 
 def _locale(request: Any, fallback: str | None = None) -> str:
@@ -113,35 +151,47 @@ def show(services: Any, request: Any, business_id: str) -> Response:
     except NotFound:
         return _not_found(request)
     if business is None:
-        return _signin(request, business_id, error=False)
+        if not _BUSINESS_ID.match(business_id):
+            return _not_found(request)
+        return _signin(services, request, business_id, status=401)
     locale = _locale(request, business.locale)
-    body = render_dashboard(reports.dashboard(business), locale, business_id)
-    return http.html(body, 200, {"Vary": "Cookie, Authorization"})
+    csrf, set_cookie = _csrf(services, request, business_id)
+    body = render_dashboard(reports.dashboard(business), locale, business_id, csrf=csrf)
+    headers = {"Vary": "Cookie, Authorization"}
+    if set_cookie:
+        headers["Set-Cookie"] = set_cookie
+    return http.html(body, 200, headers)
 
 
 def sign_in(services: Any, request: Any, business_id: str) -> Response:
-    """POST /dashboard/{biz}: the sign-in (or sign-out) form. 303 to the page with the session cookie."""
+    """POST /dashboard/{biz}: the sign-in (or sign-out) form. 303 to the page with the session cookie;
+    403 (the form again) without the right CSRF token."""
     # The id goes into Location and the cookie's name and path: only a well-formed one gets that far.
     if not _BUSINESS_ID.match(business_id):
         return _not_found(request)
     form = http.form_body(request)
+    if not _csrf_ok(services, request, business_id, form):
+        return _signin(services, request, business_id, status=403)
     location = f"{services.settings.public_base_url}/dashboard/{business_id}"
     if form.get("action") == "signout":
+        services.reports.end_session(business_id, _session_cookie(request, business_id))
         return Response(
-            body="", status_code=303, headers={"Location": location, "Set-Cookie": _cookie(business_id, "", 0)}
+            body="",
+            status_code=303,
+            headers={"Location": location, "Set-Cookie": _cookie(business_id, "", 0), "Cache-Control": "no-store"},
         )
     key = (form.get("owner_key") or "").strip()
     if not key or len(key) > 200:
-        return _signin(request, business_id, error=True)
+        return _signin(services, request, business_id, status=401, error=True)
     try:
         caller = services.owners.authenticate(f"Bearer {key}", business_id)
     except Unauthorized:
-        return _signin(request, business_id, error=True)
+        return _signin(services, request, business_id, status=401, error=True)
     except NotFound:
         return _not_found(request)
     if caller.is_admin:
         # The operator's key opens the page through the header only: a session is an owner's.
-        return _signin(request, business_id, error=True)
+        return _signin(services, request, business_id, status=401, error=True)
     session = services.reports.open_session(caller.business)
     headers = {
         "Location": location,
@@ -151,20 +201,30 @@ def sign_in(services: Any, request: Any, business_id: str) -> Response:
     return Response(body="", status_code=303, headers=headers)
 
 
-def _signin(request: Any, business_id: str, *, error: bool) -> Response:
+def _signin(services: Any, request: Any, business_id: str, *, status: int, error: bool = False) -> Response:
     locale = _locale(request)
+    csrf, set_cookie = _csrf(services, request, business_id)
     body = (
         _env()
         .get_template("dashboard/signin.html.j2")
-        .render(t=TEXT[locale], locale=locale, action=f"/dashboard/{business_id}", error=error)
+        .render(
+            t=TEXT[locale],
+            locale=locale,
+            action=f"/dashboard/{business_id}",
+            error=error,
+            forbidden=status == 403,
+            csrf=csrf,
+        )
     )
-    return http.html(body, 401)
+    return http.html(body, status, {"Set-Cookie": set_cookie} if set_cookie else None)
 
 
 def _not_found(request: Any) -> Response:
     locale = _locale(request)
     body = (
-        _env().get_template("dashboard/signin.html.j2").render(t=TEXT[locale], locale=locale, action=None, error=False)
+        _env()
+        .get_template("dashboard/signin.html.j2")
+        .render(t=TEXT[locale], locale=locale, action=None, error=False, forbidden=False, csrf="")
     )
     return http.html(body, 404)
 
@@ -253,7 +313,7 @@ def trend_chart(metric: str, days: list[str], by_day: dict[str, dict[str, Any]],
     }
 
 
-def render_dashboard(data: Dashboard, locale: str, business_id: str) -> str:
+def render_dashboard(data: Dashboard, locale: str, business_id: str, *, csrf: str = "") -> str:
     today = date.fromisoformat(data.today)
     days = [(today - timedelta(days=TREND_DAYS - i)).isoformat() for i in range(TREND_DAYS)]
     by_day = {r.get("date"): r for r in data.trend if isinstance(r, dict)}
@@ -278,5 +338,6 @@ def render_dashboard(data: Dashboard, locale: str, business_id: str) -> str:
             charts=[trend_chart(m, days, by_day, locale) for m in ("nps", "csat", "ces")],
             comments=comments,
             action=f"/dashboard/{business_id}",
+            csrf=csrf,
         )
     )

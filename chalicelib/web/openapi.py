@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain import models as m
-from chalicelib.services.owners import PosKeyRetired, PosSecret, SiteConfig, SiteQuery
+from chalicelib.services.owners import OwnerKeyRotated, PosKeyRetired, PosSecret, SiteConfig, SiteQuery
 from chalicelib.web.http import FORM_TYPE
 
 ERROR = {
@@ -95,7 +95,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "nonce": {"type": "string"},
         },
         "ok": (200, "text/html"),
-        "errors": [400, 404, 409, 410, 413, 415, 422],
+        "errors": [400, 404, 409, 410, 413, 415, 422, 429],
         "error_type": "text/html",
     },
     ("/widget.js", "GET"): {
@@ -140,7 +140,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "errors": [401, 404, 422, 503],
     },
     ("/v1/businesses/{business_id}/pos-secret", "GET"): {
-        "summary": "Reveal the active signing key a till uses to mint receipt tokens offline",
+        "summary": "Reveal the active till key (ids 128-255) that mints receipt tokens offline",
         "tags": ["owner"],
         "auth": "owner",
         "ok": (200, PosSecret),
@@ -153,8 +153,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "ok": (201, PosSecret),
         "errors": [401, 404, 409, 503],
     },
+    # #11 item 7: owner-key rotation
+    ("/v1/businesses/{business_id}/owner-key", "POST"): {
+        "summary": "Rotate the owner key: the new key is shown once; the old one and every dashboard session end",
+        "tags": ["owner"],
+        "auth": "owner",
+        "ok": (201, OwnerKeyRotated),
+        "errors": [401, 404, 409, 503],
+    },
     ("/v1/businesses/{business_id}/pos-secret/{key_id}", "DELETE"): {
-        "summary": "Retire an old signing key: its receipts and printed QR codes stop working",
+        "summary": "Retire an old till key: receipts minted with it stop working; printed QR codes do not",
         "tags": ["owner"],
         "auth": "owner",
         "ok": (200, PosKeyRetired),
@@ -217,11 +225,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "error_type": "text/html",
     },
     ("/dashboard/{business_id}", "POST"): {
-        "summary": "The dashboard's sign-in form: sets an HttpOnly, Secure, SameSite=Strict session cookie",
+        "summary": "The dashboard's sign-in / sign-out form: sets an HttpOnly, Secure, SameSite=Strict session "
+        "cookie; 403 without the form's CSRF token (the dcsrf_ cookie's value, sealed)",
         "tags": ["pages"],
-        "body_form": {"owner_key": {"type": "string"}, "action": {"enum": ["signout"]}},
+        "body_form": {
+            "owner_key": {"type": "string"},
+            "action": {"enum": ["signout"]},
+            "csrf": {"type": "string"},
+        },
         "ok": (303, "text/html"),
-        "errors": [400, 401, 404, 413, 415],
+        "errors": [400, 401, 403, 404, 413, 415],
         "error_type": "text/html",
     },
     ("/v1/businesses/{business_id}/respondents", "DELETE"): {
@@ -330,6 +343,7 @@ _MODELS = [
     m.Erased,
     PosSecret,
     PosKeyRetired,
+    OwnerKeyRotated,  # #11 item 7
     SiteConfig,
 ]
 

@@ -96,3 +96,88 @@ def test_stream_and_queue_consumers_may_read_only_their_own_source(template: dic
                     if v["Type"] == "AWS::SQS::Queue" and v["Properties"]["QueueName"] == queue
                 )
                 assert granted["sqs:ReceiveMessage"] == json.dumps({"Fn::GetAtt": [resource, "Arn"]}, sort_keys=True)
+
+
+def _role(template: dict[str, Any], fn: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]
+
+
+def _secrets_named_by(env: dict[str, Any]) -> set[str]:
+    """The secret resources a function's *_SOURCE variables point at ("none": not given)."""
+    named = set()
+    for var, value in env.items():
+        if var.endswith("_SOURCE") and value != "none":
+            named.add(value["Fn::Sub"].removeprefix("secretsmanager:${").removesuffix("}"))
+    return named
+
+
+def test_each_function_may_read_only_the_secrets_it_is_told_about(template: dict[str, Any]) -> None:
+    for fn in functions(template).values():
+        readable = {
+            r["Ref"]
+            for s in _statements(_role(template, fn)) if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+            for r in _as_list(s["Resource"])
+        }
+        assert readable == _secrets_named_by(fn["Properties"]["Environment"]["Variables"]), chalice_name(fn)
+        assert readable == set(render.secret_resources(chalice_name(fn)))
+
+
+def test_only_the_api_handler_may_read_the_admin_key(template: dict[str, Any]) -> None:
+    readers = set()
+    for fn in functions(template).values():
+        env = fn["Properties"]["Environment"]["Variables"]
+        if render.ADMIN_KEY_RESOURCE in _secrets_named_by(env):
+            readers.add(chalice_name(fn))
+        else:
+            # chalicelib/secrets.py: a random key nobody holds, so no admin request is accepted there.
+            assert env["ADMIN_KEY_SOURCE"] == "none"
+        assert render.APP_SECRET_RESOURCE in _secrets_named_by(env)
+    assert readers == {"api_handler"}
+
+
+SENDER_RESOURCES = [
+    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderDomain}"},
+    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailFrom}"},
+    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"},
+]
+
+
+@pytest.mark.parametrize("policy_file", _policy_files())
+def test_mail_may_be_sent_only_from_the_stacks_own_sender_through_its_configuration_set(policy_file: str) -> None:
+    # identity/* would let an owner who sets sender_email to another tenant's verified address send
+    # as that tenant; the stack's domain (every address on it) and MAIL_FROM are all it may use.
+    document = json.loads((ROOT / ".chalice" / policy_file).read_text())
+    for statement in document["Statement"]:
+        actions = _as_list(statement["Action"])
+        if not any(a.startswith("ses:") for a in actions):
+            continue
+        assert set(actions) <= {"ses:SendEmail", "ses:SendRawEmail"}, policy_file
+        assert statement["Resource"] == SENDER_RESOURCES, policy_file
+        assert "*" not in json.dumps(statement["Resource"]), policy_file
+
+
+def test_the_identities_mail_is_sent_from_are_the_ones_the_stack_verifies(template: dict[str, Any]) -> None:
+    identity = template["Resources"]["SenderIdentity"]["Properties"]
+    assert identity["EmailIdentity"] == {"Ref": "SenderDomain"}
+    assert identity["ConfigurationSetAttributes"]["ConfigurationSetName"] == {"Ref": "MailConfigurationSet"}
+    for fn in functions(template).values():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["MAIL_FROM"] == {"Ref": "MailFrom"}
+        assert env["SES_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
+
+
+def test_a_failing_followups_record_goes_to_a_queue_its_consumer_may_write_to(template: dict[str, Any]) -> None:
+    # Lambda sends the failed batch's description to the on-failure destination with the function's role.
+    streams = 0
+    for fn in functions(template).values():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "DynamoDB":
+                continue
+            streams += 1
+            queue = event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+            granted = [
+                s for s in _statements(_role(template, fn))
+                if "sqs:SendMessage" in _as_list(s["Action"]) and s["Resource"] == queue
+            ]
+            assert granted, chalice_name(fn)
+    assert streams == 1

@@ -11,7 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.errors import Unauthorized
+from chalicelib.services.directory import Directory
+from chalicelib.services.owners import Owners
 from chalicelib.settings import ConfigurationError, load_settings
+from tests.clock import FakeClock
+from tests.fakes import InMemoryStore
 from tests.infra.conftest import ROOT
 
 ADMIN = "deployed-admin-key-0123456789abcdefghij"
@@ -66,6 +71,8 @@ def test_a_too_short_secret_is_refused_by_name(aws: None) -> None:
         ({"ADMIN_KEY": ADMIN, "APP_SECRET": SECRET}, "ADMIN_KEY_SOURCE must be set for a deployed stage"),
         ({"ADMIN_KEY_SOURCE": "vault:admin", "APP_SECRET_SOURCE": "ssm:/x"}, "ADMIN_KEY_SOURCE must look like"),
         ({"ADMIN_KEY_SOURCE": "ssm:", "APP_SECRET_SOURCE": "ssm:/x"}, "ADMIN_KEY_SOURCE must look like"),
+        ({"ADMIN_KEY_SOURCE": "none", "APP_SECRET_SOURCE": "none"}, "APP_SECRET_SOURCE may not be 'none'"),
+        ({"ADMIN_KEY_SOURCE": "none", "ADMIN_KEY": ADMIN, "APP_SECRET_SOURCE": "ssm:/x"}, "set ADMIN_KEY or"),
     ],
 )
 def test_a_deployed_stage_refuses_plain_or_malformed_secret_settings(env: dict[str, str], named: str) -> None:
@@ -88,3 +95,20 @@ def test_on_lambda_a_bad_configuration_fails_the_import_of_app_not_a_request() -
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert "ConfigurationError: Invalid configuration: ADMIN_KEY_SOURCE must be set for a deployed stage" in last
+
+
+def test_a_function_not_given_the_admin_key_starts_and_no_admin_key_works_there(aws: None) -> None:
+    # The stream consumer, the queue workers and the schedule are deployed with ADMIN_KEY_SOURCE=none
+    # (infra/render.py) and roles that may not read the admin key's secret.
+    secret_arn = _secret("surveys/app", SECRET)
+    env = {**BASE, "ADMIN_KEY_SOURCE": "none", "APP_SECRET_SOURCE": f"secretsmanager:{secret_arn}"}
+    first, second = load_settings(env), load_settings(env)
+    assert first.app_secret == SECRET
+    # A key made at cold start and known to nobody: the real one (or any guess) never matches it.
+    assert len(first.admin_key) >= 24
+    assert first.admin_key not in (ADMIN, "", "none")
+    assert first.admin_key != second.admin_key
+    owners = Owners(Directory(InMemoryStore(), ttl_seconds=60), InMemoryStore(), InMemoryStore(), FakeClock(), first)
+    for guess in (ADMIN, "none", ""):
+        with pytest.raises(Unauthorized):
+            owners.require_admin(f"Bearer {guess}")

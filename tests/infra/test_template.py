@@ -68,7 +68,7 @@ def test_every_function_runs_python312_on_arm64_with_its_log_group_and_alarms(te
             assert resources[f"{logical_id}{metric}Alarm"]["Properties"]["MetricName"] == metric
         env = props["Environment"]["Variables"]
         assert "ADMIN_KEY" not in env and "APP_SECRET" not in env
-        assert env["ADMIN_KEY_SOURCE"] == {"Fn::Sub": "secretsmanager:${AdminKeySecret}"}
+        assert env["APP_SECRET_SOURCE"] == {"Fn::Sub": "secretsmanager:${AppSecretSecret}"}
 
 
 def test_the_stream_consumer_reports_partial_failures_with_bounded_retries(template: dict[str, Any]) -> None:
@@ -84,6 +84,27 @@ def test_the_stream_consumer_reports_partial_failures_with_bounded_retries(templ
         assert 0 <= props["MaximumRetryAttempts"] <= 10
         failures = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
         assert template["Resources"][failures]["Type"] == "AWS::SQS::Queue"
+
+
+def test_a_poisoned_stream_record_is_parked_after_bounded_retries_and_the_operator_is_told(
+    template: dict[str, Any],
+) -> None:
+    # A record that fails every time must not hold its shard (and every email behind it): bisecting
+    # isolates it, retries and age are bounded, then its description waits in a queue with an alarm.
+    resources = template["Resources"]
+    (props,) = [
+        e["Properties"] for fn in functions(template).values()
+        for e in fn["Properties"].get("Events", {}).values() if e["Type"] == "DynamoDB"
+    ]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 1 <= props["MaximumRetryAttempts"] <= 10
+    assert 60 <= props["MaximumRecordAgeInSeconds"] <= 7 * 24 * 3600
+    assert props["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert resources[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    alarm = resources[f"{queue}DepthAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    assert alarm["AlarmActions"] == [{"Ref": render.ALARM_TOPIC}]
 
 
 def test_every_consumed_queue_exists_with_a_redrive_policy(template: dict[str, Any]) -> None:

@@ -301,21 +301,22 @@ def test_a_403_from_any_check_on_a_site_key_route_carries_cors_for_an_allowed_or
     from chalice import Chalice
     from chalice.test import Client as TestClient
 
+    from app import app as real_app
     from chalicelib.errors import Forbidden
     from chalicelib.web import http
 
     app = Chalice(app_name="cors-probe")
-    routes = http.bind(app)
+    try:
+        routes = http.bind(app)  # the request lookup follows the probe app until the finally below
 
-    @routes.json("/probe", methods=["GET"], cors=lambda request: "https://shop.example")
-    def probe() -> Any:
-        raise Forbidden("No.", code="some_other_check")
+        @routes.json("/probe", methods=["GET"], cors=lambda request: "https://shop.example")
+        def probe() -> Any:
+            raise Forbidden("No.", code="some_other_check")
 
-    with TestClient(app) as probe_client:
-        answer = probe_client.http.get("/probe", headers=SHOP)
-    from app import app as real_app
-
-    http.bind(real_app)  # the module-level app is the one the other tests use
+        with TestClient(app) as probe_client:
+            answer = probe_client.http.get("/probe", headers=SHOP)
+    finally:
+        http.bind(real_app)  # the module-level app is the one the other tests use
     assert answer.status_code == 403 and answer.json_body["error"]["code"] == "some_other_check"
     _assert_cors(answer)
 

@@ -20,8 +20,25 @@ from tests.integration.test_daily_reports import CapturingMailer, comment, maile
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+def csrf_of(answer: Any, biz_id: str, cookie: str | None = None) -> tuple[str, str]:
+    """(the form's CSRF field, the CSRF cookie) of a page, as a browser would keep them."""
+    field = re.search(r'name="csrf" value="([^"]+)"', answer.body.decode())
+    assert field, "the form carries no CSRF token"
+    set_cookie = answer.headers.get("Set-Cookie", "")
+    if set_cookie.startswith(f"dcsrf_{biz_id}="):
+        cookie = set_cookie.split(";", 1)[0]
+    assert cookie, "no CSRF cookie was set"
+    return field.group(1), cookie
+
+
 def sign_in(client: Client, biz_id: str, key: str) -> Any:
-    return client.http.post(f"/dashboard/{biz_id}", body=urlencode({"owner_key": key}), headers=FORM)
+    form = client.http.get(f"/dashboard/{biz_id}")
+    token, cookie = csrf_of(form, biz_id)
+    return client.http.post(
+        f"/dashboard/{biz_id}",
+        body=urlencode({"owner_key": key, "csrf": token}),
+        headers={**FORM, "Cookie": cookie},
+    )
 
 
 def session_cookie(answer: Any) -> str:
@@ -98,10 +115,96 @@ def test_a_session_opens_only_its_own_business_and_forged_or_expired_ones_open_n
     assert client.http.get(f"/dashboard/{biz.business_id}", headers={"Cookie": mine}).status_code == 401
 
 
-def test_signing_out_clears_the_cookie(client: Client, biz: Biz) -> None:
-    answer = client.http.post(f"/dashboard/{biz.business_id}", body="action=signout", headers=FORM)
+def test_signing_out_clears_the_cookie_and_a_copied_cookie_opens_nothing_afterwards(client: Client, biz: Biz) -> None:
+    path = f"/dashboard/{biz.business_id}"
+    session = session_cookie(sign_in(client, biz.business_id, biz.owner_key))
+    other_device = session_cookie(sign_in(client, biz.business_id, biz.owner_key))
+    page = client.http.get(path, headers={"Cookie": session})
+    assert page.status_code == 200
+    token, csrf_cookie = csrf_of(page, biz.business_id)
+    answer = client.http.post(
+        path,
+        body=urlencode({"action": "signout", "csrf": token}),
+        headers={**FORM, "Cookie": f"{session}; {csrf_cookie}"},
+    )
     assert answer.status_code == 303
     assert "Max-Age=0" in answer.headers["Set-Cookie"]
+    # The cookie is gone from this browser; a copy of it (another tab, a stolen one) is dead too.
+    assert client.http.get(path, headers={"Cookie": session}).status_code == 401
+    assert client.http.get(path, headers={"Cookie": other_device}).status_code == 200
+
+
+def test_a_sign_in_or_sign_out_without_the_form_s_csrf_token_gets_a_friendly_403_and_changes_nothing(
+    client: Client, biz: Biz
+) -> None:
+    path = f"/dashboard/{biz.business_id}"
+    form = client.http.get(path)
+    token, cookie = csrf_of(form, biz.business_id)
+    assert {"HttpOnly", "Secure", "SameSite=Strict", f"Path=/dashboard/{biz.business_id}"} <= {
+        part.strip() for part in form.headers["Set-Cookie"].split(";")
+    }
+    other_token, other_cookie = csrf_of(client.http.get(path), biz.business_id)
+    assert other_cookie != cookie  # each browser gets its own value
+    attempts = [
+        ({"owner_key": biz.owner_key}, cookie),  # a cross-site form: no token
+        ({"owner_key": biz.owner_key, "csrf": token}, None),  # the token without this browser's cookie
+        ({"owner_key": biz.owner_key, "csrf": other_token}, cookie),  # another browser's token
+        ({"owner_key": biz.owner_key, "csrf": token[:-2] + "AA"}, cookie),  # a forged one
+    ]
+    for fields, with_cookie in attempts:
+        headers = {**FORM, **({"Cookie": with_cookie} if with_cookie else {})}
+        refused = client.http.post(path, body=urlencode(fields), headers=headers)
+        assert refused.status_code == 403, fields
+        page = refused.body.decode()
+        assert "text/html" in refused.headers["Content-Type"] and '<form method="post"' in page
+        assert "Location" not in refused.headers and "dash_" not in refused.headers.get("Set-Cookie", "")
+        assert biz.owner_key not in page
+    session = session_cookie(sign_in(client, biz.business_id, biz.owner_key))
+    signout = client.http.post(path, body="action=signout", headers={**FORM, "Cookie": f"{session}; {cookie}"})
+    assert signout.status_code == 403 and "Set-Cookie" not in signout.headers
+    assert client.http.get(path, headers={"Cookie": session}).status_code == 200  # still signed in
+
+
+def test_rotating_the_owner_key_shows_the_new_key_once_kills_the_old_one_and_ends_every_session(
+    client: Client, biz: Biz
+) -> None:
+    from chalicelib import wiring
+    from chalicelib.errors import Unauthorized
+
+    path = f"/dashboard/{biz.business_id}"
+    session = session_cookie(sign_in(client, biz.business_id, biz.owner_key))
+    # Another warm container has the business (with the old key's hash) in its 60-second cache.
+    services = wiring.services()
+    other_container = wiring.build(services.settings, services.store, services.clock)
+    other_container.submissions.open_link(biz.touchpoints["table"]["token"])  # caches the business
+    other_container.owners.authenticate(f"Bearer {biz.owner_key}", biz.business_id)
+
+    rotated = client.http.post(f"/v1/businesses/{biz.business_id}/owner-key", headers=biz.auth)
+    assert rotated.status_code == 201
+    assert rotated.headers["Cache-Control"] == "no-store"
+    new_key = rotated.json_body["owner_key"]
+    assert new_key != biz.owner_key and new_key.startswith(f"ok_{biz.business_id}_")
+
+    old = client.http.get(f"/v1/businesses/{biz.business_id}/metrics", headers=biz.auth)
+    assert old.status_code == 401 and old.json_body["error"]["code"] == "unauthorized"
+    with pytest.raises(Unauthorized):
+        other_container.owners.authenticate(f"Bearer {biz.owner_key}", biz.business_id)
+    assert other_container.owners.authenticate(f"Bearer {new_key}", biz.business_id).business.business_id
+    assert client.http.get(path, headers={"Cookie": session}).status_code == 401  # the session ended
+    assert client.http.post(f"/v1/businesses/{biz.business_id}/owner-key", headers=biz.auth).status_code == 401
+    new = {"Authorization": f"Bearer {new_key}"}
+    assert client.http.get(f"/v1/businesses/{biz.business_id}/metrics", headers=new).status_code == 200
+    assert sign_in(client, biz.business_id, new_key).status_code == 303
+    # The key is stored hashed only: nothing in the table holds it in clear.
+    assert new_key not in repr(services.store.get_business(biz.business_id))
+
+
+def test_another_business_cannot_rotate_this_owner_key(client: Client, biz: Biz) -> None:
+    other = make_business(client, name="Another shop")
+    path = f"/v1/businesses/{biz.business_id}/owner-key"
+    assert client.http.post(path).status_code == 401
+    assert client.http.post(path, headers=other.auth).status_code == 404
+    assert client.http.get(f"/v1/businesses/{biz.business_id}/metrics", headers=biz.auth).status_code == 200
 
 
 def test_the_dashboard_draws_trends_distributions_touchpoints_and_comments_without_external_requests(

@@ -53,6 +53,7 @@ def test_an_unknown_time_zone_is_refused_when_the_business_is_created(client: Cl
         ("GET", "/responses"),
         ("GET", "/metrics"),
         ("DELETE", "/respondents?email=a@b.example"),
+        ("POST", "/owner-key"),  # #11 item 7
     ],
 )
 def test_no_key_is_401_and_another_business_key_is_404_on_every_owner_path(

@@ -18,7 +18,7 @@ from chalice.test import Client
 
 from chalicelib.domain import tokens
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, make_business, send_answer
+from tests.integration.conftest import Biz, make_business, post_json, send_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
@@ -69,7 +69,7 @@ def test_a_receipt_link_minted_offline_by_the_example_is_accepted_once(
     assert (claims.business_id, claims.link_id, claims.channel, claims.metric, claims.minted) == (
         biz.business_id, "HD-2026-000123", "receipt", "csat", True,
     )  # fmt: skip
-    assert claims.expires_at == now + 30 * 86400
+    assert claims.expires_at == now + 90 * 86400  # #11: the recipes' default is 90 days
     first = send_answer(client, {"token": token, "score": 4})
     again = send_answer(client, {"token": token, "score": 5})
     assert first.status_code == 201 and again.status_code == 200
@@ -96,7 +96,8 @@ def test_a_rotated_secret_signs_new_receipts_while_old_receipts_keep_working_unt
     assert rotated.status_code == 201
     new = rotated.json_body
     assert new["key_id"] != old["key_id"] and new["secret"] != old["secret"]
-    assert new["verifying_key_ids"] == sorted([old["key_id"], new["key_id"]])
+    # Key 1 is the server's own (printed QR codes): it verifies throughout and is never revealed.
+    assert new["verifying_key_ids"] == sorted([1, old["key_id"], new["key_id"]])
     assert client.http.get(path, headers=biz.auth).json_body["key_id"] == new["key_id"]
     new_token = _mint("javascript", new, biz, "HD-NEW", now)
 
@@ -109,7 +110,7 @@ def test_a_rotated_secret_signs_new_receipts_while_old_receipts_keep_working_unt
     refused = client.http.delete(f"{path}/{new['key_id']}", headers=biz.auth)
     assert refused.status_code == 409 and refused.json_body["error"]["code"] == "active_key"
     retired = client.http.delete(f"{path}/{old['key_id']}", headers=biz.auth)
-    assert retired.status_code == 200 and retired.json_body["verifying_key_ids"] == [new["key_id"]]
+    assert retired.status_code == 200 and retired.json_body["verifying_key_ids"] == [1, new["key_id"]]
 
     late = _mint("python", old, biz, "HD-OLD-2", now)
     assert send_answer(client, {"token": late, "score": 3}).status_code == 401
@@ -133,3 +134,106 @@ def test_rotation_stops_at_a_bounded_number_of_live_keys(client: Client, biz: Bi
     path = f"/v1/businesses/{biz.business_id}/pos-secret"
     statuses = [client.http.post(path, headers=biz.auth).status_code for _ in range(4)]
     assert statuses == [201, 201, 201, 409]
+
+
+# ---- #11 item 7: a stolen till is cut off without reprinting a table card; receipt links expire ------------
+
+
+def _mint_raw(secret: dict[str, Any], biz: Biz, receipt: str, *, issued_at: int, expires_at: int | None) -> str:
+    claims = tokens.LinkClaims(
+        business_id=biz.business_id, touchpoint_id=biz.touchpoints["receipt"]["touchpoint_id"], channel="receipt",
+        metric="csat", link_id=receipt, minted=True, issued_at=issued_at, expires_at=expires_at,
+        key_id=secret["key_id"],
+    )  # fmt: skip
+    return tokens.sign(claims, _keys(secret)[secret["key_id"]])
+
+
+def test_a_stolen_till_is_cut_off_while_every_printed_table_qr_keeps_working(
+    client: Client, biz: Biz, clock: FakeClock
+) -> None:
+    path = f"/v1/businesses/{biz.business_id}/pos-secret"
+    now = int(clock.now().timestamp())
+    stolen = client.http.get(path, headers=biz.auth).json_body
+    assert stolen["key_id"] >= 128  # a till's key, never the key of the printed QR codes
+    table = biz.touchpoints["table"]["token"]
+    assert tokens.peek(table).key_id != stolen["key_id"]
+    before = _mint("python", stolen, biz, "HD-BEFORE", now)
+    assert post_json(client, "/v1/responses", {"token": before, "score": 4}).status_code == 201
+
+    # The owner rotates (the honest tills take the new key) and retires the stolen one.
+    fresh = client.http.post(path, headers=biz.auth).json_body
+    assert client.http.delete(f"{path}/{stolen['key_id']}", headers=biz.auth).status_code == 200
+
+    forged = _mint("javascript", stolen, biz, "HD-THIEF", now)
+    refused = post_json(client, "/v1/responses", {"token": forged, "score": 1})
+    assert refused.status_code == 401 and refused.json_body["error"]["code"] == "invalid_token"
+    assert client.http.get(f"/s/{forged}").status_code == 404  # a friendly page, not a survey
+    # The table card printed before any of this still works: nothing to reprint.
+    assert send_answer(client, {"token": table, "score": 9}).status_code == 201
+    assert client.http.get(f"/s/{table}").status_code == 200
+    honest = _mint("python", fresh, biz, "HD-HONEST", now)
+    assert post_json(client, "/v1/responses", {"token": honest, "score": 5}).status_code == 201
+
+
+def test_the_key_of_the_printed_qr_codes_cannot_be_revealed_or_retired_through_the_pos_route(
+    client: Client, biz: Biz
+) -> None:
+    path = f"/v1/businesses/{biz.business_id}/pos-secret"
+    revealed = client.http.get(path, headers=biz.auth).json_body
+    qr_key = tokens.peek(biz.touchpoints["table"]["token"]).key_id
+    assert revealed["key_id"] != qr_key
+    client.http.post(path, headers=biz.auth)
+    refused = client.http.delete(f"{path}/{qr_key}", headers=biz.auth)
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "qr_key"
+
+
+def test_a_till_key_cannot_print_a_many_answer_table_link(client: Client, biz: Biz, clock: FakeClock) -> None:
+    secret = client.http.get(f"/v1/businesses/{biz.business_id}/pos-secret", headers=biz.auth).json_body
+    claims = tokens.LinkClaims(
+        business_id=biz.business_id, touchpoint_id=biz.touchpoints["table"]["touchpoint_id"], channel="qr",
+        metric="nps", minted=False, issued_at=int(clock.now().timestamp()), key_id=secret["key_id"],
+    )  # fmt: skip
+    token = tokens.sign(claims, _keys(secret)[secret["key_id"]])
+    refused = post_json(client, "/v1/responses", {"token": token, "score": 10})
+    assert refused.status_code == 401 and refused.json_body["error"]["code"] == "pos_key_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("expires_in_days", "code"), [(None, "token_expiry_required"), (400, "token_expiry_too_far")]
+)
+def test_a_receipt_link_without_an_expiry_or_past_a_year_is_refused_so_it_cannot_be_answered_forever(
+    client: Client, biz: Biz, clock: FakeClock, expires_in_days: int | None, code: str
+) -> None:
+    secret = client.http.get(f"/v1/businesses/{biz.business_id}/pos-secret", headers=biz.auth).json_body
+    now = int(clock.now().timestamp())
+    expires = None if expires_in_days is None else now + expires_in_days * 86400
+    token = _mint_raw(secret, biz, "HD-FOREVER", issued_at=now, expires_at=expires)
+    refused = post_json(client, "/v1/responses", {"token": token, "score": 5})
+    assert refused.status_code == 401
+    assert refused.json_body["error"]["code"] == code and "365" in refused.json_body["error"]["message"]
+    page = client.http.get(f"/s/{token}")
+    assert page.status_code == 404 and "text/html" in page.headers["Content-Type"]
+    assert "Traceback" not in page.body.decode()
+
+
+def test_a_receipt_answered_once_keeps_its_claim_until_the_link_expires_plus_the_edit_window(
+    client: Client, aws: Any, biz: Biz, clock: FakeClock
+) -> None:
+    from chalicelib import tables
+    from chalicelib.settings import get_settings
+
+    secret = client.http.get(f"/v1/businesses/{biz.business_id}/pos-secret", headers=biz.auth).json_body
+    now = int(clock.now().timestamp())
+    token = _mint("python", secret, biz, "HD-ONCE", now)
+    assert post_json(client, "/v1/responses", {"token": token, "score": 2}).status_code == 201
+    key = tables.claim_pk(biz.business_id, f"L#{biz.touchpoints['receipt']['touchpoint_id']}#HD-ONCE")
+    claim = aws.get_item(TableName=get_settings().table_name, Key={"PK": {"S": key}, "SK": {"S": "C"}})["Item"]
+    window = get_settings().edit_window_hours * 3600
+    expires_at = tokens.peek(token).expires_at
+    assert expires_at is not None
+    # DynamoDB may drop the claim only once nobody can open the link or edit its answer any more.
+    assert int(claim[tables.TTL_ATTRIBUTE]["N"]) >= expires_at + window
+    assert int(claim[tables.TTL_ATTRIBUTE]["N"]) >= tokens.claim_expires_at(tokens.peek(token), now, window)
+    clock.advance(seconds=window + 60)
+    again = post_json(client, "/v1/responses", {"token": token, "score": 5})
+    assert again.status_code == 409

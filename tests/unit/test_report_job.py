@@ -44,6 +44,7 @@ class FakeReportStore:
         self.rows: dict[tuple[str, str], list[ResponseRow]] = {}
         self.reports: dict[tuple[str, str], tuple[dict, list]] = {}
         self.reads: list[tuple[str, str]] = []
+        self.revoked: set[tuple[str, str]] = set()
 
     def register(self, business_id: str, timezone: str, created_day: str) -> None:
         self.index[business_id] = RegisteredBusiness(business_id, timezone, created_day)
@@ -74,6 +75,23 @@ class FakeReportStore:
     def get_report(self, business_id: str, day: str) -> dict | None:
         found = self.reports.get((business_id, day))
         return found[0] if found else None
+
+    # #11 item 7: signed-out sessions and erased comments, kept like the DynamoDB adapter keeps them
+    def revoke_session(self, business_id: str, session_id: str, until: int) -> None:
+        self.revoked.add((business_id, session_id))
+
+    def session_revoked(self, business_id: str, session_id: str) -> bool:
+        return (business_id, session_id) in self.revoked
+
+    def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
+        from chalicelib.domain.report import without_comments
+
+        found = self.reports.get((business_id, day))
+        if found is None:
+            return 0
+        kept, removed = without_comments(found[0], comments)
+        self.reports[(business_id, day)] = (kept, found[1])
+        return removed
 
     def reports_between(self, business_id: str, first: str, last: str, *, with_report: bool) -> list[StoredReport]:
         self.reads.append((business_id, "reports"))
@@ -333,6 +351,17 @@ def test_a_dashboard_session_opens_only_its_business_until_it_expires(world: Any
     businesses.items["saigon01"] = businesses.items["saigon01"].model_copy(update={"owner_key_hash": "a" * 64})
     clock.advance(hours=13)
     assert reports.session_business("saigon01", session) is None
+
+
+def test_signing_out_ends_that_dashboard_session_only(world: Any) -> None:
+    reports, businesses, _, _, _, _ = world
+    add(world, "saigon01", "Asia/Ho_Chi_Minh")
+    phone = reports.open_session(businesses.items["saigon01"])
+    laptop = reports.open_session(businesses.items["saigon01"])
+    assert reports.end_session("saigon01", phone) is True
+    assert reports.session_business("saigon01", phone) is None
+    assert reports.session_business("saigon01", laptop) == businesses.items["saigon01"]
+    assert reports.end_session("saigon01", "garbage") is False and reports.end_session("other001", laptop) is False
 
 
 def test_the_trend_chart_breaks_the_line_on_days_without_a_headline_and_bands_the_nps_margin() -> None:

@@ -304,3 +304,33 @@ def test_erasing_a_respondent_keeps_scores_and_drops_what_identifies_them(world:
     assert erased.responses_erased == 1
     stored = next(iter(world.store.responses.values()))
     assert (stored.score, stored.email, stored.comment, stored.email_hash) == (2, None, None, None)
+
+
+def test_erasing_a_respondent_asks_the_mail_layer_to_forget_the_same_address_once(world: World) -> None:
+    from chalicelib.services.submissions import email_hash
+    from tests.fakes import RecordingMailForgetter
+
+    hashed = email_hash(SETTINGS.app_secret, "khach@vn.example")
+    forget = RecordingMailForgetter({(world.business_id, hashed): 3})
+    owners = Owners(world.directory, world.store, world.store, world.clock, SETTINGS, forget_mail=forget)
+    answer = world.submissions.submit(world.view(2), PHONE)
+    world.submissions.add_comment(
+        answer.body.response_id,
+        CommentIn(edit_token=answer.body.edit_token, comment="Tệ", email="khach@vn.example", consent=True),
+    )
+    erased = owners.erase_respondent(world.caller, " Khach@VN.example ")
+    # The same keyed hash the stored data uses, so the mail layer finds the same person.
+    assert forget.calls == [(world.business_id, hashed)]
+    assert (erased.responses_erased, erased.mail_items_erased) == (1, 3)
+    again = owners.erase_respondent(world.caller, "khach@vn.example")
+    assert (again.responses_erased, again.mail_items_erased) == (0, 0) and len(forget.calls) == 2
+
+
+def test_rotating_the_owner_key_refuses_the_old_key_even_while_the_business_is_cached(world: World) -> None:
+    world.submissions.submit(world.view(9), PHONE)  # the business is cached
+    rotated = world.owners.rotate_owner_key(world.caller)
+    with pytest.raises(Unauthorized):
+        world.owners.authenticate(f"Bearer {world.owner_key}", world.business_id)
+    assert world.owners.authenticate(f"Bearer {rotated.owner_key}", world.business_id).business.business_id == (
+        world.business_id
+    )

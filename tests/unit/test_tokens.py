@@ -148,8 +148,13 @@ def test_a_signed_link_verifies_to_the_same_claims(channel, metric, minted, expi
     original = claims(channel=channel, metric=metric, minted=minted, expires_at=expires_at,
                       link_id="R-1" if minted else "")
     token = sign(original, SECRET)
-    assert verify(token, {1: SECRET}, NOW) == original
     assert peek(token) == original
+    if minted and expires_at is None:  # #11: a minted link without an expiry is refused
+        with pytest.raises(InvalidToken) as refused:
+            verify(token, {1: SECRET}, NOW)
+        assert refused.value.code == "token_expiry_required"
+        return
+    assert verify(token, {1: SECRET}, NOW) == original
 
 
 @given(claims_strategy)
@@ -160,7 +165,14 @@ def test_any_valid_claims_survive_sign_and_verify(original):
     assert peek(token) == original
     if original.expires_at is None or original.expires_at > 0:
         now = 0 if original.expires_at is None else original.expires_at - 1
-        assert verify(token, {original.key_id: SECRET}, now) == original
+        refused = (original.minted and original.expires_at is None) or (
+            not original.minted and tokens.is_pos_key(original.key_id)
+        )
+        if refused:  # the #11 rules: minted links expire, POS keys sign minted links only
+            with pytest.raises(InvalidToken):
+                verify(token, {original.key_id: SECRET}, now)
+        else:
+            assert verify(token, {original.key_id: SECRET}, now) == original
 
 
 def test_a_receipt_link_fits_in_120_characters():
@@ -314,8 +326,8 @@ def test_an_expired_and_forged_link_reports_invalid_not_expired():
         verify(tampered, {1: SECRET}, NOW + DAY)
 
 
-def test_a_link_without_expiry_never_expires():
-    token = sign(claims(expires_at=None), SECRET)
+def test_a_touchpoint_link_without_expiry_never_expires():
+    token = sign(claims(expires_at=None, minted=False, link_id=""), SECRET)
     assert verify(token, {1: SECRET}, 2**40).expires_at is None
 
 
@@ -362,10 +374,10 @@ def test_peek_reads_the_business_without_any_secret():
 
 
 def test_the_helper_builds_a_token_the_server_accepts():
-    token = signed_bytes(body())
+    token = signed_bytes(body(flags=0b0011_0101, expires_at=NOW + DAY))
     assert verify(token, {1: SECRET}, NOW) == LinkClaims(
         business_id="biz1", touchpoint_id="tp1", channel="receipt", metric="csat", minted=True,
-        issued_at=NOW, key_id=1)
+        issued_at=NOW, expires_at=NOW + DAY, key_id=1)
 
 
 @pytest.mark.parametrize(
@@ -515,3 +527,48 @@ def test_the_documented_javascript_recipe_mints_the_known_answers():
     )
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
     assert json.loads(result.stdout) == expected
+
+
+# ---- #11 item 7: minted and POS links carry an expiry; POS keys are not QR keys ---------------------------
+
+
+def test_a_receipt_link_without_an_expiry_is_refused_with_its_own_code():
+    token = sign(claims(expires_at=None), SECRET)
+    with pytest.raises(InvalidToken) as refused:
+        verify(token, {1: SECRET}, NOW)
+    assert refused.value.code == "token_expiry_required"
+    assert "365" in refused.value.message
+
+
+def test_a_receipt_link_may_expire_up_to_365_days_ahead_and_not_further():
+    limit = NOW + tokens.MAX_MINTED_DAYS * DAY + tokens.CLOCK_SKEW_SECONDS
+    assert verify(sign(claims(expires_at=NOW + 365 * DAY), SECRET), {1: SECRET}, NOW).expires_at == NOW + 365 * DAY
+    assert verify(sign(claims(expires_at=limit), SECRET), {1: SECRET}, NOW).expires_at == limit
+    for too_far in (limit + 1, NOW + 400 * DAY, 2**32 - 1):
+        with pytest.raises(InvalidToken) as refused:
+            verify(sign(claims(expires_at=too_far), SECRET), {1: SECRET}, NOW)
+        assert refused.value.code == "token_expiry_too_far"
+
+
+def test_a_pos_key_signs_receipt_links_but_never_a_touchpoint_link():
+    receipt = sign(claims(key_id=200, expires_at=NOW + 90 * DAY), SECRET)
+    assert verify(receipt, {200: SECRET}, NOW).key_id == 200
+    table_card = sign(claims(key_id=200, minted=False, link_id="", expires_at=None), SECRET)
+    with pytest.raises(InvalidToken) as refused:
+        verify(table_card, {200: SECRET}, NOW)
+    assert refused.value.code == "pos_key_not_allowed"
+    assert tokens.is_pos_key(128) and tokens.is_pos_key(255) and not tokens.is_pos_key(127)
+
+
+@pytest.mark.parametrize("window_hours", [1, 24, 24 * 30])
+@pytest.mark.parametrize("days", [1, 90, 365])
+def test_a_receipt_s_one_answer_claim_lives_until_the_link_expires_plus_the_edit_window(window_hours, days):
+    window = window_hours * 3600
+    receipt = claims(expires_at=NOW + days * DAY)
+    ttl = tokens.claim_expires_at(receipt, NOW, window)
+    # While the link can be opened, or its answer still edited, the claim must still be there.
+    assert ttl >= receipt.expires_at + window
+    assert ttl >= NOW + window
+    # A touchpoint link's claim (one page view) only needs to outlive the edit window.
+    table = claims(minted=False, link_id="", expires_at=None)
+    assert tokens.claim_expires_at(table, NOW, window) >= NOW + window
