@@ -308,22 +308,26 @@ def test_the_thank_you_and_the_offline_message_fit_a_360_px_phone(
 ) -> None:
     ctx = fresh(viewport={"width": 360, "height": 740}, device_scale_factor=2)
     texts = {"vi": ("Cảm ơn bạn!", "khi có mạng"), "en": ("Thank you!", "back online")}[locale]
-    for floating, message in ((True, texts[0]), (False, texts[1])):
+    # Floating NPS (eleven buttons, the tightest) thanked; inline CSAT told it waits for the network.
+    for floating, metric, score, message in ((True, "nps", 10, texts[0]), (False, "csat", 4, texts[1])):
         page = ctx.new_page()
         ScriptedApi(page, stack, 201 if floating else "abort")
-        attrs = f'data-site-key="{stack.site_key}" data-metric="csat" data-locale="{locale}"'
+        attrs = f'data-site-key="{stack.site_key}" data-metric="{metric}" data-locale="{locale}"'
         if not floating:
             attrs += ' data-target="#fb"'
         url = stack.widget_page(stack.shop, f"/phone-{locale}-{floating}.html", attrs, body='<div id="fb"></div>')
         page.goto(url)
         _buttons(page).first.wait_for()
         page.wait_for_timeout(700)
-        _tap(page, 4)
+        _tap(page, score)
         shown = page.get_by_text(message)
         shown.wait_for()
         box = shown.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
-        assert page.get_by_role("button", name="4 –").first.is_visible()  # still there to change the score
+        host = page.locator("[data-surveys-widget]").bounding_box()
+        assert host is not None and host["x"] >= 0 and host["x"] + host["width"] <= 360 and host["y"] >= 0
+        chosen = page.locator(f"[data-surveys-widget] button[value='{score}']")
+        assert chosen.is_visible() and chosen.get_attribute("aria-pressed") == "true"  # there to change the score
         page.screenshot(path=str(SCREENSHOTS / f"widget-360-{locale}-{'floating' if floating else 'inline'}.png"))
         page.evaluate("localStorage.clear()")
         page.close()
