@@ -1,7 +1,7 @@
-/*! surveys widget 1.0.0 | one <script async> tag, no dependencies | see docs/customer.md */
+/*! surveys widget 1.1.0 | one <script async> tag, no dependencies | see docs/customer.md */
 (function () {
   "use strict";
-  var VERSION = "1.0.0", P = "svw:", d = document, w = window, s = d.currentScript;
+  var VERSION = "1.1.0", P = "svw:", d = document, w = window, s = d.currentScript;
   if (!s || !s.dataset || !d.createElement("div").attachShadow) return;
   var o = s.dataset, key = o.siteKey, metric = o.metric, tp = o.touchpoint || null;
   var api = s.src.replace(/\/widget\.js(\?.*)?$/, "");
@@ -28,33 +28,46 @@
   function get(k) { try { return w.localStorage.getItem(P + k); } catch (e) { return null; } }
   function put(k, v) { try { w.localStorage.setItem(P + k, v); } catch (e) { /* storage off: no memory */ } }
 
-  // ---- the offline queue: answers given without a network are sent when the browser is back online
-  var QUEUE_DAYS = 7;
-  function queue() { try { return JSON.parse(get("q") || "[]"); } catch (e) { return []; } }
+  // ---- sending (the API's errors carry CORS headers, so they are readable): 429 or 5xx is sent again after
+  // Retry-After, TRIES times in this page, then on later page loads; any other 4xx is a refusal resending
+  // cannot change: dropped. Only a rejected fetch (no network) waits for `online`.
+  var TRIES = 3, MAX_TRIES = 6, QUEUE_DAYS = 7, timer = 0;
   function send(body) {
     return fetch(api + "/v1/responses", {
       method: "POST", body: body, keepalive: true, credentials: "omit",
       headers: { "Content-Type": "text/plain" } // a "simple" request: no CORS preflight
     }).then(function (r) {
-      if (r.status >= 500 || r.status === 429) throw new Error("retry");
-      if (!r.ok) warn("the answer was refused (" + r.status + ")");
-      return r.ok;
+      if (r.ok) return 0;
+      if (r.status === 429 || r.status >= 500) return Math.min(Math.max(+r.headers.get("Retry-After") || 3, 1), 120);
+      warn("the answer was refused (" + r.status + ")");
+      return 0;
     });
   }
-  function enqueue(body) {
-    var q = queue(); q.push({ b: body, t: Date.now() }); put("q", JSON.stringify(q.slice(-20)));
+  function queue() { try { return JSON.parse(get("q") || "[]"); } catch (e) { return []; } }
+  function save(q) { put("q", JSON.stringify(q.slice(-20))); }
+  // k: the page view, whose later tap replaces its queued one
+  function enqueue(body, k, n) { var q = unqueue(k); q.push({ b: body, t: Date.now(), n: n, k: k }); save(q); }
+  function unqueue(k) {
+    var q = queue().filter(function (x) { return !k || x.k !== k; }); save(q); return q;
   }
+  function retry(sec) { clearTimeout(timer); timer = setTimeout(flush, sec * 1e3); }
   var flushing = false;
   function flush() {
     if (flushing || !navigator.onLine) return;
-    var q = queue().filter(function (x) { return Date.now() - x.t < QUEUE_DAYS * 864e5; });
+    var q = queue();
     if (!q.length) return;
+    // never resent forever
+    q = q.filter(function (x) { return Date.now() - x.t < QUEUE_DAYS * 864e5 && (x.n || 0) < MAX_TRIES; });
     flushing = true; put("q", "[]");
-    var left = [], i = 0;
+    var i = 0, end = function (left) { flushing = false; save(left.concat(queue())); };
     (function next() {
-      if (i >= q.length) { flushing = false; if (left.length) put("q", JSON.stringify(left.concat(queue()))); return; }
-      var item = q[i++];
-      send(item.b).then(next, function () { left.push(item); next(); });
+      if (i >= q.length) return end([]);
+      var item = q[i++], stop = function () { item.n = (item.n || 0) + 1; end(q.slice(i - 1)); };
+      send(item.b).then(function (wait) {
+        if (!wait) return next();
+        stop(); // busy: the rest wait too
+        if (item.n < TRIES) retry(wait);
+      }, stop);
     })();
   }
   w.addEventListener("online", flush);
@@ -65,12 +78,15 @@
   flush();
   if (+get(hideKey) > Date.now()) return;
   var q = "?metric=" + metric + (tp ? "&touchpoint_id=" + encodeURIComponent(tp) : "");
-  fetch(api + "/v1/sites/" + encodeURIComponent(key) + q, { credentials: "omit" })
+  // it carries this page view's single-use nonce: never cached
+  fetch(api + "/v1/sites/" + encodeURIComponent(key) + q, { credentials: "omit", cache: "no-store" })
     .then(function (r) {
       return r.json().then(function (j) {
         if (!r.ok) throw new Error((j.error && j.error.message) || r.status);
         return j;
       });
+    }, function () { // an unknown key or origin gets no CORS headers
+      throw new Error("no answer readable here; check data-site-key, allowed_origins and the network");
     })
     .then(function (cfg) {
       if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", function () { render(cfg); });
@@ -114,6 +130,7 @@
       ".e{display:flex;justify-content:space-between;font-size:13px;color:#333;margin-top:6px}" +
       ".x{position:absolute;top:4px;right:4px;width:44px;height:44px;border:0;background:none;" +
       "font:22px/1 system-ui,sans-serif;color:#333;cursor:pointer}" +
+      ".s{margin:10px 0 0}.s:empty{display:none}" +
       ".h{position:absolute;left:-9999px;width:1px;height:1px;opacity:0}";
     var box = "<style>" + css + "</style><div class=w role=region aria-label='" + esc(t.score) + "'>" +
       (pos ? "<button class=x type=button aria-label='" + esc(t.close) + "'>×</button>" : "") +
@@ -124,13 +141,15 @@
         "' title='" + esc(name) + "'>" + n + "</button>";
     }
     box += "</div><div class=e aria-hidden=true><span>" + esc(labels ? labels[0] : t.lo) + "</span><span>" +
-      esc(labels ? labels[hi - lo] : t.hi) + "</span></div></div>";
+      esc(labels ? labels[hi - lo] : t.hi) + "</span></div><p class=s role=status></p></div>";
     box += "<input class=h name=website tabindex=-1 autocomplete=off aria-hidden=true>";
     root.innerHTML = box;
     (target || d.body).appendChild(host);
-    var shown = Date.now();
-    var panel = root.querySelector(".w"), close = root.querySelector(".x");
+    var shown = Date.now(), gone = 0, status = root.querySelector(".s"), nonce = cfg.nonce,
+      view = Math.random().toString(36).slice(2), chain = Promise.resolve(), taps = 0; // this page view
+    var close = root.querySelector(".x");
     if (close) close.onclick = function () { hide(o.dismissDays || 7); host.remove(); };
+    // A second tap changes the score: same nonce, so the API edits that answer.
     root.querySelector(".b").onclick = function (ev) {
       var b = ev.target.closest("button");
       if (!b) return;
@@ -139,16 +158,26 @@
       var trap = root.querySelector(".h").value; // the honeypot: invisible, so only a bot fills it
       if (trap) body.website = trap;
       if (tp) body.touchpoint_id = tp;
+      if (nonce) body.nonce = nonce;
       body = JSON.stringify(body);
-      b.setAttribute("aria-pressed", "true");
+      [].forEach.call(root.querySelectorAll(".b button"), function (x) { x.setAttribute("aria-pressed", x === b); });
       hide(o.hideDays || 90);
       var done = function (msg) {
-        panel.innerHTML = "<p role=status tabindex=-1>" + esc(msg) + "</p>";
-        panel.firstChild.focus();
-        if (pos) setTimeout(function () { host.remove(); }, 4000);
+        status.textContent = msg;
+        if (pos) { clearTimeout(gone); gone = setTimeout(function () { host.remove(); }, 6000); }
       };
-      if (!navigator.onLine) { enqueue(body); done(t.later); return; }
-      send(body).then(function () { done(t.thanks); }, function () { enqueue(body); done(t.later); });
+      // The last tap wins: taps go one after another; a newer one makes an older one moot.
+      var me = ++taps;
+      unqueue(view);
+      if (!navigator.onLine) { enqueue(body, view, 0); done(t.later); return; }
+      chain = chain.then(function () {
+        if (me < taps) return;
+        return send(body).then(function (wait) {
+          if (me < taps) return;
+          if (wait) { enqueue(body, view, 1); retry(wait); }
+          done(t.thanks);
+        }, function () { if (me === taps) { enqueue(body, view, 1); done(t.later); } });
+      });
     };
   }
   function hide(days) { put(hideKey, String(Date.now() + days * 864e5)); }
