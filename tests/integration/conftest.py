@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from chalicelib import tables, wiring
 from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.adapters.sqs import create_queues
 from chalicelib.local.emulator import untrack_dynamodb_models
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
@@ -38,6 +39,10 @@ def aws(clock: FakeClock) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb")
         client.create_table(**tables.create_table_kwargs(get_settings().table_name))
+        # The stack's queues exist wherever the app runs (infra/ makes them): erasure sweeps the mail
+        # dead letters, the report job fans out, owner alerts are flushed.
+        settings = get_settings()
+        create_queues([settings.reports_queue_name, settings.alert_queue_name, settings.mail_dlq_name])
         wiring.reset()
         wiring.install(wiring.build(get_settings(), DynamoStore(get_settings().table_name), clock))
         yield client
