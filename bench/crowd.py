@@ -106,12 +106,16 @@ def stored_today(api: str, business_id: str, owner_key: str) -> int:
             return total
 
 
+SEEN: list[tuple[float, email.message.EmailMessage]] = []  # every letter read, when it was first seen
+
+
 def outbox_letters(known: set[Path]) -> list[tuple[float, email.message.EmailMessage, Path]]:
     found = []
     for path in sorted(OUTBOX.glob("*.eml")) if OUTBOX.exists() else []:
         if path not in known:
             known.add(path)
             found.append((time.monotonic(), email.message_from_bytes(path.read_bytes(), policy=policy.default), path))
+    SEEN.extend((at, letter) for at, letter, _ in found)
     return found
 
 
@@ -194,10 +198,13 @@ def suppressed_then_next(api: str, demo: dict) -> None:
     )
     if status != 200:
         raise SystemExit(f"one-click unsubscribe answered {status}")
+    unsubscribed = time.monotonic()
     answer(2, gone, 2)  # unhappy, from the address that just unsubscribed: no email may go to it
     tapped = answer(9, nxt, 3)
     arrived, _ = wait_for_letter(known, nxt, "voucher", 120)
-    to_gone = [p.name for _, letter, p in outbox_letters(known) if str(letter["To"]) == gone]
+    time.sleep(1)  # anything still on its way to the unsubscribed address would come before the next one's
+    outbox_letters(known)
+    to_gone = [at for at, letter in SEEN if at > unsubscribed and str(letter["To"]) == gone]
     print("3. a suppressed address, then the next customer: the next customer's voucher email")
     print(f"   arrived {arrived - tapped:.2f} s after their answer (goal <= 2 s)")
     print(f"   emails to the unsubscribed address after it unsubscribed: {len(to_gone)} (goal 0)")
