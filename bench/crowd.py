@@ -20,11 +20,7 @@ from __future__ import annotations
 import email
 import html
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -34,6 +30,9 @@ import urllib.request
 from email import policy
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _make_run import make_run
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTBOX = ROOT / ".local" / "outbox"
 LOG = ROOT / ".local" / "bench_crowd.log"
@@ -42,12 +41,6 @@ PHONE = {
     "Accept-Language": "vi-VN,vi;q=0.9",
 }
 _HIDDEN = re.compile(r'<input[^>]*name="(?P<name>nonce|response_id|edit_token)"[^>]*value="(?P<value>[^"]*)"')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def call(
@@ -211,29 +204,7 @@ def suppressed_then_next(api: str, demo: dict) -> None:
 
 
 def main() -> None:
-    api_port, emulator_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(api_port), "EMULATOR_PORT": str(emulator_port)}
-    LOG.parent.mkdir(exist_ok=True)
-    with LOG.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local.server"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        api = f"http://127.0.0.1:{api_port}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if call("GET", f"{api}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit(f"make run did not answer /healthz within 180 s (log: {LOG})")
+    with make_run(LOG) as api:
         demo = json.loads((ROOT / ".local" / "demo.json").read_text())
         cafes = [
             {
@@ -273,12 +244,6 @@ def main() -> None:
         carrier_nat(cafes)
         same_phone(cafes[1])
         suppressed_then_next(api, demo)
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Run: `.venv/bin/python bench/email_delay.py [n=50]`.
 `.venv/bin/python bench/email_delay.py --after-suppressed [n=5]` measures issue #11 item 6 instead: a
 customer answers, unsubscribes with the link of their voucher email, answers again unhappy (their apology
 is suppressed), and the NEXT customer answers at once; it prints how long that next customer's voucher
-took to reach the outbox (goal <= 2 s). ``delay_after_suppressed`` is the reusable part (bench/crowd.py).
+took to reach the outbox (goal <= 2 s), n times; bench/crowd.py measures the same once, as part of its crowd.
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ import email
 import json
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -31,14 +28,11 @@ from collections.abc import Callable
 from email import policy
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _make_run import make_run
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTBOX = ROOT / ".local" / "outbox"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def post(url: str, body: dict) -> dict:
@@ -78,16 +72,23 @@ def wait_for(known: set[Path], kind: str, address: str, *, timeout: float) -> tu
     return float("inf"), None
 
 
+def answer_as_a_phone(api: str, body: dict) -> dict:
+    """POST /v1/responses with the nonce of a fresh view of the link's page, as the page itself sends it."""
+    page = urllib.request.urlopen(f"{api}/s/{body['token']}", timeout=10).read().decode()  # noqa: S310 - loopback
+    found = re.search(r'name="nonce" value="([^"]+)"', page)
+    return post(f"{api}/v1/responses", {**body, "nonce": found.group(1)} if found else body)
+
+
 def delay_after_suppressed(
     api: str, token: str, *, tag: str, submit: Callable[[str, dict], dict] | None = None, timeout: float = 120
 ) -> float:
     """Seconds from the next customer's answer to their voucher email in .local/outbox/, right after an
     unhappy answer from an address that unsubscribed (the case that took 93 s before issue #11).
 
-    ``submit(api, body)`` posts one answer (default: POST /v1/responses with the body as is); pass your
-    own to add what the write path asks for (a page nonce). Needs the business of ``token`` to have a
+    ``submit(api, body)`` posts one answer (default: as a phone, with the nonce of a view of the page).
+    Needs the business of ``token`` to have a
     voucher policy, as the demo café does."""
-    send = submit or (lambda base, body: post(f"{base}/v1/responses", body))
+    send = submit or answer_as_a_phone
     known: set[Path] = set()
     seen_in_outbox(known)
     quitter, next_customer = f"quitter-{tag}@example.com", f"next-{tag}@example.com"
@@ -109,33 +110,12 @@ def delay_after_suppressed(
 
 
 def main(n: int, *, after_suppressed: bool = False) -> None:
-    api_port, emulator_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "PORT": str(api_port),
-        "EMULATOR_PORT": str(emulator_port),
+    overrides = {
         "ALERT_BATCH_AFTER": "1000",
         "RATE_LIMIT_PER_IP": "100000",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
-    (ROOT / ".local").mkdir(exist_ok=True)
-    log = (ROOT / ".local" / "bench_email_delay.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.server"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        api = f"http://127.0.0.1:{api_port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{api}/healthz", timeout=1)  # noqa: S310 - loopback only
-                break
-            except OSError:
-                time.sleep(0.1)
+    with make_run(ROOT / ".local" / "bench_email_delay.log", **overrides) as api:
         demo = json.loads((ROOT / ".local" / "demo.json").read_text())
         token = demo["touchpoints"]["table"]["token"]
         if after_suppressed:
@@ -151,15 +131,11 @@ def main(n: int, *, after_suppressed: bool = False) -> None:
         stamp = int(time.time())
         for i in range(n):
             address = f"bench{stamp}-{i}@example.com"
-            # A phone's page view first: the answer carries that page's nonce (#11 item 1).
-            page = urllib.request.urlopen(f"{api}/s/{token}", timeout=10).read().decode()  # noqa: S310 - loopback
-            nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-            posted = time.monotonic()
-            post(
-                f"{api}/v1/responses",
+            posted = time.monotonic()  # the page view is part of a phone's answer: timed with it
+            answer_as_a_phone(
+                api,
                 {
                     "token": token,
-                    "nonce": nonce,
                     "score": 2,
                     "email": address,
                     "consent": True,
@@ -182,12 +158,6 @@ def main(n: int, *, after_suppressed: bool = False) -> None:
             print(f"  {kind:<9} median {statistics.median(values) * 1000:7.0f} ms   max {max(values) * 1000:7.0f} ms")
         late = sum(1 for d in delays["both"] if d > 2.0)
         print(f"  over 2 s: {late} of {n}   (server log: .local/bench_email_delay.log)")
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """THE mail layer: every email the service sends (voucher, apology, owner alert, daily digest) goes through
 ``MailService.send``, so the rules below hold for all of them.
 
-    MailService.send(*, kind: str, dedupe_key: str, business: Business, to: str, subject: str,
-                     html: str, text: str, reply_to: str | None = None, to_customer: bool = True) -> bool
+    MailService.deliver(*, kind: str, dedupe_key: str, business: Business, to: str, subject: str,
+                        html: str, text: str, reply_to: str | None = None, to_customer: bool = True,
+                        automatic: bool = True, about: Sequence[str] = ()) -> outcome
+    MailService.send(**the same) -> bool   (deliver(...) == "sent")
 
 * ``kind``: a short label (``voucher``, ``apology``, ``alert``, ``alert_batch``, ``digest``): logs, metrics
   and the ``X-Survey-Kind`` header.
@@ -134,37 +136,9 @@ class MailService:
 
     # ---- the one send ---------------------------------------------------------------------------------
 
-    def send(
-        self,
-        *,
-        kind: str,
-        dedupe_key: str,
-        business: Business,
-        to: str,
-        subject: str,
-        html: str,
-        text: str,
-        reply_to: str | None = None,
-        to_customer: bool = True,
-        automatic: bool = True,
-        about: Sequence[str] = (),
-    ) -> bool:
-        return (
-            self.deliver(
-                kind=kind,
-                dedupe_key=dedupe_key,
-                business=business,
-                to=to,
-                subject=subject,
-                html=html,
-                text=text,
-                reply_to=reply_to,
-                to_customer=to_customer,
-                automatic=automatic,
-                about=about,
-            )
-            == "sent"
-        )
+    def send(self, **letter: Any) -> bool:
+        """``deliver`` (same keyword arguments), answering only whether the email went out now."""
+        return self.deliver(**letter) == "sent"
 
     def deliver(
         self,
