@@ -305,6 +305,11 @@ class MailLedger(Protocol):
         False when the key was claimed meanwhile."""
         ...
 
+    def full_cap(self, caps: Sequence[EmailCap]) -> str | None:
+        """The ``name`` of the first cap already at its limit, or None: a read, so a voucher is not issued
+        for an email its caps will hold back (``claim_within`` still decides, atomically)."""
+        ...
+
 
 @dataclass(frozen=True)
 class EmailCap:

@@ -197,6 +197,28 @@ class DynamoFollowupStore(DynamoTable):
             raise
         return True
 
+    def full_cap(self, caps: Sequence[EmailCap]) -> str | None:
+        if not caps:
+            return None
+        keys = [self._key(tables.cap_pk(cap.key), "C") for cap in caps]
+        with _translated():
+            found = self.client.batch_get_item(
+                RequestItems={
+                    self.table: {
+                        "Keys": keys,
+                        "ConsistentRead": True,
+                        "ProjectionExpression": "PK, #n",
+                        "ExpressionAttributeNames": {"#n": "n"},
+                    }
+                }
+            )
+        stored = found["Responses"].get(self.table, [])
+        counts = {item["PK"]["S"]: int(item["n"]["N"]) for item in stored if "n" in item}
+        for cap in caps:
+            if counts.get(tables.cap_pk(cap.key), 0) >= cap.limit:
+                return cap.name
+        return None
+
     # ---- SuppressionStore -------------------------------------------------------------------------
 
     def suppress(self, email_hash: str, scope: str, *, reason: str, at: str) -> None:

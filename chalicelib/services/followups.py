@@ -237,6 +237,11 @@ class Followups:
             logger.info("no voucher: the address gets no email", extra={"response_id": response.response_id})
             count("EmailsSuppressed", kind="voucher")
             return
+        key = f"voucher#{business.business_id}#{response.response_id}"
+        held = self._mail.held_by_a_cap(kind="voucher", dedupe_key=key, business=business, to=response.email)
+        if held is not None:  # no code that the caps would keep from its owner
+            self._after_customer_email(business, held, now)
+            return
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
             return
@@ -254,7 +259,7 @@ class Followups:
         )
         outcome = self._mail.deliver(
             kind="voucher",
-            dedupe_key=f"voucher#{business.business_id}#{response.response_id}",
+            dedupe_key=key,
             business=business,
             to=response.email,
             subject=rendered.subject,
@@ -301,6 +306,11 @@ class Followups:
             logger.info("no apology: the address gets no email", extra={"response_id": response.response_id})
             count("EmailsSuppressed", kind="apology")
             return
+        key = f"apology#{business.business_id}#{response.response_id}"
+        held = self._mail.held_by_a_cap(kind="apology", dedupe_key=key, business=business, to=response.email)
+        if held is not None:  # no code that the caps would keep from its owner
+            self._after_customer_email(business, held, now)
+            return
         if business.voucher is not None:
             recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
         locale = response.locale or business.locale
@@ -314,7 +324,6 @@ class Followups:
             valid_until=self._display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
-        key = f"apology#{business.business_id}#{response.response_id}"
         outcome = self._mail.deliver(
             kind="apology",
             dedupe_key=key,

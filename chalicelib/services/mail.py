@@ -233,6 +233,22 @@ class MailService:
         concerned = sorted({address_hash(self._settings.app_secret, to), *(h for h in about if h)})
         self._dead_letter(kind, dedupe_key, business.business_id, sender, [to], raw, exc, about=concerned, caps=caps)
 
+    def held_by_a_cap(self, *, kind: str, dedupe_key: str, business: Business, to: str) -> str | None:
+        """Before a code is issued for an automatic customer email: if a daily cap is already full, the
+        email is recorded as capped (as ``deliver`` would) and the cap's outcome returned, so no voucher is
+        issued that nobody would receive. None: go on (``deliver`` still counts the caps atomically)."""
+        now = self._clock.now()
+        full = self._ledger.full_cap(self.caps_for(business, to, now))
+        if full is None:
+            return None
+        self._ledger.mark_capped(dedupe_key, kind=kind, business_id=business.business_id, cap=full, now=iso_utc(now))
+        logger.info(
+            "email not sent: daily cap reached",
+            extra={"kind": kind, "dedupe_key": dedupe_key, "business_id": business.business_id, "cap": full},
+        )
+        count("EmailsCapped", kind=kind, cap=full)
+        return f"capped_{full}"
+
     def caps_for(self, business: Business, to: str, now: datetime) -> list[EmailCap]:
         """The three daily counters an automatic customer email to ``to`` must fit under."""
         settings = self._settings

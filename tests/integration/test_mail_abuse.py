@@ -127,6 +127,9 @@ def test_one_person_gets_one_automatic_email_per_business_and_three_a_day_capped
     items = table_items(boto3.client("dynamodb"))
     capped = [i for i in items if i["PK"]["S"].startswith("M#") and i["status"]["S"] == "capped"]
     assert sorted(i["cap"]["S"] for i in capped) == ["address_business", "address_day"]
+    # No code is issued for an email the caps hold back: it would count as issued and reach no one.
+    with_code = {i["PK"]["S"].split("#")[1] for i in items if i["PK"]["S"].startswith("V#")}
+    assert with_code == {shop.business_id for shop in shops[:3]}
     counters = [i for i in items if i["PK"]["S"].startswith("CAP#")]
     assert counters and not any("busy" in i["PK"]["S"].lower() for i in counters)  # keyed hashes only
     assert deliver(client, event) == {"batchItemFailures": []}  # redelivered: nothing sent, nothing counted

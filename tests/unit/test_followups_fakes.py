@@ -116,6 +116,9 @@ class FakeLedgerAndSuppressions:
         self.entries[dedupe_key] = LedgerEntry(dedupe_key, "sending", now)
         return "claimed"
 
+    def full_cap(self, caps: Sequence[EmailCap]) -> str | None:
+        return next((cap.name for cap in caps if self.counters.get(cap.key, 0) >= cap.limit), None)
+
     def mark_capped(self, dedupe_key: str, *, kind: str, business_id: str, cap: str, now: str) -> bool:
         if dedupe_key in self.entries:
             return False
