@@ -232,15 +232,8 @@ class Followups:
 
     def _voucher_for_answering(self, business: Business, response: StoredResponse, now: datetime) -> None:
         assert response.email is not None
-        if self._mail.suppressed(business.business_id, response.email):
-            # No code that nobody will receive: it would count as issued and spend the person's window.
-            logger.info("no voucher: the address gets no email", extra={"response_id": response.response_id})
-            count("EmailsSuppressed", kind="voucher")
-            return
         key = f"voucher#{business.business_id}#{response.response_id}"
-        held = self._mail.held_by_a_cap(kind="voucher", dedupe_key=key, business=business, to=response.email)
-        if held is not None:  # no code that the caps would keep from its owner
-            self._after_customer_email(business, held, now)
+        if self._gets_no_email("voucher", key, business, response, now):
             return
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
@@ -267,6 +260,20 @@ class Followups:
             text=rendered.text,
         )
         self._after_customer_email(business, outcome, now)
+
+    def _gets_no_email(self, kind: str, key: str, business: Business, response: StoredResponse, now: datetime) -> bool:
+        """True when this customer email will not go out (suppressed address, a daily cap already full), so
+        no code is issued: it would count as issued, spend the person's window and reach no one."""
+        assert response.email is not None
+        if self._mail.suppressed(business.business_id, response.email):
+            logger.info(f"no {kind}: the address gets no email", extra={"response_id": response.response_id})
+            count("EmailsSuppressed", kind=kind)
+            return True
+        held = self._mail.held_by_a_cap(kind=kind, dedupe_key=key, business=business, to=response.email)
+        if held is not None:
+            self._after_customer_email(business, held, now)
+            return True
+        return False
 
     def redeem(self, business: Business, raw_code: str) -> dict[str, Any]:
         """200 body of a first redemption; raises NotFound (404), Conflict (409) or Expired (410)."""
@@ -302,14 +309,8 @@ class Followups:
         # depends on the score), each under the same per-person limit. The customer's comment is never
         # passed to the template: a customer's words never go to a customer address.
         recovery = None
-        if self._mail.suppressed(business.business_id, response.email):
-            logger.info("no apology: the address gets no email", extra={"response_id": response.response_id})
-            count("EmailsSuppressed", kind="apology")
-            return
         key = f"apology#{business.business_id}#{response.response_id}"
-        held = self._mail.held_by_a_cap(kind="apology", dedupe_key=key, business=business, to=response.email)
-        if held is not None:  # no code that the caps would keep from its owner
-            self._after_customer_email(business, held, now)
+        if self._gets_no_email("apology", key, business, response, now):
             return
         if business.voucher is not None:
             recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
