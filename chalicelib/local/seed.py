@@ -77,8 +77,7 @@ class Demo:
 def seed_demo(env: dict[str, str]) -> Demo:
     from chalicelib import wiring
 
-    wiring.reset()
-    owners = wiring.services().owners
+    owners = wiring.services().owners  # the local services server.py installed
     created = owners.create_business(
         BusinessIn(
             name="Cà Phê Sài Gòn",
