@@ -32,10 +32,8 @@ class Services:
     owners: Owners
     store: DynamoStore | None = None
     clock: Clock | None = None
-    # None: SESv2. Tests and benches inject a flaky one; `make run` the .eml outbox around SES.
-    mailer: Mailer | None = None
-    # None: SQS delayed messages. `make run` a timer thread (the emulator's SQS would need a poller).
-    alert_flusher: AlertFlusher | None = None
+    mailer: Mailer | None = None  # else SESv2; tests inject a flaky one, `make run` its .eml outbox around SES
+    alert_flusher: AlertFlusher | None = None  # else SQS delayed messages; `make run` a timer thread
 
     @cached_property
     def mail(self) -> MailService:

@@ -74,23 +74,24 @@ class Demo:
         return "\n".join(lines)
 
 
+def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
+    """The demo café of `make run` (its widget allowed on ``allowed_origins``); the browser tests use it too."""
+    return BusinessIn(
+        name="Cà Phê Sài Gòn",
+        owner_emails=["chu.quan@caphesaigon.example"],
+        timezone="Asia/Ho_Chi_Minh",
+        locale="vi",
+        sender_email="xin-chao@caphesaigon.example",
+        allowed_origins=allowed_origins,
+        voucher=VoucherPolicy(description="Giảm 10% cho lần ghé sau", valid_days=30, per_email_days=30, recovery=True),
+    )
+
+
 def seed_demo(env: dict[str, str]) -> Demo:
     from chalicelib import wiring
 
     owners = wiring.services().owners  # the local services server.py installed
-    created = owners.create_business(
-        BusinessIn(
-            name="Cà Phê Sài Gòn",
-            owner_emails=["chu.quan@caphesaigon.example"],
-            timezone="Asia/Ho_Chi_Minh",
-            locale="vi",
-            sender_email="xin-chao@caphesaigon.example",
-            allowed_origins=["http://localhost:8080", "http://127.0.0.1:8080"],
-            voucher=VoucherPolicy(
-                description="Giảm 10% cho lần ghé sau", valid_days=30, per_email_days=30, recovery=True
-            ),
-        )
-    )
+    created = owners.create_business(demo_cafe(["http://localhost:8080", "http://127.0.0.1:8080"]))
     caller = owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
     demo = Demo(
         base_url=env["PUBLIC_BASE_URL"],
