@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
-from chalicelib.domain.models import BusinessIn, LinksIn, TouchpointIn, VoucherPolicy
+from chalicelib.domain.models import BusinessIn, Channel, LinksIn, Metric, TouchpointIn, VoucherPolicy
 
 
 @dataclass
@@ -18,7 +19,7 @@ class Demo:
     touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     receipt_url: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
     def env_file(self) -> str:
@@ -100,12 +101,13 @@ def seed_demo(env: dict[str, str]) -> Demo:
         owner_key=created.owner_key,
         site_key=created.site_key,
     )
-    for key, name, channel, metric in [
+    touchpoints: list[tuple[str, str, Channel, Metric]] = [
         ("receipt", "Hóa đơn tại quầy", "receipt", "csat"),
         ("table", "Mã QR trên bàn", "qr", "nps"),
         ("email", "Email sau đơn giao hàng", "email", "ces"),
         ("website", "Website đặt bàn", "web", "csat"),
-    ]:
+    ]
+    for key, name, channel, metric in touchpoints:
         tp = owners.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
         demo.touchpoints[key] = {
             "touchpoint_id": tp.touchpoint_id,

@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
 if TYPE_CHECKING:
     from chalicelib.wiring import Services
 
@@ -111,15 +113,9 @@ def join_running() -> Services | None:
 # What every LogRecord has; anything else on a record came from ``extra=`` and is worth printing.
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
-_Formatter: Any
-try:
-    # Powertools' Logger needs its own formatter type (it keeps the Lambda context keys on it).
-    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter as _Formatter
-except ImportError:  # pragma: no cover - powertools is a runtime dependency
-    _Formatter = logging.Formatter
 
-
-class ConsoleFormatter(_Formatter):  # type: ignore[misc]
+# Powertools' Logger needs its own formatter type (it keeps the Lambda context keys on it).
+class ConsoleFormatter(LambdaPowertoolsFormatter):
     """`make run`: one readable line per log record (time, level, thread, message, key=value of the
     extras; the traceback below an exception) instead of CloudWatch's JSON. LOCAL_LOG_FORMAT=json keeps
     the JSON."""
