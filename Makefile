@@ -74,7 +74,7 @@ load: $(VENV)/.installed
 # Resend the emails on the mail dead-letter queue, against the running `make run` (docs/email.md).
 .PHONY: redrive
 redrive: $(VENV)/.installed
-	$(PY) -m chalicelib.redrive --local
+	$(PY) -m chalicelib.local.redrive
 
 clean:
 	rm -rf $(VENV) .local build .pytest_cache .ruff_cache .hypothesis

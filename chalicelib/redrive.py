@@ -1,6 +1,6 @@
 """Resend the emails waiting on the mail dead-letter queue (SES throttled or was down past every retry).
 
-    make redrive                    # against the running `make run` emulator (EMULATOR_PORT)
+    make redrive                    # against the running `make run` emulator (chalicelib/local/redrive.py)
     python -m chalicelib.redrive    # against AWS: with credentials and the stage's environment
                                     # (STAGE, TABLE_NAME, MAIL_DLQ_NAME, APP_SECRET, MAIL_FROM...)
 
@@ -15,28 +15,29 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.wiring import Services
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], services: Callable[[], Services | None] | None = None) -> int:
+    """``services`` builds what to redrive with (`make redrive` passes the local ones); by default the
+    stage's, from the environment. None from it means there is nothing to run against (exit code 1)."""
     parser = argparse.ArgumentParser(prog="redrive", description=__doc__.splitlines()[0])
-    parser.add_argument("--local", action="store_true", help="use the `make run` emulator on EMULATOR_PORT")
     parser.add_argument("--max", type=int, default=1000, help="at most this many letters (default 1000)")
     args = parser.parse_args(argv)
-    if args.local:
-        from chalicelib.local.aggregate import _emulator_up
-        from chalicelib.local.server import _port, configure_environment
+    if services is None:
+        from chalicelib import wiring
 
-        api_port, emulator_port = _port("PORT", 8000), _port("EMULATOR_PORT", 4566)
-        if not _emulator_up(emulator_port):
-            print(f"No emulator on 127.0.0.1:{emulator_port}: start `make run` first.", file=sys.stderr)
-            return 1
-        configure_environment(api_port, emulator_port)
-    from chalicelib import wiring
-
-    wiring.reset()
-    services = wiring.services()
+        wiring.reset()
+        services = wiring.services
+    built = services()
+    if built is None:
+        return 1
     # Parked stream records (issue #11 item 6) are handled again from the response as stored now.
-    done = services.mail.redrive(max_messages=max(1, args.max), stream_record=services.followups.redrive_record)
+    done = built.mail.redrive(max_messages=max(1, args.max), stream_record=built.followups.redrive_record)
     print(f"redrive: sent={done['sent']} failed={done['failed']} dropped={done['dropped']}")
     return 1 if done["failed"] else 0
 

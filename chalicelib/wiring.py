@@ -1,4 +1,8 @@
-"""Composition root: settings → adapters → services, built once per container on first use."""
+"""Composition root: settings → adapters → services, built once per container on first use.
+
+It knows nothing of `make run`: the local server (``chalicelib/local/``, not in the deployment zip) builds
+the same services with its own mailer and alert flusher passed to :func:`build`, then :func:`install`s them.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from chalicelib.services.submissions import Submissions
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from chalicelib.ports import Mailer
+    from chalicelib.ports import AlertFlusher, Mailer
     from chalicelib.services.followups import Followups
     from chalicelib.services.mail import MailService
     from chalicelib.services.reports import Reports
@@ -28,7 +32,8 @@ class Services:
     owners: Owners
     store: DynamoStore | None = None
     clock: Clock | None = None
-    mailer: Mailer | None = None  # tests and benches inject a flaky one; else SESv2 (+ .eml outbox locally)
+    mailer: Mailer | None = None  # else SESv2; tests inject a flaky one, `make run` its .eml outbox around SES
+    alert_flusher: AlertFlusher | None = None  # else SQS delayed messages; `make run` a timer thread
 
     @cached_property
     def mail(self) -> MailService:
@@ -50,6 +55,7 @@ class Services:
     @cached_property
     def followups(self) -> Followups:
         from chalicelib.adapters.followups_store import DynamoFollowupStore
+        from chalicelib.adapters.sqs import SqsAlertFlusher
         from chalicelib.services.followups import Followups
         from chalicelib.web import emails
 
@@ -58,7 +64,7 @@ class Services:
             Directory(store, self.settings.business_cache_seconds),
             DynamoFollowupStore(self.settings.table_name, getattr(self.store, "_client", None)),
             self.mail,
-            alert_flusher(self.settings),
+            self.alert_flusher or SqsAlertFlusher(self.settings.alert_queue_name),
             self.clock or SystemClock(),
             self.settings,
             templates=emails,
@@ -86,28 +92,20 @@ class Services:
 
 
 def default_mailer(settings: Settings) -> Mailer:
+    """SESv2, what every deployed stage sends with (`make run` wraps it in its .eml outbox)."""
     from chalicelib.adapters.ses import SesMailer
 
-    mailer = SesMailer(max_send_rate=settings.ses_max_send_rate, configuration_set=settings.ses_configuration_set)
-    if settings.stage == "local":
-        from chalicelib.local.outbox import OutboxMailer
-
-        return OutboxMailer(mailer)
-    return mailer
+    return SesMailer(max_send_rate=settings.ses_max_send_rate, configuration_set=settings.ses_configuration_set)
 
 
-def alert_flusher(settings: Settings):  # type: ignore[no-untyped-def]
-    """SQS delayed messages in AWS; locally a timer thread (the emulator's SQS would need a poller)."""
-    if settings.stage == "local":
-        from chalicelib.local.stream import TimerAlertFlusher
-
-        return TimerAlertFlusher()
-    from chalicelib.adapters.sqs import SqsAlertFlusher
-
-    return SqsAlertFlusher(settings.alert_queue_name)
-
-
-def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | None = None) -> Services:
+def build(
+    settings: Settings,
+    store: DynamoStore | None = None,
+    clock: Clock | None = None,
+    *,
+    mailer: Mailer | None = None,
+    alert_flusher: AlertFlusher | None = None,
+) -> Services:
     store = store or DynamoStore(settings.table_name)
     clock = clock or SystemClock()
     directory = Directory(store, settings.business_cache_seconds)
@@ -132,6 +130,8 @@ def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | N
         ),
         store=store,
         clock=clock,
+        mailer=mailer,
+        alert_flusher=alert_flusher,
     )
     return built
 

@@ -4,7 +4,8 @@
    and the wiring of every function app.py defines; refuses a function without its own policy);
 2. `chalice package --merge-template` with the stage's queue / topic names in the environment, so the
    event sources chalice writes name the resources of step 1;
-3. leave boto3 / botocore to the Lambda runtime and hold the zip to its size budget (infra/slim_zip.py).
+3. leave boto3 / botocore to the Lambda runtime, drop the `make run` dev server (chalicelib/local/) and
+   hold the zip to its size budget (infra/slim_zip.py).
 
 Needs no AWS credentials (the region only names ARNs in chalice's output). It does need PyPI: chalice
 resolves requirements.txt with `pip download` for the arm64 Lambda platform whenever the code changed
@@ -43,7 +44,7 @@ def package(stage: str, out_dir: Path) -> Path:
     )
     _forget_old_builds()
     before, after = slim_zip.slim(out_dir / "deployment.zip")
-    print(f"deployment.zip: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (boto3/botocore left to the runtime)")
+    print(f"deployment.zip: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (no boto3/botocore, no chalicelib/local)")
     if after > slim_zip.MAX_BYTES:
         raise SystemExit(f"deployment.zip is {after / 1e6:.1f} MB, over the {slim_zip.MAX_BYTES / 1e6:.1f} MB budget")
     return out_dir / "sam.json"

@@ -10,19 +10,12 @@ where the business is gets a report of the day so far, with no digest (the sched
 from __future__ import annotations
 
 import re
-import socket
 import sys
 from datetime import date
 
 
-def _emulator_up(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def main(argv: list[str]) -> int:
-    from chalicelib.local.server import ROOT, _port, configure_environment
+    from chalicelib.local.server import ROOT, join_running
 
     if len(argv) != 1 or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", argv[0]):
         print("usage: make aggregate DATE=YYYY-MM-DD", file=sys.stderr)
@@ -32,23 +25,17 @@ def main(argv: list[str]) -> int:
     except ValueError:
         print(f"{argv[0]} is not a calendar day (YYYY-MM-DD)", file=sys.stderr)
         return 2
-    api_port, emulator_port = _port("PORT", 8000), _port("EMULATOR_PORT", 4566)
-    if not _emulator_up(emulator_port):
-        print(
-            f"No emulator on 127.0.0.1:{emulator_port}: start `make run` first (same EMULATOR_PORT).", file=sys.stderr
-        )
+    services = join_running()  # digests go to .local/outbox/ as `make run` sends them
+    if services is None:
         return 1
-    configure_environment(api_port, emulator_port)
     sys.path.insert(0, str(ROOT))
 
     import app as application
-    from chalicelib import wiring
     from chalicelib.adapters.sqs import encode
     from chalicelib.local.scheduler import lambda_context, sqs_event
     from chalicelib.settings import get_settings
 
-    wiring.reset()
-    reports = wiring.services().reports
+    reports = services.reports
     jobs = reports.jobs_for_day(day)
     if not jobs:
         print(f"No business existed on {day}.")

@@ -17,6 +17,7 @@ Local runs and tests only: this patches the emulator, not the application.
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -39,9 +40,14 @@ class OncePerTransaction:
         return getattr(copy, name)
 
 
+def _dynamodb_models() -> Any:
+    # Patched by name: moto's modules do not declare the names (``copy``, ``Table``) this file replaces.
+    return importlib.import_module("moto.dynamodb.models")
+
+
 def patched() -> tuple[Any, Callable[..., None]]:
     """The shim for moto's ``copy`` and the transaction method that scopes it; ``install`` applies both."""
-    import moto.dynamodb.models as dynamodb_models
+    dynamodb_models = _dynamodb_models()
 
     shim = OncePerTransaction(dynamodb_models.Table)
     original = dynamodb_models.DynamoDBBackend.transact_write_items
@@ -50,7 +56,7 @@ def patched() -> tuple[Any, Callable[..., None]]:
         shim.tables = {}
         live = {name: table.stream_shard for name, table in self.tables.items() if table.stream_shard is not None}
         try:
-            return original(self, transact_items)
+            original(self, transact_items)
         finally:
             shim.tables = None
             keep_stream_shards(self, live)
@@ -75,7 +81,7 @@ def keep_stream_shards(backend: Any, live: dict[str, Any]) -> None:
         table.stream_shard = shard
 
 
-class _Untracked(list):  # type: ignore[type-arg]
+class _Untracked(list[Any]):
     """A model class's ``instances_tracked`` that keeps nothing."""
 
     def append(self, item: Any) -> None:
@@ -83,20 +89,21 @@ class _Untracked(list):  # type: ignore[type-arg]
 
 
 def untrack_dynamodb_models() -> None:
-    import moto.dynamodb.models  # noqa: F401  (registers the DynamoDB model classes)
     from moto.core.model_instances import model_data
 
-    for model in model_data["dynamodb"].values():
-        if not isinstance(model.instances_tracked, _Untracked):  # type: ignore[attr-defined]
-            model.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+    _dynamodb_models()  # registers the DynamoDB model classes
+    models: dict[str, Any] = model_data["dynamodb"]
+    for model in models.values():
+        if not isinstance(model.instances_tracked, _Untracked):
+            model.instances_tracked = _Untracked()
 
 
 def install() -> None:
-    import moto.dynamodb.models as dynamodb_models
+    dynamodb_models = _dynamodb_models()
 
     untrack_dynamodb_models()
     if isinstance(dynamodb_models.copy, OncePerTransaction):
         return
     shim, transact_write_items = patched()
-    dynamodb_models.copy = shim  # type: ignore[assignment]
-    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    dynamodb_models.copy = shim
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items

@@ -40,7 +40,9 @@ def scheduled_event() -> dict[str, Any]:
     }
 
 
-def sqs_event(body: str, queue_name: str, receipt_handle: str = "local", message_id: str | None = None) -> dict:
+def sqs_event(
+    body: str, queue_name: str, receipt_handle: str = "local", message_id: str | None = None
+) -> dict[str, Any]:
     region = os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-1")
     return {
         "Records": [

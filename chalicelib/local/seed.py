@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
-from chalicelib.domain.models import BusinessIn, LinksIn, TouchpointIn, VoucherPolicy
+from chalicelib.domain.models import BusinessIn, Channel, LinksIn, Metric, TouchpointIn, VoucherPolicy
 
 
 @dataclass
@@ -18,7 +19,7 @@ class Demo:
     touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     receipt_url: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
     def env_file(self) -> str:
@@ -74,24 +75,24 @@ class Demo:
         return "\n".join(lines)
 
 
+def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
+    """The demo café of `make run` (its widget allowed on ``allowed_origins``); the browser tests use it too."""
+    return BusinessIn(
+        name="Cà Phê Sài Gòn",
+        owner_emails=["chu.quan@caphesaigon.example"],
+        timezone="Asia/Ho_Chi_Minh",
+        locale="vi",
+        sender_email="xin-chao@caphesaigon.example",
+        allowed_origins=allowed_origins,
+        voucher=VoucherPolicy(description="Giảm 10% cho lần ghé sau", valid_days=30, per_email_days=30, recovery=True),
+    )
+
+
 def seed_demo(env: dict[str, str]) -> Demo:
     from chalicelib import wiring
 
-    wiring.reset()
-    owners = wiring.services().owners
-    created = owners.create_business(
-        BusinessIn(
-            name="Cà Phê Sài Gòn",
-            owner_emails=["chu.quan@caphesaigon.example"],
-            timezone="Asia/Ho_Chi_Minh",
-            locale="vi",
-            sender_email="xin-chao@caphesaigon.example",
-            allowed_origins=["http://localhost:8080", "http://127.0.0.1:8080"],
-            voucher=VoucherPolicy(
-                description="Giảm 10% cho lần ghé sau", valid_days=30, per_email_days=30, recovery=True
-            ),
-        )
-    )
+    owners = wiring.services().owners  # the local services server.py installed
+    created = owners.create_business(demo_cafe(["http://localhost:8080", "http://127.0.0.1:8080"]))
     caller = owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
     demo = Demo(
         base_url=env["PUBLIC_BASE_URL"],
@@ -100,12 +101,13 @@ def seed_demo(env: dict[str, str]) -> Demo:
         owner_key=created.owner_key,
         site_key=created.site_key,
     )
-    for key, name, channel, metric in [
+    touchpoints: list[tuple[str, str, Channel, Metric]] = [
         ("receipt", "Hóa đơn tại quầy", "receipt", "csat"),
         ("table", "Mã QR trên bàn", "qr", "nps"),
         ("email", "Email sau đơn giao hàng", "email", "ces"),
         ("website", "Website đặt bàn", "web", "csat"),
-    ]:
+    ]
+    for key, name, channel, metric in touchpoints:
         tp = owners.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
         demo.touchpoints[key] = {
             "touchpoint_id": tp.touchpoint_id,

@@ -4,6 +4,10 @@ One process on purpose: the emulator (moto server), the table created from ``cha
 seeded demo café, and chalice's own local server running the real ``app`` in-process. Chalice's server
 builds the same API Gateway events Lambda receives, and being in-process lets the jobs AWS would
 trigger by itself (stream consumer, daily schedule) run in threads beside it. Ctrl-C stops it all.
+
+The composition root (``chalicelib/wiring.py``) knows nothing of this: :func:`install_local_services`
+builds the app's services with the local mailer and alert flusher and installs them before the app
+serves, and `make aggregate` / `make redrive` do the same against the running emulator.
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ import socket
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+if TYPE_CHECKING:
+    from chalicelib.wiring import Services
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_DIR = ROOT / ".local"
@@ -63,18 +72,50 @@ def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
     return env
 
 
+def install_local_services() -> Services:
+    """The services the app uses from now on, as AWS has them except two pieces AWS provides by itself:
+    every email is also written to .local/outbox/ as an .eml file (still sent through the emulated SES),
+    and a window of batched owner alerts is flushed by a timer thread instead of an SQS delayed message
+    (the emulator's queue would need a poller). Call after :func:`configure_environment`."""
+    from chalicelib import wiring
+    from chalicelib.local.outbox import OutboxMailer
+    from chalicelib.local.stream import TimerAlertFlusher
+    from chalicelib.settings import get_settings
+
+    wiring.reset()  # settings are read again, from the environment configure_environment set
+    settings = get_settings()
+    built = wiring.build(
+        settings, mailer=OutboxMailer(wiring.default_mailer(settings)), alert_flusher=TimerAlertFlusher()
+    )
+    wiring.install(built)
+    return built
+
+
+def emulator_up(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def join_running() -> Services | None:
+    """For a command run beside `make run` (`make aggregate`, `make redrive`): the local services against
+    its emulator, or None (and why, on stderr) when no emulator answers on EMULATOR_PORT."""
+    api_port, emulator_port = _port("PORT", 8000), _port("EMULATOR_PORT", 4566)
+    if not emulator_up(emulator_port):
+        print(
+            f"No emulator on 127.0.0.1:{emulator_port}: start `make run` first (same EMULATOR_PORT).", file=sys.stderr
+        )
+        return None
+    configure_environment(api_port, emulator_port)
+    return install_local_services()
+
+
 # What every LogRecord has; anything else on a record came from ``extra=`` and is worth printing.
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
-_Formatter: Any
-try:
-    # Powertools' Logger needs its own formatter type (it keeps the Lambda context keys on it).
-    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter as _Formatter
-except ImportError:  # pragma: no cover - powertools is a runtime dependency
-    _Formatter = logging.Formatter
 
-
-class ConsoleFormatter(_Formatter):  # type: ignore[misc]
+# Powertools' Logger needs its own formatter type (it keeps the Lambda context keys on it).
+class ConsoleFormatter(LambdaPowertoolsFormatter):
     """`make run`: one readable line per log record (time, level, thread, message, key=value of the
     extras; the traceback below an exception) instead of CloudWatch's JSON. LOCAL_LOG_FORMAT=json keeps
     the JSON."""
@@ -141,6 +182,7 @@ def main() -> None:
     emulator = start_emulator(emulator_port)
     try:
         create_table(env["TABLE_NAME"])
+        install_local_services()
         from chalicelib.local.seed import seed_demo
 
         demo = seed_demo(env)

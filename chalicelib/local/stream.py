@@ -199,7 +199,7 @@ def serialize_emulator_writes() -> None:
                 return __original(self, *args, **kwargs)
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
-    DynamoDBBackend._serialized_by_local_run = True  # type: ignore[attr-defined]
+    setattr(DynamoDBBackend, "_serialized_by_local_run", True)  # noqa: B010 - a mark on moto's class
 
 
 def start_local_followups(table_name: str) -> StreamPoller:

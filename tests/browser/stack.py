@@ -124,7 +124,8 @@ def running_stack() -> Iterator[Stack]:
 
     from chalicelib import tables, wiring
     from chalicelib.adapters.dynamodb import DynamoStore
-    from chalicelib.domain.models import BusinessIn, TouchpointIn, VoucherPolicy
+    from chalicelib.domain.models import TouchpointIn
+    from chalicelib.local.seed import demo_cafe
     from chalicelib.ports import SystemClock
     from chalicelib.settings import get_settings
 
@@ -144,16 +145,7 @@ def running_stack() -> Iterator[Stack]:
         built = wiring.build(get_settings(), DynamoStore(settings.table_name), SystemClock())
         wiring.install(built)
         owners = built.owners
-        created = owners.create_business(
-            BusinessIn(
-                name="Cà Phê Sài Gòn",
-                owner_emails=["owner@caphe.example"],
-                timezone="Asia/Ho_Chi_Minh",
-                locale="vi",
-                allowed_origins=[shop.origin],
-                voucher=VoucherPolicy(description="Giảm 10% lần sau"),
-            )
-        )
+        created = owners.create_business(demo_cafe(allowed_origins=[shop.origin]))  # `make run`'s café
         stack = Stack(
             api=f"http://127.0.0.1:{port}",
             shop=shop,

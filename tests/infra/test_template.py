@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -157,3 +158,34 @@ def test_the_zip_leaves_boto3_to_the_runtime_and_stays_under_15_mb(packaged: Pat
     assert not tops & {"boto3", "botocore", "s3transfer"}
     with zipfile.ZipFile(path) as archive:
         assert any(n.endswith("aarch64-linux-gnu.so") for n in archive.namelist() if n.startswith("pydantic_core/"))
+
+
+def test_the_zip_ships_app_and_chalicelib_without_the_dev_server_or_moto(packaged: Path) -> None:
+    # chalice packages all of chalicelib/; `make package` takes the `make run` dev server out again.
+    root = Path(__file__).resolve().parents[2]
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        shipped = {name: archive.read(name) for name in archive.namelist() if name.endswith(".py")}
+    assert not [name for name in shipped if name.startswith("chalicelib/local/")]
+    ours = {p.relative_to(root).as_posix() for p in [root / "app.py", *(root / "chalicelib").rglob("*.py")]}
+    assert {name for name in shipped if name == "app.py" or name.startswith("chalicelib/")} == {
+        name for name in ours if not name.startswith("chalicelib/local/")
+    }
+    # Nothing left in the zip needs moto (a dev dependency) or one of our modules the zip does not have.
+    def module(path: str) -> str:
+        return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+    left_out = {module(name) for name in ours} - {module(name) for name in shipped}
+    wrong = []
+    for name, source in shipped.items():
+        if name != "app.py" and not name.startswith("chalicelib/"):
+            continue
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            else:
+                continue
+            if imported[0].split(".")[0] == "moto" or any(i.startswith(tuple(left_out)) for i in imported):
+                wrong.append(f"{name}:{node.lineno} imports {imported[0]}")
+    assert wrong == []
