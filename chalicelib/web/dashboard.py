@@ -157,7 +157,7 @@ def sign_in(services: Any, request: Any, business_id: str) -> Response:
         # The operator's key opens the page through the header only: a session is an owner's.
         return _signin(services, request, business_id, status=401, error=True)
     session = services.reports.open_session(caller.business)
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Location": location,
         "Set-Cookie": _cookie(business_id, session, SESSION_SECONDS),
         "Cache-Control": "no-store",
@@ -265,7 +265,7 @@ def trend_chart(metric: str, days: list[str], by_day: dict[str, dict[str, Any]],
 def render_dashboard(data: Dashboard, locale: Locale, business_id: str, *, csrf: str = "") -> str:
     today = date.fromisoformat(data.today)
     days = [(today - timedelta(days=TREND_DAYS - i)).isoformat() for i in range(TREND_DAYS)]
-    by_day = {r.get("date"): r for r in data.trend if isinstance(r, dict)}
+    by_day = {r["date"]: r for r in data.trend if isinstance(r, dict) and isinstance(r.get("date"), str)}
     comments: list[dict[str, Any]] = []
     for report in reversed(data.trend):
         for c in report.get("comments") or []:

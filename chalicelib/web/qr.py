@@ -129,7 +129,7 @@ def png_response(png: bytes, filename: str) -> Response:
 
 
 def _image(body: str | bytes, content_type: str, filename: str) -> Response:
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": content_type,
         "Content-Disposition": f'inline; filename="{filename}"',
         # Owner-only images: cacheable by the owner's browser, never by a shared cache.
