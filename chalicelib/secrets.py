@@ -89,11 +89,17 @@ def _fetch(source_var: str, source: str) -> str:
             value = parameters.get_secret(name, max_age=CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as exc:
         raise SecretError(f"Invalid configuration: {source_var}: cannot read {source}: {_reason(exc)}") from None
+    text = _text(value)
+    if not text:
+        raise SecretError(f"Invalid configuration: {source_var}: {source} is empty")
+    return text
+
+
+def _text(value: object) -> str:
+    # A binary secret (SecretBinary) arrives as bytes, whatever powertools' annotation says.
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    if not isinstance(value, str) or not value.strip():
-        raise SecretError(f"Invalid configuration: {source_var}: {source} is empty")
-    return value.strip()
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _reason(exc: Exception) -> str:

@@ -109,7 +109,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigurationError(str(exc)) from None
     raw = {field: env[var] for field, var in _ENV.items() if env.get(var, "") != ""}
     try:
-        settings = Settings(**raw)
+        settings = Settings.model_validate(raw)  # each value is checked and converted by its field
     except ValidationError as exc:
         problems = "; ".join(f"{_ENV[str(err['loc'][0])]}: {err['msg']}" for err in exc.errors() if err["loc"])
         raise ConfigurationError(f"Invalid configuration: {problems}") from None

@@ -10,7 +10,7 @@ with spreadsheets, and float/banker's rounding would disagree on ties such as 12
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
@@ -33,11 +33,16 @@ _CES_EASY_MIN = 5
 _Z95 = Fraction(196, 100)
 
 
+def as_metric(metric: str) -> Metric:
+    """``metric`` as one of the three metrics; ValueError for anything else."""
+    for known in METRICS:
+        if metric == known:
+            return known
+    raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+
+
 def _scale(metric: str) -> tuple[int, int]:
-    try:
-        return SCALES[metric]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}") from None
+    return SCALES[as_metric(metric)]
 
 
 def _is_int(value: object) -> bool:
@@ -175,31 +180,26 @@ def _nps(full: dict[int, int], derive: bool) -> NpsStats:
     )
 
 
-def _csat(full: dict[int, int], derive: bool) -> CsatStats:
+def _share_and_mean(full: dict[int, int], derive: bool, good_min: int) -> tuple[int, float | None, float | None]:
+    """n, the percentage of answers at ``good_min`` or above, and the mean score (None unless derived)."""
     n = sum(full.values())
-    ok = derive and n > 0
-    satisfied = sum(c for s, c in full.items() if s >= _CSAT_SATISFIED_MIN)
-    return CsatStats(
-        n=n,
-        satisfied_pct=_pct(satisfied, n) if ok else None,
-        mean=_mean(full, n) if ok else None,
-        distribution=full,
-    )
+    if not (derive and n > 0):
+        return n, None, None
+    return n, _pct(sum(c for s, c in full.items() if s >= good_min), n), _mean(full, n)
+
+
+def _csat(full: dict[int, int], derive: bool) -> CsatStats:
+    n, satisfied_pct, mean = _share_and_mean(full, derive, _CSAT_SATISFIED_MIN)
+    return CsatStats(n=n, satisfied_pct=satisfied_pct, mean=mean, distribution=full)
 
 
 def _ces(full: dict[int, int], derive: bool) -> CesStats:
-    n = sum(full.values())
-    ok = derive and n > 0
-    easy = sum(c for s, c in full.items() if s >= _CES_EASY_MIN)
-    return CesStats(
-        n=n,
-        mean=_mean(full, n) if ok else None,
-        easy_pct=_pct(easy, n) if ok else None,
-        distribution=full,
-    )
+    n, easy_pct, mean = _share_and_mean(full, derive, _CES_EASY_MIN)
+    return CesStats(n=n, mean=mean, easy_pct=easy_pct, distribution=full)
 
 
-_BUILDERS = {"nps": _nps, "csat": _csat, "ces": _ces}
+Stats = NpsStats | CsatStats | CesStats
+_BUILDERS: dict[str, Callable[[dict[int, int], bool], Stats]] = {"nps": _nps, "csat": _csat, "ces": _ces}
 
 
 def nps_stats(counts: Mapping[int, int]) -> NpsStats:
@@ -217,9 +217,9 @@ def ces_stats(counts: Mapping[int, int]) -> CesStats:
     return _ces(_full_counts("ces", counts), derive=True)
 
 
-def stats_for(metric: str, counts: Mapping[int, int]) -> NpsStats | CsatStats | CesStats:
+def stats_for(metric: str, counts: Mapping[int, int]) -> Stats:
     full = _full_counts(metric, counts)  # first: it turns an unknown metric into ValueError, not KeyError
-    return _BUILDERS[metric](full, derive=True)
+    return _BUILDERS[metric](full, True)
 
 
 class MetricSummary(BaseModel):
@@ -230,7 +230,7 @@ class MetricSummary(BaseModel):
     status: Literal["ok", "no_responses", "too_few_responses"]
     headline: float | int | None  # NPS (int) / CSAT satisfied_pct / CES mean; None unless status == "ok"
     margin_of_error: float | None  # NPS only, None unless status == "ok"
-    stats: NpsStats | CsatStats | CesStats
+    stats: Stats
 
 
 def summarize(metric: str, counts: Mapping[int, int], min_n: int = MIN_RESPONSES_DEFAULT) -> MetricSummary:
@@ -245,7 +245,7 @@ def summarize(metric: str, counts: Mapping[int, int], min_n: int = MIN_RESPONSES
     n = sum(full.values())
     status: Literal["ok", "no_responses", "too_few_responses"]
     status = "no_responses" if n == 0 else "too_few_responses" if n < min_n else "ok"
-    stats = _BUILDERS[metric](full, derive=status == "ok")
+    stats = _BUILDERS[metric](full, status == "ok")
     headline: float | int | None
     margin: float | None = None
     if isinstance(stats, NpsStats):
@@ -255,7 +255,7 @@ def summarize(metric: str, counts: Mapping[int, int], min_n: int = MIN_RESPONSES
     else:
         headline = stats.mean
     return MetricSummary(
-        metric=metric,  # type: ignore[arg-type]  # validated by _full_counts above
+        metric=as_metric(metric),  # known: _full_counts above refused any other
         n=n,
         status=status,
         headline=headline,

@@ -300,7 +300,7 @@ def _groups(
         metrics = set(today.get(key, {}))
         if info is not None:
             metrics.add(info.metric)
-        reports = {
+        reports: dict[str, MetricReport] = {
             m: _metric_report(
                 m,
                 today.get(key, {}).get(m, {}),

@@ -15,58 +15,21 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from functools import lru_cache
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from chalice import Response
 
 from chalicelib.domain import keys
+from chalicelib.domain.models import Locale
 from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.services.reports import SESSION_SECONDS, TREND_DAYS, Dashboard
-from chalicelib.web import digest, http
+from chalicelib.web import http, i18n, templating
+from chalicelib.web.templating import headline, local_time, number
 
 _BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
 _CSRF_NONCE = re.compile(r"^[0-9a-z]{24}$")
 
-TEXT: dict[str, dict[str, str]] = {
-    "vi": {
-        "dashboard": "Tổng quan",
-        "signin_title": "Đăng nhập trang tổng quan",
-        "signin_help": "Dán khóa chủ doanh nghiệp (bắt đầu bằng ok_). Khóa không bao giờ nằm trong đường dẫn.",
-        "owner_key": "Khóa chủ doanh nghiệp",
-        "signin": "Đăng nhập",
-        "signout": "Đăng xuất",
-        "wrong_key": "Khóa không đúng. Vui lòng thử lại.",
-        "csrf_failed": "Biểu mẫu đã hết hạn hoặc không đến từ trang này. Vui lòng thử lại.",
-        "not_found": "Không tìm thấy trang này.",
-        "no_report": "Chưa có báo cáo nào. Báo cáo đầu tiên được tạo sau nửa đêm (giờ địa phương).",
-        "trend": "Xu hướng 30 ngày",
-        "latest": "Ngày gần nhất",
-        "band": "Vùng mờ: sai số 95%",
-        "hollow": "Ngày có quá ít phản hồi không được vẽ",
-        "recent_comments": "Góp ý gần đây của khách chưa hài lòng",
-        "no_comments": "Không có góp ý nào.",
-    },
-    "en": {
-        "dashboard": "Dashboard",
-        "signin_title": "Sign in to the dashboard",
-        "signin_help": "Paste the owner key (it starts with ok_). The key never goes into a URL.",
-        "owner_key": "Owner key",
-        "signin": "Sign in",
-        "signout": "Sign out",
-        "wrong_key": "That key is not right. Please try again.",
-        "csrf_failed": "This form has expired or did not come from this page. Please try again.",
-        "not_found": "This page was not found.",
-        "no_report": "No report yet. The first one is made after local midnight.",
-        "trend": "30-day trend",
-        "latest": "Latest day",
-        "band": "Shaded band: 95% margin of error",
-        "hollow": "Days with too few responses are not drawn",
-        "recent_comments": "Recent comments from unhappy customers",
-        "no_comments": "No comments.",
-    },
-}
 _RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
 _TICKS = {"nps": (-100, -50, 0, 50, 100), "csat": (0, 25, 50, 75, 100), "ces": (1, 2, 3, 4, 5, 6, 7)}
 # Sized for a phone: the SVG scales to the column width, so a small viewBox keeps 11px labels legible.
@@ -127,11 +90,12 @@ def _csrf_ok(services: Any, request: Any, business_id: str, form: dict[str, str]
     return bool(nonce) and isinstance(sealed, str) and keys.same(sealed, nonce or "")
 
 
-def _locale(request: Any, fallback: str | None = None) -> str:
-    asked = (request.query_params or {}).get("lang")
-    if asked in TEXT:
-        return asked
-    return fallback if fallback in TEXT else http.current_locale()
+def _locale(request: Any, fallback: str | None = None) -> Locale:
+    """?lang= first, then the business's language, then the browser's."""
+    for asked in ((request.query_params or {}).get("lang"), fallback):
+        if asked in i18n.LOCALES:
+            return i18n.supported(asked)
+    return i18n.supported(http.current_locale())
 
 
 # ---- routes -----------------------------------------------------------------------------------------
@@ -193,7 +157,7 @@ def sign_in(services: Any, request: Any, business_id: str) -> Response:
         # The operator's key opens the page through the header only: a session is an owner's.
         return _signin(services, request, business_id, status=401, error=True)
     session = services.reports.open_session(caller.business)
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Location": location,
         "Set-Cookie": _cookie(business_id, session, SESSION_SECONDS),
         "Cache-Control": "no-store",
@@ -204,48 +168,33 @@ def sign_in(services: Any, request: Any, business_id: str) -> Response:
 def _signin(services: Any, request: Any, business_id: str, *, status: int, error: bool = False) -> Response:
     locale = _locale(request)
     csrf, set_cookie = _csrf(services, request, business_id)
-    body = (
-        _env()
-        .get_template("dashboard/signin.html.j2")
-        .render(
-            t=TEXT[locale],
-            locale=locale,
-            action=f"/dashboard/{business_id}",
-            error=error,
-            forbidden=status == 403,
-            csrf=csrf,
-        )
+    body = templating.render(
+        "dashboard/signin.html.j2",
+        t=i18n.DASHBOARD[locale],
+        locale=locale,
+        action=f"/dashboard/{business_id}",
+        error=error,
+        forbidden=status == 403,
+        csrf=csrf,
     )
     return http.html(body, status, {"Set-Cookie": set_cookie} if set_cookie else None)
 
 
 def _not_found(request: Any) -> Response:
     locale = _locale(request)
-    body = (
-        _env()
-        .get_template("dashboard/signin.html.j2")
-        .render(t=TEXT[locale], locale=locale, action=None, error=False, forbidden=False, csrf="")
+    body = templating.render(
+        "dashboard/signin.html.j2",
+        t=i18n.DASHBOARD[locale],
+        locale=locale,
+        action=None,
+        error=False,
+        forbidden=False,
+        csrf="",
     )
     return http.html(body, 404)
 
 
 # ---- rendering --------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _env() -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-    env = Environment(
-        loader=FileSystemLoader(str(digest.TEMPLATES)),
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(number=digest.number)
-    env.globals.update(headline=digest.headline, signed=digest.signed, bars=digest.bars, bar_colour=digest.bar_colour)
-    return env
 
 
 def _y(metric: str, value: float) -> float:
@@ -287,9 +236,9 @@ def trend_chart(metric: str, days: list[str], by_day: dict[str, dict[str, Any]],
         if metric == "nps" and margin is not None:
             upper.append((x, _y(metric, float(value) + float(margin))))
             lower.append((x, _y(metric, float(value) - float(margin))))
-        label = f"{day}: {digest.headline(metric, value, locale)}"
+        label = f"{day}: {headline(metric, value, locale)}"
         if margin is not None:
-            label += f" ±{digest.number(margin, locale)}"
+            label += f" ±{number(margin, locale)}"
         dots.append({"x": x, "y": y, "label": f"{label} (n = {summary.get('n', 0)})"})
     close()
     grid = [{"y": _y(metric, tick), "label": str(tick)} for tick in _TICKS[metric]]
@@ -313,31 +262,29 @@ def trend_chart(metric: str, days: list[str], by_day: dict[str, dict[str, Any]],
     }
 
 
-def render_dashboard(data: Dashboard, locale: str, business_id: str, *, csrf: str = "") -> str:
+def render_dashboard(data: Dashboard, locale: Locale, business_id: str, *, csrf: str = "") -> str:
     today = date.fromisoformat(data.today)
     days = [(today - timedelta(days=TREND_DAYS - i)).isoformat() for i in range(TREND_DAYS)]
-    by_day = {r.get("date"): r for r in data.trend if isinstance(r, dict)}
+    by_day = {r["date"]: r for r in data.trend if isinstance(r, dict) and isinstance(r.get("date"), str)}
     comments: list[dict[str, Any]] = []
     for report in reversed(data.trend):
         for c in report.get("comments") or []:
-            time = digest.local_time(c.get("created_at", ""), data.business.timezone)
+            time = local_time(c.get("created_at", ""), data.business.timezone)
             comments.append({**c, "day": report.get("date"), "time": time})
             if len(comments) >= MAX_RECENT_COMMENTS:
                 break
         if len(comments) >= MAX_RECENT_COMMENTS:
             break
-    return (
-        _env()
-        .get_template("dashboard/dashboard.html.j2")
-        .render(
-            t=TEXT[locale],
-            d=digest.labels(locale),
-            locale=locale,
-            business=data.business,
-            latest=data.latest,
-            charts=[trend_chart(m, days, by_day, locale) for m in ("nps", "csat", "ces")],
-            comments=comments,
-            action=f"/dashboard/{business_id}",
-            csrf=csrf,
-        )
+    return templating.render(
+        "dashboard/dashboard.html.j2",
+        t=i18n.DASHBOARD[locale],
+        d=i18n.DIGEST[locale],
+        channels=i18n.CHANNELS[locale],
+        locale=locale,
+        business=data.business,
+        latest=data.latest,
+        charts=[trend_chart(m, days, by_day, locale) for m in ("nps", "csat", "ces")],
+        comments=comments,
+        action=f"/dashboard/{business_id}",
+        csrf=csrf,
     )

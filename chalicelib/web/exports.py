@@ -35,7 +35,7 @@ def responses_csv(items: list[ResponseItem]) -> str:
 
 
 def csv_response(page: ResponsesPage, business_id: str) -> Response:
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="responses-{business_id}.csv"',
         "Cache-Control": "no-store",

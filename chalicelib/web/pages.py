@@ -11,91 +11,9 @@ from __future__ import annotations
 from html import escape
 
 from chalicelib.domain.metrics import SCALES
-from chalicelib.domain.models import MAX_COMMENT_CHARS
-from chalicelib.errors import DomainError
-
-TEXT = {
-    "vi": {
-        "nps": "Bạn có sẵn lòng giới thiệu {name} cho bạn bè không?",
-        "csat": "Bạn hài lòng thế nào với {name}?",
-        "ces": "Bạn có dễ dàng nhận được điều mình cần ở {name} không?",
-        "nps_low": "Không chắc chắn",
-        "nps_high": "Chắc chắn",
-        "csat_labels": ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"],
-        "ces_labels": ["Rất khó", "Khó", "Hơi khó", "Bình thường", "Hơi dễ", "Dễ", "Rất dễ"],
-        "score": "Điểm",
-        "confirm": "Gửi điểm {score}",
-        "send": "Gửi",
-        "thanks": "Cảm ơn bạn!",
-        "recorded": "Chúng tôi đã ghi nhận điểm {score} của bạn.",
-        "comment": "Bạn muốn nói thêm điều gì không? (không bắt buộc)",
-        "email_voucher": "Email để nhận ưu đãi: {voucher} (không bắt buộc)",
-        "email": "Email nếu bạn muốn chúng tôi phản hồi (không bắt buộc)",
-        "consent": "Tôi đồng ý để {name} gửi email cho tôi về đánh giá này.",
-        "privacy": "Email chỉ dùng cho đánh giá này, không chia sẻ cho ai; hủy nhận bất cứ lúc nào.",
-        "saved": "Đã lưu góp ý của bạn. Cảm ơn!",
-        "chars": "ký tự",
-        "too_long": "Góp ý dài tối đa {max} ký tự. Vui lòng rút gọn.",
-        "consent_required": "Hãy đánh dấu ô đồng ý để chúng tôi được gửi email cho bạn.",
-        "bad_email": "Địa chỉ email chưa đúng, ví dụ: ten@example.com.",
-        "not_found": "Liên kết khảo sát này không hợp lệ.",
-        "not_found_hint": "Hãy quét lại mã QR hoặc mở lại liên kết từ email.",
-        "expired": "Liên kết khảo sát này đã hết hạn.",
-        "expired_hint": "Cảm ơn bạn đã quan tâm. Liên kết này không còn nhận đánh giá.",
-        "closed": "Khảo sát này đã được trả lời.",
-        "error": "Đã có lỗi xảy ra. Vui lòng thử lại.",
-        "invalid": "Yêu cầu này không hợp lệ.",
-        "invalid_hint": "Hãy mở lại liên kết khảo sát và chọn một điểm trên thang.",
-        "stale": "Trang khảo sát này đã cũ.",
-        "stale_hint": "Hãy quét lại mã QR hoặc tải lại trang rồi chọn điểm một lần nữa.",
-        "title": "Khảo sát",
-        "other": "English",
-    },
-    "en": {
-        "nps": "How likely are you to recommend {name} to a friend?",
-        "csat": "How satisfied were you with {name}?",
-        "ces": "How easy was it to get what you needed at {name}?",
-        "nps_low": "Not at all likely",
-        "nps_high": "Extremely likely",
-        "csat_labels": ["Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied", "Very satisfied"],
-        "ces_labels": [
-            "Very difficult",
-            "Difficult",
-            "Somewhat difficult",
-            "Neutral",
-            "Somewhat easy",
-            "Easy",
-            "Very easy",
-        ],
-        "score": "Score",
-        "confirm": "Send score {score}",
-        "send": "Send",
-        "thanks": "Thank you!",
-        "recorded": "We recorded your score of {score}.",
-        "comment": "Anything else you'd like to tell us? (optional)",
-        "email_voucher": "Email for your voucher: {voucher} (optional)",
-        "email": "Email, if you would like a reply (optional)",
-        "consent": "I agree that {name} may email me about this feedback.",
-        "privacy": "Your email is used for this feedback only, never shared; unsubscribe at any time.",
-        "saved": "Your comment was saved. Thank you!",
-        "chars": "characters",
-        "too_long": "A comment can be at most {max} characters. Please shorten it.",
-        "consent_required": "Tick the consent box so that we may email you.",
-        "bad_email": "That email address does not look right, e.g. name@example.com.",
-        "not_found": "This survey link is not valid.",
-        "not_found_hint": "Scan the QR code again or open the link from your email again.",
-        "expired": "This survey link has expired.",
-        "expired_hint": "Thank you for your interest. This link no longer takes answers.",
-        "closed": "This survey has already been answered.",
-        "error": "Something went wrong. Please try again.",
-        "invalid": "This request is not valid.",
-        "invalid_hint": "Open the survey link again and choose a score on the scale.",
-        "stale": "This survey page is out of date.",
-        "stale_hint": "Scan the QR code again or reload the page, then choose your score once more.",
-        "title": "Survey",
-        "other": "Tiếng Việt",
-    },
-}
+from chalicelib.domain.models import MAX_COMMENT_CHARS, Locale
+from chalicelib.errors import Conflict, DomainError, Expired, InvalidInput, InvalidToken, NotFound, Unauthorized
+from chalicelib.web import i18n
 
 # Colours checked for WCAG AA: #111 and #fff on #1d3557 / #fff, #333 on #fff, focus ring #b35900.
 _STYLE = (
@@ -142,7 +60,7 @@ _SCRIPT = (
 )
 
 
-def _page(locale: str, title: str, body: str) -> str:
+def _page(locale: Locale, title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -153,19 +71,19 @@ def _page(locale: str, title: str, body: str) -> str:
     )
 
 
-def labels(locale: str, metric: str) -> list[str]:
+def labels(locale: Locale, metric: str) -> list[str]:
     """The words of every point (CSAT, CES) or of the two ends (NPS: first and last)."""
-    text = TEXT[locale]
     if metric == "nps":
+        text = i18n.SURVEY[locale]
         return [text["nps_low"], text["nps_high"]]
-    return list(text["csat_labels"] if metric == "csat" else text["ces_labels"])
+    return list(i18n.SCALE_LABELS[locale][metric])
 
 
-def question(locale: str, metric: str, business_name: str) -> str:
-    return TEXT[locale][metric].format(name=business_name)
+def question(locale: Locale, metric: str, business_name: str) -> str:
+    return i18n.SURVEY[locale][metric].format(name=business_name)
 
 
-def _buttons(locale: str, metric: str, chosen: int | None) -> str:
+def _buttons(locale: Locale, metric: str, chosen: int | None) -> str:
     words = labels(locale, metric)
     out = []
     low, high = SCALES[metric]
@@ -183,7 +101,7 @@ def _buttons(locale: str, metric: str, chosen: int | None) -> str:
 
 def survey_page(
     *,
-    locale: str,
+    locale: Locale,
     business_name: str,
     metric: str,
     action: str,
@@ -191,7 +109,7 @@ def survey_page(
     other_lang_url: str | None = None,
     nonce: str | None = None,
 ) -> str:
-    text = TEXT[locale]
+    text = i18n.SURVEY[locale]
     listed = " l" if metric != "nps" else ""
     ends = ""
     if metric == "nps":
@@ -228,7 +146,7 @@ def survey_page(
 
 def thank_you_page(
     *,
-    locale: str,
+    locale: Locale,
     business_name: str,
     action: str,
     score: int,
@@ -240,7 +158,7 @@ def thank_you_page(
     consent: bool = False,
     error: str | None = None,
 ) -> str:
-    text = TEXT[locale]
+    text = i18n.SURVEY[locale]
     email_label = text["email_voucher"].format(voucher=voucher) if voucher else text["email"]
     problem = f'<p class="err" role="alert" id="x">{escape(error)}</p>' if error else ""
     described = ' aria-describedby="x"' if error else ""
@@ -268,21 +186,39 @@ def thank_you_page(
     return _page(locale, text["thanks"], body)
 
 
-def saved_page(*, locale: str) -> str:
-    text = TEXT[locale]
+def saved_page(*, locale: Locale) -> str:
+    text = i18n.SURVEY[locale]
     return _page(locale, text["thanks"], f"<main><h1>{escape(text['saved'])}</h1></main>")
 
 
 STALE_PAGE_CODES = frozenset({"nonce_required", "invalid_nonce", "nonce_expired"})
+# What a person is told, by what went wrong (a forged link reads as one that does not exist).
+_ERROR_TEXT: tuple[tuple[type[DomainError], str], ...] = (
+    (Unauthorized, "not_found"),
+    (InvalidToken, "not_found"),
+    (NotFound, "not_found"),
+    (Expired, "expired"),
+    (Conflict, "closed"),
+    (InvalidInput, "invalid"),
+)
+_PAGE_LOCALE = "page_locale"
+
+
+def localize(exc: DomainError, locale: str, *, keep: bool = False) -> DomainError:
+    """Mark ``exc`` with the language its error page speaks (the link's, once known); with ``keep``, a
+    language already marked stays."""
+    if not (keep and _PAGE_LOCALE in vars(exc)):
+        vars(exc)[_PAGE_LOCALE] = locale
+    return exc
 
 
 def error_page(exc: DomainError, locale: str) -> str:
     """A friendly page in the person's language: what happened and what to do, never a code or a trace."""
-    locale = getattr(exc, "page_locale", None) or locale
-    text = TEXT[locale if locale in TEXT else "vi"]
-    key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}.get(exc.status, "error")
+    shown = i18n.supported(vars(exc).get(_PAGE_LOCALE) or locale)
+    text = i18n.SURVEY[shown]
+    key = next((words for kind, words in _ERROR_TEXT if isinstance(exc, kind)), "error")
     if exc.code in STALE_PAGE_CODES:
         key = "stale"  # the link is fine, the page view is not: a reload or a new scan answers
     hint = text.get(key + "_hint", "")
     body = f"<main><h1>{escape(text[key])}</h1>" + (f"<p>{escape(hint)}</p>" if hint else "") + "</main>"
-    return _page(locale if locale in TEXT else "vi", text["title"], body)
+    return _page(shown, text["title"], body)

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from chalicelib.domain.models import Strict
 from chalicelib.services.owners import TouchpointLink
+from chalicelib.web import i18n
 
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 asks for four
 ERROR_LEVEL = "m"
@@ -24,12 +25,6 @@ ERROR_LEVEL = "m"
 # A6 portrait, in millimetres.
 CARD_W, CARD_H = 105, 148
 CARD_QR_MM = 68
-
-CARD_TEXT = {
-    "vi": {"scan": "Quét mã bằng camera điện thoại", "time": "Chỉ mất 5 giây · không cần đăng nhập"},
-    "en": {"scan": "Scan with your phone camera", "time": "Takes 5 seconds · no sign-up"},
-}
-
 
 class QrQuery(Strict):
     scale: Annotated[int, Field(ge=1, le=40, description="Pixels (PNG) or user units (SVG) per module")] = 10
@@ -90,11 +85,8 @@ def _modules_path(code: Any) -> tuple[str, int]:
 def card_svg(link: TouchpointLink, lang: str | None = None) -> str:
     """An A6 card to print and stand on a table: business name, the question in the card's language,
     the QR code, and a hint to scan it. Text is escaped; fonts are the printer's own sans-serif."""
-    from chalicelib.web.pages import TEXT
-
-    locale = lang if lang in TEXT else link.locale
-    words = TEXT[locale]
-    question = words[link.metric].format(name=link.business_name)
+    locale = i18n.supported(lang) if lang in i18n.LOCALES else link.locale
+    question = i18n.SURVEY[locale][link.metric].format(name=link.business_name)
     code = _make(link.url)
     path, modules = _modules_path(code)
     x0 = (CARD_W - CARD_QR_MM) / 2
@@ -105,7 +97,7 @@ def card_svg(link: TouchpointLink, lang: str | None = None) -> str:
         f'<text x="{CARD_W / 2}" y="{24 + i * 6.2:.1f}" font-size="5" text-anchor="middle">{escape(line)}</text>'
         for i, line in enumerate(lines)
     )
-    hint = CARD_TEXT[locale]
+    hint = i18n.CARD[locale]
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{CARD_W}mm" height="{CARD_H}mm" '
@@ -137,7 +129,7 @@ def png_response(png: bytes, filename: str) -> Response:
 
 
 def _image(body: str | bytes, content_type: str, filename: str) -> Response:
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": content_type,
         "Content-Disposition": f'inline; filename="{filename}"',
         # Owner-only images: cacheable by the owner's browser, never by a shared cache.

@@ -13,27 +13,27 @@ from typing import Any
 from chalice import Response
 
 from chalicelib.domain.metrics import SCALES
-from chalicelib.domain.models import MAX_COMMENT_CHARS, CommentIn, ResponseIn
+from chalicelib.domain.models import MAX_COMMENT_CHARS, CommentIn, Locale, ResponseIn
 from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.services.submissions import OpenedLink, RequestMeta, Submissions
-from chalicelib.web import http, pages
+from chalicelib.web import http, i18n, pages
 
 
-def _asked_locale(request: Any) -> str | None:
+def _asked_locale(request: Any) -> Locale | None:
     asked = (request.query_params or {}).get("lang")
-    return asked if asked in pages.TEXT else None
+    return i18n.supported(asked) if asked in i18n.LOCALES else None
 
 
-def _fallback_locale(request: Any) -> str:
+def _fallback_locale(request: Any) -> Locale:
     """Before the link is known good: ?lang=, else the browser's first language we speak, else Vietnamese."""
     asked = _asked_locale(request)
     if asked:
         return asked
     for part in (request.headers.get("accept-language") or "")[:200].split(","):
         tag = part.split(";")[0].strip().lower()[:2]
-        if tag in pages.TEXT:
-            return tag
-    return "vi"
+        if tag in i18n.LOCALES:
+            return i18n.supported(tag)
+    return i18n.DEFAULT_LOCALE
 
 
 def _friendly[T](request: Any, run: Callable[[], T]) -> T:
@@ -41,12 +41,11 @@ def _friendly[T](request: Any, run: Callable[[], T]) -> T:
     try:
         return run()
     except DomainError as exc:
-        if not hasattr(exc, "page_locale"):
-            exc.page_locale = _fallback_locale(request)  # type: ignore[attr-defined]
+        pages.localize(exc, _fallback_locale(request), keep=True)
         raise
 
 
-def _open(submissions: Submissions, request: Any, token: str) -> tuple[OpenedLink, str]:
+def _open(submissions: Submissions, request: Any, token: str) -> tuple[OpenedLink, Locale]:
     opened = submissions.open_link(token)
     return opened, _asked_locale(request) or opened.business.locale
 
@@ -65,7 +64,7 @@ def _show(submissions: Submissions, request: Any, token: str) -> Response:
         raw = params["score"]
         low, high = SCALES[metric]
         if not raw.isdigit() or len(raw) > 2 or not low <= int(raw) <= high:
-            raise _localized(InvalidInput(f"The score must be a whole number from {low} to {high}."), locale)
+            raise pages.localize(InvalidInput(f"The score must be a whole number from {low} to {high}."), locale)
         chosen = int(raw)
     # Counted only once the request is known good: a refused request changes nothing.
     submissions.count_open(opened)
@@ -96,7 +95,7 @@ def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta)
         return _comment(submissions, form, opened, locale, action)
     raw = form.get("score", "")
     if not raw.isdigit() or len(raw) > 2:
-        raise _localized(InvalidInput("Choose a score."), locale)
+        raise pages.localize(InvalidInput("Choose a score."), locale)
     # Same-origin form post: the page and this route share the token, no Origin or site key involved.
     # The page's nonce makes this tap this page view's answer (a second tap on it changes that answer).
     answer = {"token": token, "score": int(raw), "locale": locale}
@@ -105,7 +104,7 @@ def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta)
     try:
         result = submissions.submit(http.validate(ResponseIn, answer), RequestMeta(source_ip=meta.source_ip))
     except DomainError as exc:
-        raise _localized(exc, locale) from None
+        raise pages.localize(exc, locale) from None
     body = pages.thank_you_page(
         locale=locale,
         business_name=opened.business.name,
@@ -119,7 +118,7 @@ def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta)
 
 
 def _comment(
-    submissions: Submissions, form: dict[str, str], opened: OpenedLink, locale: str, action: str
+    submissions: Submissions, form: dict[str, str], opened: OpenedLink, locale: Locale, action: str
 ) -> Response:
     if form.get("website"):  # the hidden field: only a bot fills it in
         return http.html(pages.saved_page(locale=locale))
@@ -128,7 +127,7 @@ def _comment(
     consent = form.get("consent") == "true"
     if not comment and not email:
         return http.html(pages.saved_page(locale=locale))
-    text = pages.TEXT[locale]
+    text = i18n.SURVEY[locale]
 
     def again(problem: str) -> Response:
         shown = form.get("score_shown", "")
@@ -164,14 +163,9 @@ def _comment(
     except InvalidInput as exc:
         if any(d.get("field") == "email" for d in exc.details):
             return again(text["bad_email"])
-        raise _localized(exc, locale) from None
+        raise pages.localize(exc, locale) from None
     try:
         submissions.add_comment(form.get("response_id", ""), data)
     except DomainError as exc:
-        raise _localized(exc, locale) from None
+        raise pages.localize(exc, locale) from None
     return http.html(pages.saved_page(locale=locale))
-
-
-def _localized(exc: DomainError, locale: str) -> DomainError:
-    exc.page_locale = locale  # type: ignore[attr-defined]
-    return exc

@@ -12,37 +12,21 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.web import http
-
-TEXT = {
-    "vi": {
-        "title": "Hủy nhận email",
-        "ask": "Bạn sẽ không nhận thêm email nào từ {name} nữa.",
-        "button": "Hủy nhận email",
-        "done": "Đã hủy. Bạn sẽ không nhận thêm email nào từ {name}.",
-        "confirm": "Bấm nút bên dưới để hủy nhận email.",
-    },
-    "en": {
-        "title": "Unsubscribe",
-        "ask": "You will get no more emails from {name}.",
-        "button": "Unsubscribe",
-        "done": "Done. You will get no more emails from {name}.",
-        "confirm": "Press the button below to unsubscribe.",
-    },
-}
+from chalicelib.domain.models import Locale
+from chalicelib.web import http, i18n
 
 
-def _locale(request: Any, business_locale: str | None) -> str:
+def _locale(request: Any, business_locale: str | None) -> Locale:
     accept = (http.header(request, "accept-language") or "").lower()
     if accept.startswith("en"):
         return "en"
     if accept.startswith("vi"):
         return "vi"
-    return business_locale if business_locale in TEXT else "vi"
+    return i18n.supported(business_locale)
 
 
-def _page(locale: str, body: str) -> str:
-    text = TEXT[locale]
+def _page(locale: Locale, body: str) -> str:
+    text = i18n.UNSUBSCRIBE[locale]
     return (
         f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(text["title"])}</title>'
@@ -63,8 +47,8 @@ def show(services: Any, request: Any, token: str) -> Response:
     return http.html(_page(locale, _ask(locale, business.name if business else "")))
 
 
-def _ask(locale: str, name: str, note: str = "") -> str:
-    text = TEXT[locale]
+def _ask(locale: Locale, name: str, note: str = "") -> str:
+    text = i18n.UNSUBSCRIBE[locale]
     return (
         f"<h1>{escape(text['title'])}</h1>{note}<p>{escape(text['ask'].format(name=name))}</p>"
         f'<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
@@ -80,10 +64,10 @@ def post(services: Any, request: Any, token: str) -> Response:
     if not _one_click(request, raw):
         # Not an unsubscribe request (RFC 8058 names the one body that is): nothing changes, and a
         # person who got here anyway gets the button to confirm.
-        note = f"<p>{escape(TEXT[locale]['confirm'])}</p>"
+        note = f"<p>{escape(i18n.UNSUBSCRIBE[locale]['confirm'])}</p>"
         return http.html(_page(locale, _ask(locale, name, note)), 422)
     services.mail.unsubscribe(token)
-    return http.html(_page(locale, f"<h1>{escape(TEXT[locale]['done'].format(name=name))}</h1>"))
+    return http.html(_page(locale, f"<h1>{escape(i18n.UNSUBSCRIBE[locale]['done'].format(name=name))}</h1>"))
 
 
 def _one_click(request: Any, raw: bytes) -> bool:

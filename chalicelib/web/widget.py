@@ -51,7 +51,7 @@ def respond(request: Any, query: WidgetQuery) -> Response:
         cache = "public, max-age=31536000, immutable"
     else:
         cache = "public, max-age=3600, stale-while-revalidate=86400"
-    headers = {
+    headers: dict[str, str | list[str]] = {
         "Content-Type": "application/javascript; charset=utf-8",
         "Cache-Control": cache,
         "ETag": f.etag,

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.adapters.ses import MailRejected, MailThrottled, MailUnavailable, SesMailer, TokenBucket, backoff
 from chalicelib.errors import InvalidToken
 from chalicelib.services.mail import MailInFlight, address_hash, read_unsubscribe_token
-from chalicelib.web import emails
+from chalicelib.web import emails, i18n
 from tests.unit.test_followups_fakes import SETTINGS, Loop
 
 XSS = [
@@ -340,4 +340,4 @@ def test_templates_exist_in_both_languages_for_every_kind() -> None:
             assert (
                 rendered.subject and "https://u.example/u/t" in rendered.text and rendered.html.startswith("<!doctype")
             )
-    assert emails.TEXT["vi"].keys() == emails.TEXT["en"].keys()
+    assert i18n.EMAIL["vi"].keys() == i18n.EMAIL["en"].keys()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import Expired, InvalidToken
-from chalicelib.web import pages
+from chalicelib.web import i18n, pages
 
 
 @pytest.mark.parametrize(("metric", "points"), [("nps", 11), ("csat", 5), ("ces", 7)])
@@ -19,7 +19,7 @@ def test_every_scale_renders_one_real_button_per_point(metric: str, points: int,
 
 def test_csat_and_ces_label_every_point_and_nps_labels_both_ends() -> None:
     ces = pages.survey_page(locale="en", business_name="Q", metric="ces", action="t")
-    for n, label in enumerate(pages.TEXT["en"]["ces_labels"], start=1):
+    for n, label in enumerate(i18n.SCALE_LABELS["en"]["ces"], start=1):
         assert f"<b>{n}</b> {label}</button>" in ces
     nps = pages.survey_page(locale="vi", business_name="Q", metric="nps", action="t")
     assert 'aria-label="0 – Không chắc chắn"' in nps and 'aria-label="10 – Chắc chắn"' in nps
@@ -54,12 +54,19 @@ def test_the_thank_you_view_names_the_voucher_only_when_there_is_one() -> None:
 
 def test_error_pages_say_what_happened_in_the_person_language() -> None:
     assert "không hợp lệ" in pages.error_page(InvalidToken("x"), "vi")
-    expired = Expired("internal detail 4711")
-    expired.page_locale = "en"  # type: ignore[attr-defined]
+    expired = pages.localize(Expired("internal detail 4711"), "en")  # the link's language, once known
     html = pages.error_page(expired, "vi")
     assert "This survey link has expired." in html and '<html lang="en">' in html
     assert "4711" not in html  # the internal message never reaches the person
 
 
-def test_both_languages_have_every_text() -> None:
-    assert set(pages.TEXT["vi"]) == set(pages.TEXT["en"])
+@pytest.mark.parametrize("table", sorted(i18n.TABLES))
+def test_both_languages_have_every_text(table: str) -> None:
+    # Every page, email, digest, dashboard and card reads its words from chalicelib/web/i18n.py.
+    assert set(i18n.TABLES[table]["vi"]) == set(i18n.TABLES[table]["en"])
+    assert all(text for locale in i18n.LOCALES for text in i18n.TABLES[table][locale].values())
+
+
+def test_every_point_of_the_csat_and_ces_scales_has_words_in_both_languages() -> None:
+    for locale in i18n.LOCALES:
+        assert [len(i18n.SCALE_LABELS[locale][m]) for m in ("csat", "ces")] == [5, 7]
