@@ -21,7 +21,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run    start the API on 127.0.0.1:$(PORT) with an AWS emulator and a demo café"
 	@echo "make test   install what the tests need and run them all (lint included)"
-	@echo "make bench  print the benchmark figures quoted in the README"
+	@echo "make bench  print the benchmark figures quoted in docs/benchmarks.md"
 	@echo "make fuzz   schemathesis with 1,000 cases per operation (docs/fuzz.md)"
 	@echo "make load   a 60 s load run on loopback: throughput, p50/p99, errors (docs/scaling.md)"
 

@@ -422,7 +422,7 @@ def _print_summary(request: pytest.FixtureRequest) -> None:
         f"schemathesis summary: {len(SENT)} operations, {sum(SENT.values())} cases sent, "
         f"{sum(FAILED.values())} failed, {sum(OPEN.values())} on open findings"
     )
-    # Printed past pytest's capture, so `make test` shows the figures the README quotes.
+    # Printed past pytest's capture, so `make test` shows the figures docs/fuzz.md quotes.
     capture = request.config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         with capture.global_and_fixture_disabled():
