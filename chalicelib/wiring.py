@@ -9,8 +9,13 @@ from typing import TYPE_CHECKING
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.reports_store import DynamoReports
 from chalicelib.ports import Clock, SystemClock
+from chalicelib.services.access import Access
 from chalicelib.services.directory import Directory
-from chalicelib.services.owners import Owners
+from chalicelib.services.insights import Insights
+from chalicelib.services.links import Links
+from chalicelib.services.pos_keys import PosKeys
+from chalicelib.services.privacy import Privacy
+from chalicelib.services.sites import Sites
 from chalicelib.services.submissions import Submissions
 from chalicelib.settings import Settings, get_settings
 
@@ -21,14 +26,21 @@ if TYPE_CHECKING:
     from chalicelib.services.reports import Reports
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Services:
     settings: Settings
+    # The public path: a score, a comment, and the site-key policy of the widget.
     submissions: Submissions
-    owners: Owners
+    sites: Sites
     store: DynamoStore | None = None
     clock: Clock | None = None
     mailer: Mailer | None = None  # tests and benches inject a flaky one; else SESv2 (+ .eml outbox locally)
+    # The owner API, by what it does (docs/architecture.md, "Services").
+    access: Access
+    pos_keys: PosKeys
+    links: Links
+    insights: Insights
+    privacy: Privacy
 
     @cached_property
     def mail(self) -> MailService:
@@ -111,6 +123,7 @@ def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | N
     store = store or DynamoStore(settings.table_name)
     clock = clock or SystemClock()
     directory = Directory(store, settings.business_cache_seconds)
+    sites = Sites(directory, clock, settings)
 
     def forget_mail(business_id: str, email_hash: str) -> int:
         # Looked up when an erasure runs, so the API's cold start never builds the mail layer.
@@ -118,18 +131,14 @@ def build(settings: Settings, store: DynamoStore | None = None, clock: Clock | N
 
     built = Services(
         settings=settings,
-        submissions=Submissions(directory, store, clock, settings),
-        owners=Owners(
-            directory,
-            store,
-            store,
-            clock,
-            settings,
-            registry=DynamoReports(store),
-            # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's (dead letters).
-            reports=DynamoReports(store),
-            forget_mail=forget_mail,
-        ),
+        submissions=Submissions(directory, store, clock, settings, sites),
+        sites=sites,
+        access=Access(directory, store, clock, settings, registry=DynamoReports(store)),
+        pos_keys=PosKeys(directory, store, settings),
+        links=Links(directory, store, store, clock, settings),
+        insights=Insights(store, clock, settings),
+        # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's (dead letters).
+        privacy=Privacy(store, clock, settings, reports=DynamoReports(store), forget_mail=forget_mail),
         store=store,
         clock=clock,
     )

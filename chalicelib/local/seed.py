@@ -78,8 +78,8 @@ def seed_demo(env: dict[str, str]) -> Demo:
     from chalicelib import wiring
 
     wiring.reset()
-    owners = wiring.services().owners
-    created = owners.create_business(
+    services = wiring.services()
+    created = services.access.create_business(
         BusinessIn(
             name="Cà Phê Sài Gòn",
             owner_emails=["chu.quan@caphesaigon.example"],
@@ -92,7 +92,7 @@ def seed_demo(env: dict[str, str]) -> Demo:
             ),
         )
     )
-    caller = owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
+    caller = services.access.authenticate(f"Bearer {created.owner_key}", created.business_id)
     demo = Demo(
         base_url=env["PUBLIC_BASE_URL"],
         admin_key=env["ADMIN_KEY"],
@@ -106,7 +106,7 @@ def seed_demo(env: dict[str, str]) -> Demo:
         ("email", "Email sau đơn giao hàng", "email", "ces"),
         ("website", "Website đặt bàn", "web", "csat"),
     ]:
-        tp = owners.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
+        tp = services.links.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
         demo.touchpoints[key] = {
             "touchpoint_id": tp.touchpoint_id,
             "url": tp.url,
@@ -114,7 +114,7 @@ def seed_demo(env: dict[str, str]) -> Demo:
             "metric": metric,
             "channel": channel,
         }
-    links = owners.mint_links(
+    links = services.links.mint(
         caller, LinksIn(touchpoint_id=demo.touchpoints["receipt"]["touchpoint_id"], receipt_id="HD-2026-000001")
     )
     demo.receipt_url = links.links[0].url
