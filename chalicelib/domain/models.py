@@ -321,7 +321,7 @@ class StoredResponse(Out):
     consent: bool = False
 
 
-# ---- owner keys, till keys and the widget's site check (issue #12: moved here from services/owners.py) --
+# ---- owner keys, till keys and the widget's site check -----------------------------------------------
 
 
 class PosSecret(Out):
