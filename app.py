@@ -20,7 +20,6 @@ from chalicelib.domain.models import (
     MetricsQuery,
     ResponseIn,
     ResponsesQuery,
-    SiteQuery,
     TouchpointIn,
 )
 from chalicelib.observability import logger, traced
@@ -139,6 +138,8 @@ def widget_js() -> Response:
 
 @routes.json("/v1/sites/{site_key}", methods=["GET"], cors=_path_site_origin)
 def site_check(site_key: str) -> Response:
+    from chalicelib.domain.models import SiteQuery
+
     request = app.current_request
     config = services().sites.check(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
     # Each answer carries a fresh single-use nonce: no cache may hand it to a second page view.
