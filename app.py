@@ -92,12 +92,12 @@ def openapi() -> Response:
 
 
 def _body_site_origin(request) -> str | None:  # type: ignore[no-untyped-def]
-    return services().submissions.allowed_origin(http.body_site_key(request), http.header(request, "origin"))
+    return services().sites.allowed_origin(http.body_site_key(request), http.header(request, "origin"))
 
 
 def _path_site_origin(request) -> str | None:  # type: ignore[no-untyped-def]
     site_key = (request.uri_params or {}).get("site_key")
-    return services().submissions.allowed_origin(site_key, http.header(request, "origin"))
+    return services().sites.allowed_origin(site_key, http.header(request, "origin"))
 
 
 # Site-key answers carry CORS headers for an allowed origin on every status, refusals included.
@@ -138,10 +138,10 @@ def widget_js() -> Response:
 
 @routes.json("/v1/sites/{site_key}", methods=["GET"], cors=_path_site_origin)
 def site_check(site_key: str) -> Response:
-    from chalicelib.services.owners import SiteQuery
+    from chalicelib.domain.models import SiteQuery
 
     request = app.current_request
-    config = services().owners.check_site(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
+    config = services().sites.check(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
     # Each answer carries a fresh single-use nonce: no cache may hand it to a second page view.
     return http.respond(config, 200, {"Cache-Control": "no-store"})
 
@@ -150,29 +150,29 @@ def site_check(site_key: str) -> Response:
 
 
 def _caller(business_id: str):  # type: ignore[no-untyped-def]
-    return services().owners.authenticate(http.header(app.current_request, "authorization"), business_id)
+    return services().access.authenticate(http.header(app.current_request, "authorization"), business_id)
 
 
 @routes.json("/v1/businesses", methods=["POST"])
 def create_business() -> Response:
-    owners = services().owners
-    owners.require_admin(http.header(app.current_request, "authorization"))
+    access = services().access
+    access.require_admin(http.header(app.current_request, "authorization"))
     data = http.json_body(app.current_request, BusinessIn)
-    return http.respond(owners.create_business(data), 201)
+    return http.respond(access.create_business(data), 201)
 
 
 @routes.json("/v1/businesses/{business_id}/touchpoints", methods=["POST"])
 def create_touchpoint(business_id: str) -> Response:
     caller = _caller(business_id)
     data = http.json_body(app.current_request, TouchpointIn)
-    return http.respond(services().owners.create_touchpoint(caller, data), 201)
+    return http.respond(services().links.create_touchpoint(caller, data), 201)
 
 
 @routes.json("/v1/businesses/{business_id}/links", methods=["POST"])
 def mint_links(business_id: str) -> Response:
     caller = _caller(business_id)
     data = http.json_body(app.current_request, LinksIn)
-    return http.respond(services().owners.mint_links(caller, data), 201)
+    return http.respond(services().links.mint(caller, data), 201)
 
 
 @routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", methods=["GET"])
@@ -181,7 +181,7 @@ def touchpoint_qr_svg(business_id: str, touchpoint_id: str) -> Response:
 
     caller = _caller(business_id)
     query = http.query(app.current_request, qr.QrQuery)
-    link = services().owners.touchpoint_link(caller, touchpoint_id)
+    link = services().links.touchpoint_link(caller, touchpoint_id)
     return qr.svg_response(qr.qr_svg(link, query.scale), f"qr-{touchpoint_id}.svg")
 
 
@@ -191,7 +191,7 @@ def touchpoint_qr_png(business_id: str, touchpoint_id: str) -> Response:
 
     caller = _caller(business_id)
     query = http.query(app.current_request, qr.QrQuery)
-    link = services().owners.touchpoint_link(caller, touchpoint_id)
+    link = services().links.touchpoint_link(caller, touchpoint_id)
     return qr.png_response(qr.qr_png(link, query.scale), f"qr-{touchpoint_id}.png")
 
 
@@ -201,39 +201,39 @@ def touchpoint_card(business_id: str, touchpoint_id: str) -> Response:
 
     caller = _caller(business_id)
     query = http.query(app.current_request, qr.CardQuery)
-    link = services().owners.touchpoint_link(caller, touchpoint_id)
+    link = services().links.touchpoint_link(caller, touchpoint_id)
     return qr.svg_response(qr.card_svg(link, query.lang), f"card-{touchpoint_id}.svg")
 
 
 # #11 item 7: owner-key rotation. The new key is in this answer only: never cached, never stored in clear.
 @routes.json("/v1/businesses/{business_id}/owner-key", methods=["POST"])
 def rotate_owner_key(business_id: str) -> Response:
-    rotated = services().owners.rotate_owner_key(_caller(business_id))
+    rotated = services().access.rotate_owner_key(_caller(business_id))
     return http.respond(rotated, 201, {"Cache-Control": "no-store"})
 
 
 @routes.json("/v1/businesses/{business_id}/pos-secret", methods=["GET"])
 def reveal_pos_secret(business_id: str) -> Response:
-    secret = services().owners.reveal_pos_secret(_caller(business_id))
+    secret = services().pos_keys.reveal(_caller(business_id))
     return http.respond(secret, 200, {"Cache-Control": "no-store"})
 
 
 @routes.json("/v1/businesses/{business_id}/pos-secret", methods=["POST"])
 def rotate_pos_secret(business_id: str) -> Response:
-    secret = services().owners.rotate_pos_secret(_caller(business_id))
+    secret = services().pos_keys.rotate(_caller(business_id))
     return http.respond(secret, 201, {"Cache-Control": "no-store"})
 
 
 @routes.json("/v1/businesses/{business_id}/pos-secret/{key_id}", methods=["DELETE"])
 def retire_pos_key(business_id: str, key_id: str) -> Response:
-    return http.respond(services().owners.retire_pos_key(_caller(business_id), key_id))
+    return http.respond(services().pos_keys.retire(_caller(business_id), key_id))
 
 
 @routes.json("/v1/businesses/{business_id}/responses", methods=["GET"])
 def list_responses(business_id: str) -> Response:
     caller = _caller(business_id)
     query = http.query(app.current_request, ResponsesQuery)
-    page = services().owners.list_responses(caller, query)
+    page = services().insights.list_responses(caller, query)
     if query.format == "csv":
         from chalicelib.web.exports import csv_response
 
@@ -245,14 +245,14 @@ def list_responses(business_id: str) -> Response:
 def metrics(business_id: str) -> Response:
     caller = _caller(business_id)
     query = http.query(app.current_request, MetricsQuery)
-    return http.respond(services().owners.metrics(caller, query))
+    return http.respond(services().insights.metrics(caller, query))
 
 
 @routes.json("/v1/businesses/{business_id}/respondents", methods=["DELETE"])
 def erase_respondent(business_id: str) -> Response:
     caller = _caller(business_id)
     query = http.query(app.current_request, ErasureQuery)
-    return http.respond(services().owners.erase_respondent(caller, query.email))
+    return http.respond(services().privacy.erase_respondent(caller, query.email))
 
 
 # ---- daily reports and the dashboard (docs/reports.md) ---------------------------------------------

@@ -82,14 +82,13 @@ def main() -> None:
         client.create_table(**tables.create_table_kwargs(settings.table_name))
         store = DynamoStore(settings.table_name, client)
         services = wiring.build(settings, store, clock)
-        owners = services.owners
 
         def business(name: str) -> tuple[str, str]:
-            created = owners.create_business(
+            created = services.access.create_business(
                 BusinessIn(name=name, owner_emails=["o@bench.example"], timezone="Asia/Ho_Chi_Minh", locale="vi")
             )
-            caller = owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
-            tp = owners.create_touchpoint(caller, TouchpointIn(name="Bàn", channel="qr", metric="nps"))
+            caller = services.access.authenticate(f"Bearer {created.owner_key}", created.business_id)
+            tp = services.links.create_touchpoint(caller, TouchpointIn(name="Bàn", channel="qr", metric="nps"))
             return created.business_id, tp.touchpoint_id
 
         a, a_tp = business("A")

@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.reports_store import DynamoReports
 from chalicelib.ports import Clock, SystemClock
+from chalicelib.services.access import Access
 from chalicelib.services.directory import Directory
-from chalicelib.services.owners import Owners
+from chalicelib.services.insights import Insights
+from chalicelib.services.links import Links
+from chalicelib.services.pos_keys import PosKeys
+from chalicelib.services.privacy import Privacy
+from chalicelib.services.sites import Sites
 from chalicelib.services.submissions import Submissions
 from chalicelib.settings import Settings, get_settings
 
@@ -25,15 +30,22 @@ if TYPE_CHECKING:
     from chalicelib.services.reports import Reports
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Services:
     settings: Settings
+    # The public path: a score, a comment, and the site-key policy of the widget.
     submissions: Submissions
-    owners: Owners
+    sites: Sites
     store: DynamoStore | None = None
     clock: Clock | None = None
     mailer: Mailer | None = None  # else SESv2; tests inject a flaky one, `make run` its .eml outbox around SES
     alert_flusher: AlertFlusher | None = None  # else SQS delayed messages; `make run` a timer thread
+    # The owner API, by what it does (docs/architecture.md, "Services").
+    access: Access
+    pos_keys: PosKeys
+    links: Links
+    insights: Insights
+    privacy: Privacy
 
     @cached_property
     def mail(self) -> MailService:
@@ -109,6 +121,7 @@ def build(
     store = store or DynamoStore(settings.table_name)
     clock = clock or SystemClock()
     directory = Directory(store, settings.business_cache_seconds)
+    sites = Sites(directory, clock, settings)
 
     def forget_mail(business_id: str, email_hash: str) -> int:
         # Looked up when an erasure runs, so the API's cold start never builds the mail layer.
@@ -116,18 +129,14 @@ def build(
 
     built = Services(
         settings=settings,
-        submissions=Submissions(directory, store, clock, settings),
-        owners=Owners(
-            directory,
-            store,
-            store,
-            clock,
-            settings,
-            registry=DynamoReports(store),
-            # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's (dead letters).
-            reports=DynamoReports(store),
-            forget_mail=forget_mail,
-        ),
+        submissions=Submissions(directory, store, clock, settings, sites),
+        sites=sites,
+        access=Access(directory, store, clock, settings, registry=DynamoReports(store)),
+        pos_keys=PosKeys(directory, store, settings),
+        links=Links(directory, store, store, clock, settings),
+        insights=Insights(store, clock, settings),
+        # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's (dead letters).
+        privacy=Privacy(store, clock, settings, reports=DynamoReports(store), forget_mail=forget_mail),
         store=store,
         clock=clock,
         mailer=mailer,

@@ -20,7 +20,7 @@ from typing import Any
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _OWNER_KEY = re.compile(r"^ok_([0-9a-z]{6,16})_([0-9a-z]{32})$")
 _SITE_KEY = re.compile(r"^sk_([0-9a-z]{6,16})_([0-9a-z]{16})$")
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def new_id(length: int = 10) -> str:
@@ -63,11 +63,15 @@ def same(a: str, b: str) -> bool:
 
 
 def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    """base64url (RFC 4648 section 5) without ``=`` padding: tokens, secrets, sealed blobs."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def unb64url(text: str) -> bytes | None:
-    if not _B64URL.match(text) or len(text) % 4 == 1:
+    """The bytes of :func:`b64url` text, or None unless ``text`` is exactly what :func:`b64url` makes:
+    its alphabet only, no padding, no whitespace, canonical (unused low bits zero), so each byte string
+    has one spelling and a signature over the text is a signature over the bytes."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         return None
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

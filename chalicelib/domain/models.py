@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
+from chalicelib.domain import addresses, tokens
+
 Metric = Literal["nps", "csat", "ces"]
 Channel = Literal["qr", "receipt", "email", "web"]
 Locale = Literal["vi", "en"]
@@ -20,12 +22,6 @@ Locale = Literal["vi", "en"]
 MAX_COMMENT_CHARS = 2000
 MAX_LINKS_PER_REQUEST = 1000
 
-# Addresses end up in headers of emails we send: no CR/LF, no display names, no quoting tricks.
-_EMAIL_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 _ID_RE = re.compile(r"^[0-9a-z]{6,16}$")
 _RECEIPT_RE = re.compile(r"^[A-Za-z0-9._:/#-]{1,40}$")
 # C0/C1 controls except tab and newline have no place in a human comment or name.
@@ -33,7 +29,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _email(value: str) -> str:
-    if len(value) > 254 or not _EMAIL_RE.match(value) or ".." in value:
+    if not addresses.is_plain_address(value):
         raise ValueError("must be a plain email address like name@example.com")
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
@@ -76,8 +72,8 @@ def _ZONES() -> set[str]:  # noqa: N802 - reads like the constant it caches
 
 
 def _origin(value: str) -> str:
-    value = value.strip().rstrip("/").lower()
-    if not _ORIGIN_RE.match(value):
+    value = addresses.normalize_origin(value)
+    if not addresses.is_origin(value):
         raise ValueError("must be an origin like https://shop.example (scheme, host, optional port)")
     return value
 
@@ -323,3 +319,41 @@ class StoredResponse(Out):
     email: str | None = None
     email_hash: str | None = None
     consent: bool = False
+
+
+# ---- owner keys, till keys and the widget's site check -----------------------------------------------
+
+
+class PosSecret(Out):
+    business_id: str
+    key_id: int = Field(description="Goes in byte 1 of every token the till mints")
+    secret: str = Field(description="base64url of the raw HMAC-SHA256 key; keep it on the till only")
+    algorithm: str = "HMAC-SHA256"
+    token_version: int = tokens.VERSION
+    verifying_key_ids: list[int] = Field(description="Keys whose tokens are still accepted (retire old ones)")
+    propagation_seconds: int = Field(description="After a rotation, wait this long before the till uses the key")
+
+
+class OwnerKeyRotated(Out):
+    business_id: str
+    owner_key: str = Field(description="The new owner key, shown once; the old one no longer works")
+
+
+class PosKeyRetired(Out):
+    business_id: str
+    retired_key_id: int
+    verifying_key_ids: list[int]
+
+
+class SiteQuery(Strict):
+    metric: Metric | None = None
+    touchpoint_id: ObjectId | None = None
+
+
+class SiteConfig(Out):
+    business_name: str
+    locale: Locale
+    metric: Metric | None = None
+    touchpoint_id: str | None = None
+    # #11 item 1: a fresh single-use nonce for this page view's answer (POST /v1/responses "nonce").
+    nonce: str

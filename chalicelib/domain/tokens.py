@@ -97,11 +97,8 @@ The recipes do not validate: the caller keeps the ids within the limits above, t
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import re
 import secrets
 import struct
 from collections.abc import Mapping
@@ -109,10 +106,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from chalicelib.domain import keys as _keys
 from chalicelib.errors import Expired, InvalidToken
 
-CHANNELS = ("qr", "receipt", "email", "web")
-METRICS = ("nps", "csat", "ces")
+Channel = Literal["qr", "receipt", "email", "web"]
+Metric = Literal["nps", "csat", "ces"]
+CHANNELS: tuple[Channel, ...] = ("qr", "receipt", "email", "web")
+METRICS: tuple[Metric, ...] = ("nps", "csat", "ces")
 
 VERSION = 1
 MAC_BYTES = 16
@@ -129,7 +129,6 @@ _CHANNEL_MASK, _METRIC_SHIFT, _METRIC_MASK = 0b11, 2, 0b11
 _MINTED, _HAS_EXPIRY, _RESERVED = 1 << 4, 1 << 5, 0b1100_0000
 # Header, three empty-string length bytes with non-empty business and touchpoint ids, MAC.
 _MIN_TOKEN_BYTES = _HEADER.size + 3 + 2 + MAC_BYTES
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 _INVALID = "This link is not valid."
 _EXPIRED = "This link has expired."
@@ -140,8 +139,8 @@ class LinkClaims(BaseModel, frozen=True, strict=True, extra="forbid"):
 
     business_id: str
     touchpoint_id: str
-    channel: Literal["qr", "receipt", "email", "web"]
-    metric: Literal["nps", "csat", "ces"]
+    channel: Channel
+    metric: Metric
     link_id: str = ""  # receipt number or random id; empty for a static touchpoint link
     minted: bool = False  # True: a link minted for one response; False: a touchpoint link
     issued_at: int = Field(ge=0, le=_U32_MAX)
@@ -193,7 +192,7 @@ def sign(claims: LinkClaims, secret: bytes) -> str:
     if not isinstance(secret, bytes | bytearray) or len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"secret must be at least {MIN_SECRET_BYTES} bytes")
     body = _encode_body(claims)
-    return _b64url(body + _mac(secret, body))
+    return _keys.b64url(body + _mac(secret, body))
 
 
 def peek(token: str) -> LinkClaims:
@@ -301,21 +300,10 @@ def _mac(secret: bytes, body: bytes) -> bytes:
     return hmac.new(secret, body, hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _unb64url(token: str) -> bytes:
-    """Strict base64url: bounded length, alphabet only, no padding, canonical (unused bits zero)."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or len(token) % 4 == 1:
-        raise InvalidToken(_INVALID)
-    if not _B64URL.fullmatch(token):
-        raise InvalidToken(_INVALID)
-    try:
-        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidToken(_INVALID) from None
-    if _b64url(raw) != token:
+    """Strict base64url (:func:`keys.unb64url`), its length bounded before anything is decoded."""
+    raw = _keys.unb64url(token) if isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS else None
+    if raw is None:
         raise InvalidToken(_INVALID)
     return raw
 

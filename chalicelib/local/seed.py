@@ -91,9 +91,9 @@ def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
 def seed_demo(env: dict[str, str]) -> Demo:
     from chalicelib import wiring
 
-    owners = wiring.services().owners  # the local services server.py installed
-    created = owners.create_business(demo_cafe(["http://localhost:8080", "http://127.0.0.1:8080"]))
-    caller = owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
+    services = wiring.services()  # the local services server.py installed
+    created = services.access.create_business(demo_cafe(["http://localhost:8080", "http://127.0.0.1:8080"]))
+    caller = services.access.authenticate(f"Bearer {created.owner_key}", created.business_id)
     demo = Demo(
         base_url=env["PUBLIC_BASE_URL"],
         admin_key=env["ADMIN_KEY"],
@@ -108,7 +108,7 @@ def seed_demo(env: dict[str, str]) -> Demo:
         ("website", "Website đặt bàn", "web", "csat"),
     ]
     for key, name, channel, metric in touchpoints:
-        tp = owners.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
+        tp = services.links.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
         demo.touchpoints[key] = {
             "touchpoint_id": tp.touchpoint_id,
             "url": tp.url,
@@ -116,7 +116,7 @@ def seed_demo(env: dict[str, str]) -> Demo:
             "metric": metric,
             "channel": channel,
         }
-    links = owners.mint_links(
+    links = services.links.mint(
         caller, LinksIn(touchpoint_id=demo.touchpoints["receipt"]["touchpoint_id"], receipt_id="HD-2026-000001")
     )
     demo.receipt_url = links.links[0].url

@@ -9,8 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
+
+from pydantic import BaseModel
 
 from chalicelib.domain.models import Business, Touchpoint
+from chalicelib.errors import NotFound
 from chalicelib.ports import BusinessStore
 
 _MAX_ENTRIES = 10_000
@@ -25,23 +29,32 @@ class Directory:
         self._cache: dict[tuple[str, ...], tuple[float, object]] = {}
 
     def business(self, business_id: str) -> Business | None:
-        return self._cached(("b", business_id), lambda: self._store.get_business(business_id))  # type: ignore[return-value]
+        return self._cached(("b", business_id), lambda: self._store.get_business(business_id))
 
     def touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
-        return self._cached(  # type: ignore[return-value]
+        return self._cached(
             ("t", business_id, touchpoint_id), lambda: self._store.get_touchpoint(business_id, touchpoint_id)
         )
 
-    def forget(self, *key: str) -> None:
-        with self._lock:
-            self._cache.pop(key, None)
+    def fresh(self, business_id: str) -> Business:
+        """The business as stored, read past the cache: a change of keys must start from the stored keys,
+        not a copy up to ``ttl_seconds`` old. NotFound when there is none."""
+        business = self._store.get_business(business_id)
+        if business is None:
+            raise NotFound("Unknown business.")
+        return business
 
-    def _cached(self, key: tuple[str, ...], load: Callable[[], object]) -> object:
+    def forget_business(self, business_id: str) -> None:
+        """Drop this container's copy after a change of keys, so its next read here sees the change."""
+        with self._lock:
+            self._cache.pop(("b", business_id), None)
+
+    def _cached[T: BaseModel](self, key: tuple[str, ...], load: Callable[[], T | None]) -> T | None:
         now = self._now()
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[0] > now:
-            return hit[1]
+            return cast(T, hit[1])
         value = load()
         # Misses are not cached: a business created a second ago must work at once on another container.
         if value is not None and self._ttl > 0:

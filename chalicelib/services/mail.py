@@ -29,7 +29,7 @@
   transaction as the ledger claim, and a capped email is recorded ``capped`` in the ledger: never sent,
   never retried, never an exception. Owner alerts and digests (``to_customer=False``) and an owner's own
   reply (``automatic=False``) are not capped.
-* ``about``: email hashes (``submissions.email_hash``) of the people the email is about besides its
+* ``about``: email hashes (``addresses.email_hash``) of the people the email is about besides its
   recipient (the customer of an owner alert), written on its dead letter so ``forget`` finds it.
 
 Returns True when this call handed the email to SES; False when nothing was sent now: the address is
@@ -45,12 +45,13 @@ Heavy modules (``email``) are imported inside the methods: app.py's cold start n
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import keys
+from chalicelib.domain.addresses import email_hash as address_hash
+from chalicelib.domain.addresses import is_plain_address as valid_address
 from chalicelib.domain.addresses import normalize_address
 from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.models import Business
@@ -58,11 +59,6 @@ from chalicelib.observability import count, logger
 from chalicelib.ports import Clock, DeadLetters, EmailCap, Mailer, MailError, MailLedger, SuppressionStore
 from chalicelib.settings import Settings
 
-# The same rule as the API's Email type: a bare address, nothing a header could be bent with.
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 _STALE_CLAIM = timedelta(minutes=15)  # a sender that held a claim this long without finishing has died
 _UNSUBSCRIBE = "unsubscribe"
 STREAM_LETTER = "stream_record"  # a stream record that failed for good (issue #11 item 6): keys, no content
@@ -70,15 +66,6 @@ STREAM_LETTER = "stream_record"  # a stream record that failed for good (issue #
 
 class MailInFlight(RuntimeError):
     """Another sender holds a fresh claim on this dedupe key; retry later (it is sent once either way)."""
-
-
-def valid_address(address: str | None) -> bool:
-    return bool(address) and len(address) <= 254 and bool(_ADDRESS.match(address or "")) and ".." not in address
-
-
-def address_hash(secret: str, address: str) -> str:
-    # The same keyed hash as a response's email_hash, so suppressions and responses meet.
-    return keys.keyed_hash(secret, "email", address.strip().lower())
 
 
 def identity_hash(secret: str, address: str) -> str:
@@ -422,7 +409,7 @@ class MailService:
 
     def forget(self, business_id: str, email_hash: str, *, max_messages: int = 10_000) -> int:
         """Erasure (issue #11): delete every dead letter of ``business_id`` to or about the person of
-        ``email_hash`` (``submissions.email_hash``); returns how many. The queue is small by design (what
+        ``email_hash`` (``addresses.email_hash``); returns how many. The queue is small by design (what
         SES refused past every retry), so it is swept: each letter is received once, ours are deleted,
         the others released at once for the next reader. A letter in another reader's hands (a running
         redrive) is invisible for its 60 s: the erasure can be repeated after that."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain import keys, limits, nonces, tokens
+from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
@@ -22,10 +22,11 @@ from chalicelib.domain.models import (
     StoredResponse,
     Touchpoint,
 )
-from chalicelib.errors import Conflict, Expired, Forbidden, InvalidInput, InvalidToken, NotFound
+from chalicelib.errors import Conflict, Expired, InvalidInput, InvalidToken, NotFound
 from chalicelib.observability import response_recorded
 from chalicelib.ports import Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore
 from chalicelib.services.directory import Directory
+from chalicelib.services.sites import Sites
 from chalicelib.settings import Settings
 
 SITE_TOUCHPOINT = "site"  # responses sent through a site key without a touchpoint
@@ -64,8 +65,9 @@ class OpenedLink:
 
 
 class Submissions:
-    def __init__(self, directory: Directory, store: ResponseStore, clock: Clock, settings: Settings):
+    def __init__(self, directory: Directory, store: ResponseStore, clock: Clock, settings: Settings, sites: Sites):
         self._directory = directory
+        self._sites = sites
         self._store = store
         self._clock = clock
         self._settings = settings
@@ -99,18 +101,6 @@ class Submissions:
             int(self._clock.now().timestamp()),
             self._settings.nonce_ttl_minutes * 60,
         )
-
-    def allowed_origin(self, site_key: str | None, origin: str | None) -> str | None:
-        """``origin`` (normalised) when it may read answers about ``site_key``, else None. For the web
-        layer's CORS headers, which every answer to a site-key request carries, refusals included."""
-        if not site_key or not origin:
-            return None
-        business_id = keys.site_key_business(site_key)
-        business = self._directory.business(business_id) if business_id else None
-        if business is None or not keys.same(business.site_key, site_key):
-            return None
-        normalised = origin.strip().lower().rstrip("/")
-        return normalised if normalised in business.allowed_origins else None
 
     def count_open(self, opened: OpenedLink) -> None:
         """One more person opened this touchpoint's survey today (the funnel's first step)."""
@@ -256,24 +246,10 @@ class Submissions:
 
     def _from_site_key(self, data: ResponseIn, meta: RequestMeta) -> tuple[Business, Touchpoint | None, str, _Proof]:
         site_key = data.site_key or ""
-        business_id = keys.site_key_business(site_key)
-        business = self._directory.business(business_id) if business_id else None
-        if business is None or not keys.same(business.site_key, site_key):
-            raise InvalidToken("Unknown site key.", code="invalid_site_key")
-        origin = (meta.origin or "").lower().rstrip("/")
-        if not origin or origin not in business.allowed_origins:
-            raise Forbidden(
-                "This website is not allowed to send responses for this site key.", code="origin_not_allowed"
-            )
+        business = self._sites.business(site_key, meta.origin)
         if data.metric is None:
             raise InvalidInput("metric is required with a site key.", code="metric_required")
-        touchpoint = None
-        if data.touchpoint_id is not None:
-            touchpoint = self._directory.touchpoint(business.business_id, data.touchpoint_id)
-            if touchpoint is None:
-                raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
-            if touchpoint.metric != data.metric:
-                raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
+        touchpoint = self._sites.touchpoint(business, data.touchpoint_id, data.metric)
         subject = nonces.site_subject(self._settings.app_secret, site_key)
         return business, touchpoint, "", ("site", subject, data.touchpoint_id or SITE_TOUCHPOINT, "W")
 
@@ -348,15 +324,9 @@ class Submissions:
         return email_hash(self._settings.app_secret, email)
 
 
-def email_hash(secret: str, email: str) -> str:
-    return keys.keyed_hash(secret, "email", email.strip().lower())
-
-
 def _signing_keys(business: Business) -> dict[int, bytes]:
-    return {
-        kid: base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
-        for kid, secret in business.signing_keys.items()
-    }
+    # Stored secrets are written by keys.b64url; one that does not read back verifies nothing.
+    return {kid: raw for kid, secret in business.signing_keys.items() if (raw := keys.unb64url(secret)) is not None}
 
 
 def _ts(now: datetime) -> int:
@@ -371,4 +341,4 @@ def _fingerprint(data: ResponseIn) -> str:
     return hashlib.sha256(json.dumps(data.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-__all__ = ["Expired", "OpenedLink", "RequestMeta", "Submissions", "Submitted", "email_hash"]
+__all__ = ["Expired", "OpenedLink", "RequestMeta", "Submissions", "Submitted"]

@@ -107,7 +107,7 @@ def show(services: Any, request: Any, business_id: str) -> Response:
     authorization = http.header(request, "authorization")
     try:
         if authorization:
-            business = services.owners.authenticate(authorization, business_id).business
+            business = services.access.authenticate(authorization, business_id).business
         else:
             business = reports.session_business(business_id, _session_cookie(request, business_id))
     except Unauthorized:
@@ -148,7 +148,7 @@ def sign_in(services: Any, request: Any, business_id: str) -> Response:
     if not key or len(key) > 200:
         return _signin(services, request, business_id, status=401, error=True)
     try:
-        caller = services.owners.authenticate(f"Bearer {key}", business_id)
+        caller = services.access.authenticate(f"Bearer {key}", business_id)
     except Unauthorized:
         return _signin(services, request, business_id, status=401, error=True)
     except NotFound:

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.domain import models as m
-from chalicelib.services.owners import OwnerKeyRotated, PosKeyRetired, PosSecret, SiteConfig, SiteQuery
+from chalicelib.domain.models import OwnerKeyRotated, PosKeyRetired, PosSecret, SiteConfig, SiteQuery
 from chalicelib.web.http import FORM_TYPE
 
 ERROR = {

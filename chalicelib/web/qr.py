@@ -16,7 +16,7 @@ from chalice import Response
 from pydantic import Field
 
 from chalicelib.domain.models import Strict
-from chalicelib.services.owners import TouchpointLink
+from chalicelib.services.links import TouchpointLink
 from chalicelib.web import i18n
 
 QUIET_ZONE = 4  # modules; ISO/IEC 18004 asks for four

@@ -91,18 +91,18 @@ class Stack:
     touchpoints: dict[str, Any] = field(default_factory=dict)
 
     def caller(self) -> Any:
-        return self.services.owners.authenticate(f"Bearer {self.owner_key}", self.business_id)
+        return self.services.access.authenticate(f"Bearer {self.owner_key}", self.business_id)
 
     def responses(self) -> list[Any]:
         from chalicelib.domain.models import ResponsesQuery
 
-        return self.services.owners.list_responses(self.caller(), ResponsesQuery()).items
+        return self.services.insights.list_responses(self.caller(), ResponsesQuery()).items
 
     def mint(self, touchpoint: str, count: int = 1) -> list[str]:
         from chalicelib.domain.models import LinksIn
 
         tp = self.touchpoints[touchpoint].touchpoint_id
-        minted = self.services.owners.mint_links(self.caller(), LinksIn(touchpoint_id=tp, count=count))
+        minted = self.services.links.mint(self.caller(), LinksIn(touchpoint_id=tp, count=count))
         return [link.token for link in minted.links]
 
     def widget_page(self, site: StaticSite, path: str, attrs: str, head: str = "", body: str = "") -> str:
@@ -144,8 +144,7 @@ def running_stack() -> Iterator[Stack]:
         get_settings.cache_clear()
         built = wiring.build(get_settings(), DynamoStore(settings.table_name), SystemClock())
         wiring.install(built)
-        owners = built.owners
-        created = owners.create_business(demo_cafe(allowed_origins=[shop.origin]))  # `make run`'s café
+        created = built.access.create_business(demo_cafe(allowed_origins=[shop.origin]))  # `make run`'s café
         stack = Stack(
             api=f"http://127.0.0.1:{port}",
             shop=shop,
@@ -157,7 +156,7 @@ def running_stack() -> Iterator[Stack]:
         )
         caller = stack.caller()
         for key, channel, metric in [("table", "qr", "nps"), ("receipt", "receipt", "csat"), ("web", "web", "ces")]:
-            stack.touchpoints[key] = owners.create_touchpoint(
+            stack.touchpoints[key] = built.links.create_touchpoint(
                 caller, TouchpointIn(name=f"{key} touchpoint", channel=channel, metric=metric)
             )
         from app import app

@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.errors import Unauthorized
+from chalicelib.services.access import Access
 from chalicelib.services.directory import Directory
-from chalicelib.services.owners import Owners
 from chalicelib.settings import ConfigurationError, load_settings
 from tests.clock import FakeClock
 from tests.fakes import InMemoryStore
@@ -108,7 +108,7 @@ def test_a_function_not_given_the_admin_key_starts_and_no_admin_key_works_there(
     assert len(first.admin_key) >= 24
     assert first.admin_key not in (ADMIN, "", "none")
     assert first.admin_key != second.admin_key
-    owners = Owners(Directory(InMemoryStore(), ttl_seconds=60), InMemoryStore(), InMemoryStore(), FakeClock(), first)
+    access = Access(Directory(InMemoryStore(), ttl_seconds=60), InMemoryStore(), FakeClock(), first)
     for guess in (ADMIN, "none", ""):
         with pytest.raises(Unauthorized):
-            owners.require_admin(f"Bearer {guess}")
+            access.require_admin(f"Bearer {guess}")

@@ -145,7 +145,7 @@ def tap(client: Client, token: str, score: int, headers: dict[str, str] | None =
 def with_nonce(body: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
     """``body`` plus the nonce a page view would have been given, issued by the running services (no GET:
     tests that count opens stay exact). Minted links need none and get none."""
-    from chalicelib.services.owners import SiteQuery
+    from chalicelib.domain.models import SiteQuery
 
     if "nonce" in body:
         return body
@@ -158,7 +158,7 @@ def with_nonce(body: dict[str, Any], origin: str | None = None) -> dict[str, Any
         return body if nonce is None else {**body, "nonce": nonce}
     if isinstance(body.get("site_key"), str) and origin:
         try:
-            return {**body, "nonce": services.owners.check_site(body["site_key"], origin, SiteQuery()).nonce}
+            return {**body, "nonce": services.sites.check(body["site_key"], origin, SiteQuery()).nonce}
         except Exception:  # an unknown key or origin: let the route refuse it as it would
             return body
     return body

@@ -177,7 +177,7 @@ def test_rotating_the_owner_key_shows_the_new_key_once_kills_the_old_one_and_end
     services = wiring.services()
     other_container = wiring.build(services.settings, services.store, services.clock)
     other_container.submissions.open_link(biz.touchpoints["table"]["token"])  # caches the business
-    other_container.owners.authenticate(f"Bearer {biz.owner_key}", biz.business_id)
+    other_container.access.authenticate(f"Bearer {biz.owner_key}", biz.business_id)
 
     rotated = client.http.post(f"/v1/businesses/{biz.business_id}/owner-key", headers=biz.auth)
     assert rotated.status_code == 201
@@ -188,8 +188,8 @@ def test_rotating_the_owner_key_shows_the_new_key_once_kills_the_old_one_and_end
     old = client.http.get(f"/v1/businesses/{biz.business_id}/metrics", headers=biz.auth)
     assert old.status_code == 401 and old.json_body["error"]["code"] == "unauthorized"
     with pytest.raises(Unauthorized):
-        other_container.owners.authenticate(f"Bearer {biz.owner_key}", biz.business_id)
-    assert other_container.owners.authenticate(f"Bearer {new_key}", biz.business_id).business.business_id
+        other_container.access.authenticate(f"Bearer {biz.owner_key}", biz.business_id)
+    assert other_container.access.authenticate(f"Bearer {new_key}", biz.business_id).business.business_id
     assert client.http.get(path, headers={"Cookie": session}).status_code == 401  # the session ended
     assert client.http.post(f"/v1/businesses/{biz.business_id}/owner-key", headers=biz.auth).status_code == 401
     new = {"Authorization": f"Bearer {new_key}"}

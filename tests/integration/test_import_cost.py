@@ -45,11 +45,11 @@ with mock_aws():
     boto3.client("dynamodb").create_table(**tables.create_table_kwargs(get_settings().table_name))
     from chalice.test import Client
     from chalicelib.domain.models import BusinessIn, TouchpointIn
-    owners = wiring.services().owners
-    created = owners.create_business(BusinessIn(name="Quán", owner_emails=["o@quan.example"],
-                                               timezone="Asia/Ho_Chi_Minh", locale="vi"))
-    caller = owners.authenticate("Bearer " + created.owner_key, created.business_id)
-    tp = owners.create_touchpoint(caller, TouchpointIn(name="Bàn 1", channel="qr", metric="nps"))
+    services = wiring.services()
+    created = services.access.create_business(BusinessIn(name="Quán", owner_emails=["o@quan.example"],
+                                                         timezone="Asia/Ho_Chi_Minh", locale="vi"))
+    caller = services.access.authenticate("Bearer " + created.owner_key, created.business_id)
+    tp = services.links.create_touchpoint(caller, TouchpointIn(name="Bàn 1", channel="qr", metric="nps"))
     before = set(sys.modules)
     subs = wiring.services().submissions
     nonce = subs.page_nonce(subs.open_link(tp.token))  # as the survey page would have handed it out

@@ -17,8 +17,8 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.ses import SesMailer, TokenBucket
+from chalicelib.domain.addresses import email_hash
 from chalicelib.local.stream import StreamPoller
-from chalicelib.services.submissions import email_hash
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
 from tests.integration.conftest import Biz, make_business, table_items

@@ -7,7 +7,7 @@ import io
 import zxingcpp
 from PIL import Image
 
-from chalicelib.services.owners import TouchpointLink
+from chalicelib.services.links import TouchpointLink
 from chalicelib.web import qr
 
 LINK = TouchpointLink(

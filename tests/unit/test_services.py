@@ -13,11 +13,16 @@ from chalicelib.domain.models import (
     MetricsQuery,
     ResponseIn,
     ResponsesQuery,
+    SiteQuery,
     TouchpointIn,
 )
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, InvalidToken, MalformedRequest, NotFound, Unauthorized
+from chalicelib.services.access import Access, Caller
 from chalicelib.services.directory import Directory
-from chalicelib.services.owners import Caller, Owners, SiteQuery
+from chalicelib.services.insights import Insights
+from chalicelib.services.links import Links
+from chalicelib.services.privacy import Privacy
+from chalicelib.services.sites import Sites
 from chalicelib.services.submissions import RequestMeta, Submissions
 from chalicelib.settings import load_settings
 from tests.clock import FakeClock
@@ -35,9 +40,13 @@ class World:
         self.store = InMemoryStore()
         self.clock = FakeClock()
         self.directory = Directory(self.store, ttl_seconds=60, monotonic=lambda: 0.0)
-        self.submissions = Submissions(self.directory, self.store, self.clock, SETTINGS)
-        self.owners = Owners(self.directory, self.store, self.store, self.clock, SETTINGS)
-        created = self.owners.create_business(
+        self.sites = Sites(self.directory, self.clock, SETTINGS)
+        self.submissions = Submissions(self.directory, self.store, self.clock, SETTINGS, self.sites)
+        self.access = Access(self.directory, self.store, self.clock, SETTINGS)
+        self.links = Links(self.directory, self.store, self.store, self.clock, SETTINGS)
+        self.insights = Insights(self.store, self.clock, SETTINGS)
+        self.privacy = Privacy(self.store, self.clock, SETTINGS)
+        created = self.access.create_business(
             BusinessIn(
                 name="Cà Phê Sài Gòn",
                 owner_emails=["chu@caphe.example"],
@@ -49,9 +58,9 @@ class World:
         self.business_id = created.business_id
         self.owner_key = created.owner_key
         self.site_key = created.site_key
-        self.caller: Caller = self.owners.authenticate(f"Bearer {created.owner_key}", created.business_id)
-        self.table = self.owners.create_touchpoint(self.caller, TouchpointIn(name="Bàn 1", channel="qr", metric="nps"))
-        self.receipt = self.owners.create_touchpoint(
+        self.caller: Caller = self.access.authenticate(f"Bearer {created.owner_key}", created.business_id)
+        self.table = self.links.create_touchpoint(self.caller, TouchpointIn(name="Bàn 1", channel="qr", metric="nps"))
+        self.receipt = self.links.create_touchpoint(
             self.caller, TouchpointIn(name="Hóa đơn", channel="receipt", metric="csat")
         )
 
@@ -62,11 +71,11 @@ class World:
 
     def site_view(self, **body: object) -> ResponseIn:
         """A widget answer, with the nonce of its site config."""
-        config = self.owners.check_site(self.site_key, "https://caphe.example", SiteQuery())
+        config = self.sites.check(self.site_key, "https://caphe.example", SiteQuery())
         return ResponseIn.model_validate({"site_key": self.site_key, "nonce": config.nonce, **body})
 
     def receipt_link(self, receipt_id: str = "HD-0001", days: int = 30) -> str:
-        links = self.owners.mint_links(
+        links = self.links.mint(
             self.caller, LinksIn(touchpoint_id=self.receipt.touchpoint_id, receipt_id=receipt_id, expires_in_days=days)
         )
         return links.links[0].token
@@ -131,8 +140,8 @@ def test_the_widgets_anonymous_id_beats_the_network_fingerprint(world: World) ->
     one = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-1"), meta)
     two = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-2"), meta)
     assert (one.status, two.status) == (201, 201)
-    assert world.submissions.allowed_origin(world.site_key, "https://caphe.example/") == "https://caphe.example"
-    assert world.submissions.allowed_origin(world.site_key, "https://evil.example") is None
+    assert world.sites.allowed_origin(world.site_key, "https://caphe.example/") == "https://caphe.example"
+    assert world.sites.allowed_origin(world.site_key, "https://evil.example") is None
 
 
 def test_a_site_key_post_needs_an_allowed_origin(world: World) -> None:
@@ -141,6 +150,31 @@ def test_a_site_key_post_needs_an_allowed_origin(world: World) -> None:
         world.submissions.submit(body, RequestMeta(origin="https://evil.example"))
     with pytest.raises(Forbidden):
         world.submissions.submit(body, RequestMeta())
+    assert world.store.responses == {}
+
+
+def test_the_widgets_check_and_its_answer_refuse_a_site_key_by_the_same_rule(world: World) -> None:
+    forged = world.site_key[:-4] + ("0000" if not world.site_key.endswith("0000") else "1111")
+    cases = [
+        (forged, "https://caphe.example", InvalidToken, "invalid_site_key"),
+        ("sk_nobody", "https://caphe.example", InvalidToken, "invalid_site_key"),
+        (world.site_key, "https://evil.example", Forbidden, "origin_not_allowed"),
+        (world.site_key, "https://caphe.example/path", Forbidden, "origin_not_allowed"),
+        (world.site_key, None, Forbidden, "origin_not_allowed"),
+    ]
+    for site_key, origin, error, code in cases:
+        with pytest.raises(error) as checked:
+            world.sites.check(site_key, origin, SiteQuery())
+        with pytest.raises(error) as answered:
+            world.submissions.submit(
+                ResponseIn(site_key=site_key, metric="nps", score=9), RequestMeta(origin=origin)
+            )
+        assert checked.value.code == answered.value.code == code
+        assert world.sites.allowed_origin(site_key, origin) is None
+    # A browser's Origin in another case or with a trailing slash is the same page, for all three.
+    for origin in ("HTTPS://Caphe.Example", "https://caphe.example/"):
+        assert world.sites.check(world.site_key, origin, SiteQuery()).business_name == "Cà Phê Sài Gòn"
+        assert world.sites.allowed_origin(world.site_key, origin) == "https://caphe.example"
     assert world.store.responses == {}
 
 
@@ -208,7 +242,7 @@ def test_a_vietnamese_comment_typed_with_combining_marks_is_stored_precomposed(w
     assert next(iter(world.store.responses.values())).comment == "C\u00e0 ph\u00ea ngon"
 
 
-# ---- owners -------------------------------------------------------------------------------------------
+# ---- owners: access, links, insights, privacy ---------------------------------------------------------------
 
 
 def test_the_owner_key_is_stored_only_as_a_keyed_hash(world: World) -> None:
@@ -218,18 +252,18 @@ def test_the_owner_key_is_stored_only_as_a_keyed_hash(world: World) -> None:
 
 
 def test_keys_decide_who_sees_a_business(world: World) -> None:
-    other = world.owners.create_business(
+    other = world.access.create_business(
         BusinessIn(name="Quán Khác", owner_emails=["o@khac.example"], timezone="Asia/Bangkok", locale="en")
     )
     with pytest.raises(Unauthorized):
-        world.owners.authenticate(None, world.business_id)
+        world.access.authenticate(None, world.business_id)
     with pytest.raises(Unauthorized):
-        world.owners.authenticate("Bearer ok_" + world.business_id + "_" + "0" * 32, world.business_id)
+        world.access.authenticate("Bearer ok_" + world.business_id + "_" + "0" * 32, world.business_id)
     with pytest.raises(NotFound):  # another business's key: no hint that this business exists
-        world.owners.authenticate(f"Bearer {other.owner_key}", world.business_id)
-    assert world.owners.authenticate(f"Bearer {ADMIN_KEY}", world.business_id).is_admin
+        world.access.authenticate(f"Bearer {other.owner_key}", world.business_id)
+    assert world.access.authenticate(f"Bearer {ADMIN_KEY}", world.business_id).is_admin
     with pytest.raises(NotFound):
-        world.owners.authenticate(f"Bearer {ADMIN_KEY}", "zzzzzzzzzz")
+        world.access.authenticate(f"Bearer {ADMIN_KEY}", "zzzzzzzzzz")
 
 
 def _answer(world: World, n: int, score_of=lambda i: i % 11) -> None:
@@ -245,7 +279,7 @@ def test_responses_page_newest_first_across_days_without_gaps_or_repeats(world: 
     seen: list[str] = []
     cursor = None
     while True:
-        page = world.owners.list_responses(world.caller, ResponsesQuery(limit=4, cursor=cursor))
+        page = world.insights.list_responses(world.caller, ResponsesQuery(limit=4, cursor=cursor))
         seen += [item.created_at for item in page.items]
         cursor = page.next_cursor
         if cursor is None:
@@ -256,20 +290,20 @@ def test_responses_page_newest_first_across_days_without_gaps_or_repeats(world: 
 
 def test_a_cursor_of_another_business_is_refused(world: World) -> None:
     _answer(world, 3)
-    page = world.owners.list_responses(world.caller, ResponsesQuery(limit=1))
-    other = world.owners.create_business(
+    page = world.insights.list_responses(world.caller, ResponsesQuery(limit=1))
+    other = world.access.create_business(
         BusinessIn(name="Quán Khác", owner_emails=["o@khac.example"], timezone="Asia/Bangkok", locale="en")
     )
-    caller = world.owners.authenticate(f"Bearer {other.owner_key}", other.business_id)
+    caller = world.access.authenticate(f"Bearer {other.owner_key}", other.business_id)
     with pytest.raises(MalformedRequest):
-        world.owners.list_responses(caller, ResponsesQuery(cursor=page.next_cursor))
+        world.insights.list_responses(caller, ResponsesQuery(cursor=page.next_cursor))
 
 
 def test_metrics_over_a_range_use_the_product_definitions(world: World) -> None:
     scores = [10, 9, 9, 8, 3]  # 3 promoters, 1 passive, 1 detractor: NPS 40
     _answer(world, len(scores), lambda i: scores[i])
     today = date(2026, 11, 20)
-    result = world.owners.metrics(world.caller, MetricsQuery(**{"from": today, "to": today}))
+    result = world.insights.metrics(world.caller, MetricsQuery(**{"from": today, "to": today}))
     nps = result["overall"]["nps"]
     assert nps["status"] == "ok" and nps["headline"] == 40 and nps["n"] == 5
     assert nps["stats"]["promoters"] == 3 and nps["stats"]["detractors"] == 1
@@ -280,14 +314,14 @@ def test_metrics_group_by_day_keep_each_day_apart(world: World) -> None:
     _answer(world, 5, lambda i: 10)
     world.clock.advance(days=1)
     _answer(world, 5, lambda i: 0)
-    result = world.owners.metrics(world.caller, MetricsQuery(group_by="day"))
+    result = world.insights.metrics(world.caller, MetricsQuery(group_by="day"))
     by_day = {g["key"]: g["metrics"]["nps"]["headline"] for g in result["groups"]}
     assert by_day == {"2026-11-20": 100, "2026-11-21": -100}
     assert result["overall"]["nps"]["headline"] == 0
 
 
 def test_a_minted_batch_gives_distinct_links_that_each_take_a_response(world: World) -> None:
-    links = world.owners.mint_links(world.caller, LinksIn(touchpoint_id=world.receipt.touchpoint_id, count=50))
+    links = world.links.mint(world.caller, LinksIn(touchpoint_id=world.receipt.touchpoint_id, count=50))
     tokens = [link.token for link in links.links]
     assert len(set(tokens)) == 50
     for token in tokens[:3]:
@@ -300,37 +334,37 @@ def test_erasing_a_respondent_keeps_scores_and_drops_what_identifies_them(world:
         answer.body.response_id,
         CommentIn(edit_token=answer.body.edit_token, comment="Tệ", email="Khach@VN.example", consent=True),
     )
-    erased = world.owners.erase_respondent(world.caller, "khach@vn.example")
+    erased = world.privacy.erase_respondent(world.caller, "khach@vn.example")
     assert erased.responses_erased == 1
     stored = next(iter(world.store.responses.values()))
     assert (stored.score, stored.email, stored.comment, stored.email_hash) == (2, None, None, None)
 
 
 def test_erasing_a_respondent_asks_the_mail_layer_to_forget_the_same_address_once(world: World) -> None:
-    from chalicelib.services.submissions import email_hash
+    from chalicelib.domain.addresses import email_hash
     from tests.fakes import RecordingMailForgetter
 
     hashed = email_hash(SETTINGS.app_secret, "khach@vn.example")
     forget = RecordingMailForgetter({(world.business_id, hashed): 3})
-    owners = Owners(world.directory, world.store, world.store, world.clock, SETTINGS, forget_mail=forget)
+    privacy = Privacy(world.store, world.clock, SETTINGS, forget_mail=forget)
     answer = world.submissions.submit(world.view(2), PHONE)
     world.submissions.add_comment(
         answer.body.response_id,
         CommentIn(edit_token=answer.body.edit_token, comment="Tệ", email="khach@vn.example", consent=True),
     )
-    erased = owners.erase_respondent(world.caller, " Khach@VN.example ")
+    erased = privacy.erase_respondent(world.caller, " Khach@VN.example ")
     # The same keyed hash the stored data uses, so the mail layer finds the same person.
     assert forget.calls == [(world.business_id, hashed)]
     assert (erased.responses_erased, erased.mail_items_erased) == (1, 3)
-    again = owners.erase_respondent(world.caller, "khach@vn.example")
+    again = privacy.erase_respondent(world.caller, "khach@vn.example")
     assert (again.responses_erased, again.mail_items_erased) == (0, 0) and len(forget.calls) == 2
 
 
 def test_rotating_the_owner_key_refuses_the_old_key_even_while_the_business_is_cached(world: World) -> None:
     world.submissions.submit(world.view(9), PHONE)  # the business is cached
-    rotated = world.owners.rotate_owner_key(world.caller)
+    rotated = world.access.rotate_owner_key(world.caller)
     with pytest.raises(Unauthorized):
-        world.owners.authenticate(f"Bearer {world.owner_key}", world.business_id)
-    assert world.owners.authenticate(f"Bearer {rotated.owner_key}", world.business_id).business.business_id == (
+        world.access.authenticate(f"Bearer {world.owner_key}", world.business_id)
+    assert world.access.authenticate(f"Bearer {rotated.owner_key}", world.business_id).business.business_id == (
         world.business_id
     )

@@ -416,7 +416,7 @@ def test_overlong_input_is_not_even_decoded(monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded an overlong token")
 
-    monkeypatch.setattr(tokens.base64, "b64decode", no_decoding)
+    monkeypatch.setattr(base64, "b64decode", no_decoding)  # what every base64 decoder calls
     assert_only_invalid("A" * (MAX_TOKEN_CHARS + 4))
 
 

@@ -1,0 +1,136 @@
+"""What an owner reads: the responses themselves (newest first, paged by a sealed cursor) and the
+metrics over a range of the business's own calendar days."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from chalicelib.domain import keys
+from chalicelib.domain.calendar import days_newest_first, local_day
+from chalicelib.domain.metrics import METRICS, summarize
+from chalicelib.domain.models import (
+    Business,
+    MetricsQuery,
+    ResponseItem,
+    ResponsesPage,
+    ResponsesQuery,
+    StoredResponse,
+)
+from chalicelib.errors import InvalidInput, MalformedRequest
+from chalicelib.ports import Clock, ResponseStore
+from chalicelib.services.access import Caller
+from chalicelib.settings import Settings
+
+MAX_RANGE_DAYS = 366
+DEFAULT_RANGE_DAYS = 30
+_WHOLE_DAY = "~"  # a cursor's sort key that sorts after every timestamp: resume at the top of its day
+
+
+class Insights:
+    def __init__(self, responses: ResponseStore, clock: Clock, settings: Settings) -> None:
+        self._responses, self._clock, self._settings = responses, clock, settings
+
+    def list_responses(self, caller: Caller, query: ResponsesQuery) -> ResponsesPage:
+        business = caller.business
+        start, end = self._range(business, query.from_, query.to)
+        resume_day, resume_after = end, None
+        if query.cursor:
+            resume_day, resume_after = self._resume(business, query.cursor, start, end)
+
+        items: list[ResponseItem] = []
+        next_cursor = None
+        for day in days_newest_first(start, resume_day):
+            want = query.limit - len(items)
+            page = self._responses.query_day(
+                business.business_id,
+                day.isoformat(),
+                limit=want,
+                start_after=resume_after if day == resume_day else None,
+                metric=query.metric,
+                touchpoint_id=query.touchpoint_id,
+            )
+            items.extend(_item(r) for r in page.items)
+            if len(items) >= query.limit:
+                if page.last_sort_key is not None:
+                    next_cursor = [day.isoformat(), page.last_sort_key]
+                elif day > start:
+                    # This day is done; the next page starts with the day before, from its top.
+                    next_cursor = [(day - timedelta(days=1)).isoformat(), _WHOLE_DAY]
+                break
+        token = (
+            keys.seal(self._settings.app_secret, "cursor:" + business.business_id, next_cursor) if next_cursor else None
+        )
+        return ResponsesPage(items=items, next_cursor=token)
+
+    def metrics(self, caller: Caller, query: MetricsQuery) -> dict[str, Any]:
+        business = caller.business
+        start, end = self._range(business, query.from_, query.to)
+        overall: dict[str, Counter[int]] = {m: Counter() for m in METRICS}
+        groups: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: {m: Counter() for m in METRICS})
+        for day in days_newest_first(start, end):
+            page = self._responses.query_day(business.business_id, day.isoformat(), limit=None)
+            for r in page.items:
+                overall[r.metric][r.score] += 1
+                if query.group_by:
+                    key = {"day": r.local_date, "touchpoint": r.touchpoint_id, "channel": r.channel}[query.group_by]
+                    groups[key][r.metric][r.score] += 1
+        min_n = self._settings.min_responses
+
+        def summaries(per_metric: dict[str, Counter[int]]) -> dict[str, Any]:
+            return {m: summarize(m, per_metric[m], min_n).model_dump() for m in METRICS}
+
+        result: dict[str, Any] = {
+            "business_id": business.business_id,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "timezone": business.timezone,
+            "min_responses": min_n,
+            "overall": summaries(overall),
+        }
+        if query.group_by:
+            result["group_by"] = query.group_by
+            result["groups"] = [{"key": k, "metrics": summaries(groups[k])} for k in sorted(groups)]
+        return result
+
+    def _range(self, business: Business, start: date | None, end: date | None) -> tuple[date, date]:
+        today = local_day(self._clock.now(), business.timezone)
+        end = end or today
+        start = start or (end - timedelta(days=DEFAULT_RANGE_DAYS - 1))
+        if start > end:
+            raise InvalidInput("from must not be after to.", code="invalid_range")
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise InvalidInput(f"A range covers at most {MAX_RANGE_DAYS} days.", code="range_too_long")
+        return start, end
+
+    def _resume(self, business: Business, sealed: str, start: date, end: date) -> tuple[date, str | None]:
+        """Where a cursor resumes: its day and the sort key it follows (None: the day's top). Sealed to the
+        business, so a cursor of another business or a tampered one is refused."""
+        cursor = keys.unseal(self._settings.app_secret, "cursor:" + business.business_id, sealed)
+        if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(c, str) for c in cursor)):
+            raise MalformedRequest("The cursor is not valid for this listing.", code="invalid_cursor")
+        try:
+            resume_day = date.fromisoformat(cursor[0])
+        except ValueError:
+            raise MalformedRequest("The cursor is not valid for this listing.", code="invalid_cursor") from None
+        if not start <= resume_day <= end:
+            raise MalformedRequest("The cursor belongs to another range.", code="invalid_cursor")
+        return resume_day, cursor[1] if cursor[1] != _WHOLE_DAY else None
+
+
+def _item(r: StoredResponse) -> ResponseItem:
+    return ResponseItem(
+        response_id=r.response_id,
+        created_at=r.created_at,
+        local_date=r.local_date,
+        metric=r.metric,
+        score=r.score,
+        unhappy=r.unhappy,
+        touchpoint_id=r.touchpoint_id,
+        channel=r.channel,
+        locale=r.locale,
+        receipt_id=r.receipt_id,
+        comment=r.comment,
+        email=r.email if r.consent else None,
+    )
