@@ -13,6 +13,7 @@ from html import escape
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import MAX_COMMENT_CHARS
 from chalicelib.errors import DomainError
+from chalicelib.web.errors import status_of
 
 TEXT = {
     "vi": {
@@ -280,7 +281,7 @@ def error_page(exc: DomainError, locale: str) -> str:
     """A friendly page in the person's language: what happened and what to do, never a code or a trace."""
     locale = getattr(exc, "page_locale", None) or locale
     text = TEXT[locale if locale in TEXT else "vi"]
-    key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}.get(exc.status, "error")
+    key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}.get(status_of(exc), "error")
     if exc.code in STALE_PAGE_CODES:
         key = "stale"  # the link is fine, the page view is not: a reload or a new scan answers
     hint = text.get(key + "_hint", "")

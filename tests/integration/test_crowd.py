@@ -217,7 +217,7 @@ def test_one_flooding_address_cannot_make_another_address_answer_on_the_same_qr_
     def send(address: str) -> int:
         body = ResponseIn.model_validate(with_nonce({"token": token, "score": 8}))
         try:
-            return services.submissions.submit(body, RequestMeta(source_ip=address)).status
+            return 201 if services.submissions.submit(body, RequestMeta(source_ip=address)).created else 200
         except RateLimited:
             return 429
 
