@@ -1,7 +1,7 @@
-"""The routing table: each route parses its input into a model, calls one service, answers.
+"""The routing table: one declarative ``Route`` per HTTP route (docs/api.md), and the jobs' handlers.
 
-No boto3, no business rules, no HTML here. Heavy modules (pages, CSV, OpenAPI) are imported inside the
-routes that need them, so a submission's cold start does not pay for them.
+No boto3, no business rules, no HTML here. Heavy modules (pages, CSV, OpenAPI) are imported by the calls
+that need them, so a submission's cold start does not pay for them.
 """
 
 from __future__ import annotations
@@ -89,12 +89,15 @@ def observe(event, get_response):  # type: ignore[no-untyped-def]
 # QR, CSV, the report, the OpenAPI builder) are imported by the calls that need them, or named as
 # "module:Class", so a submission's cold start does not pay for them.
 
-PUBLIC, OWNER, PAGES = ("public",), ("owner",), ("pages",)
+OWNER, PAGES = ("owner",), ("pages",)  # tags; a route is "public" unless it says
+AS_OWNER: dict[str, Any] = {"tags": OWNER, "auth": "owner"}
+NO_STORE = "no-store"  # a secret or a single-use nonce in the answer: no cache may keep it
+# A key rotation: 201 with the new secret, shown once and never cached; 409 when two rotations race.
+ROTATION: dict[str, Any] = {**AS_OWNER, "status": 201, "errors": (409, 503), "cache": NO_STORE}
 HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
 # HTML pages never refuse a person over ?lang=: anything but vi or en falls back to the link's or the
 # browser's language (found by schemathesis: the spec said enum, the pages answered 200).
 PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls back to the page's language"}
-NO_STORE = "no-store"  # a secret or a single-use nonce in the answer: no cache may keep it
 ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7), for the links below
 TOUCHPOINT_FILE_ERRORS = (503,)
 
@@ -204,7 +207,7 @@ table.add([
               parameters={"business_id": "$response.body#/business_id"})}),
     Route("POST", "/v1/businesses/{business_id}/touchpoints", "create_touchpoint",
           "Create a touchpoint and its static link",
-          lambda c: services().owners.create_touchpoint(c.caller, c.body), tags=OWNER, auth="owner",
+          lambda c: services().owners.create_touchpoint(c.caller, c.body), **AS_OWNER,
           body=TouchpointIn, response=TouchpointCreated, status=201, errors=(503,), links={
               "MintLinks": link("POST", "/v1/businesses/{business_id}/links",
                                 parameters={"business_id": "$request.path.business_id"},
@@ -213,48 +216,46 @@ table.add([
                                        requestBody={**ANSWER, "token": "$response.body#/token"})}),
     Route("POST", "/v1/businesses/{business_id}/links", "mint_links",
           "Mint one-response links (receipts, emails), up to 1,000 at once",
-          lambda c: services().owners.mint_links(c.caller, c.body), tags=OWNER, auth="owner", body=LinksIn,
+          lambda c: services().owners.mint_links(c.caller, c.body), **AS_OWNER, body=LinksIn,
           response=LinksCreated, status=201, errors=(503,), links={"AnswerLink": link(
               "POST", "/v1/responses", requestBody={**ANSWER, "token": "$response.body#/links/0/token"})}),
     Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", "touchpoint_qr_svg",
           "A printable QR code (SVG) of the touchpoint's link, error correction M or better", _printable("svg"),
-          tags=OWNER, auth="owner", query="chalicelib.web.qr:QrQuery", response="image/svg+xml",
+          **AS_OWNER, query="chalicelib.web.qr:QrQuery", response="image/svg+xml",
           errors=TOUCHPOINT_FILE_ERRORS),
     Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.png", "touchpoint_qr_png",
           "A printable QR code (PNG) of the touchpoint's link, error correction M or better", _printable("png"),
-          tags=OWNER, auth="owner", query="chalicelib.web.qr:QrQuery", response="image/png",
+          **AS_OWNER, query="chalicelib.web.qr:QrQuery", response="image/png",
           errors=TOUCHPOINT_FILE_ERRORS),
     Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/card.svg", "touchpoint_card",
           "A printable A6 table card (SVG): business name, the question in its language, the QR code",
-          _printable("card"), tags=OWNER, auth="owner", query="chalicelib.web.qr:CardQuery",
+          _printable("card"), **AS_OWNER, query="chalicelib.web.qr:CardQuery",
           response="image/svg+xml", errors=TOUCHPOINT_FILE_ERRORS),
     # #11 item 7: owner-key rotation. The new key is in this answer only: never cached, never stored in clear.
     Route("POST", "/v1/businesses/{business_id}/owner-key", "rotate_owner_key",
           "Rotate the owner key: the new key is shown once; the old one and every dashboard session end",
-          lambda c: services().owners.rotate_owner_key(c.caller), tags=OWNER, auth="owner",
-          response=OwnerKeyRotated, status=201, errors=(409, 503), cache=NO_STORE),
+          lambda c: services().owners.rotate_owner_key(c.caller), response=OwnerKeyRotated, **ROTATION),
     Route("GET", "/v1/businesses/{business_id}/pos-secret", "reveal_pos_secret",
-          "Reveal the active till key (ids 128-255) that mints receipt tokens offline",
-          lambda c: services().owners.reveal_pos_secret(c.caller), tags=OWNER, auth="owner",
-          response=PosSecret, errors=(503,), cache=NO_STORE),
+          "Reveal the active till key (ids 128-255) that mints receipt tokens offline", errors=(503,),
+          call=lambda c: services().owners.reveal_pos_secret(c.caller), response=PosSecret, cache=NO_STORE,
+          **AS_OWNER),
     Route("POST", "/v1/businesses/{business_id}/pos-secret", "rotate_pos_secret",
           "Rotate: a new active signing key; older keys keep verifying until retired",
-          lambda c: services().owners.rotate_pos_secret(c.caller), tags=OWNER, auth="owner",
-          response=PosSecret, status=201, errors=(409, 503), cache=NO_STORE),
+          lambda c: services().owners.rotate_pos_secret(c.caller), response=PosSecret, **ROTATION),
     Route("DELETE", "/v1/businesses/{business_id}/pos-secret/{key_id}", "retire_pos_key",
           "Retire an old till key: receipts minted with it stop working; printed QR codes do not",
-          lambda c: services().owners.retire_pos_key(c.caller, c.params["key_id"]), tags=OWNER, auth="owner",
-          response=PosKeyRetired, errors=(409, 503)),
+          lambda c: services().owners.retire_pos_key(c.caller, c.params["key_id"]), errors=(409, 503),
+          response=PosKeyRetired, **AS_OWNER),
     Route("GET", "/v1/businesses/{business_id}/responses", "list_responses",
-          "Responses, newest first, paginated; ?format=csv for CSV", _responses, tags=OWNER, auth="owner",
+          "Responses, newest first, paginated; ?format=csv for CSV", _responses, **AS_OWNER,
           query=ResponsesQuery, response=ResponsesPage, also_types=("text/csv",), errors=(400, 503)),
     Route("GET", "/v1/businesses/{business_id}/metrics", "metrics",
           "CSAT, CES and NPS over a date range, optionally grouped",
-          lambda c: services().owners.metrics(c.caller, c.query), tags=OWNER, auth="owner",
+          lambda c: services().owners.metrics(c.caller, c.query), **AS_OWNER,
           query=MetricsQuery, response=MetricsAnswer, errors=(503,)),
     Route("DELETE", "/v1/businesses/{business_id}/respondents", "erase_respondent",
           "Erase a respondent's email, comments and links; their scores stay, anonymous",
-          lambda c: services().owners.erase_respondent(c.caller, c.query.email), tags=OWNER, auth="owner",
+          lambda c: services().owners.erase_respondent(c.caller, c.query.email), **AS_OWNER,
           query=ErasureQuery, response=Erased, errors=(503,)),
     Route("POST", "/v1/businesses/{business_id}/vouchers/{code}/redeem", "redeem_voucher",
           "Redeem a voucher at the till: 200 the first time, 409 after, 410 expired, 404 unknown",
@@ -305,12 +306,9 @@ REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
 @app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
 def report_worker(event) -> None:  # type: ignore[no-untyped-def]
     from chalicelib.adapters.sqs import decode
+    from chalicelib.web.events import queue_messages
 
-    for record in event:
-        job = decode(record.body)
-        if job is None:
-            logger.warning("dropping a report message that is not a job", extra={"body": record.body[:200]})
-            continue
+    for job in queue_messages(event, decode, "dropping a report message that is not a job"):
         # An exception leaves the message on the queue: SQS retries it, then its dead-letter queue.
         services().reports.run(job)
 
@@ -339,13 +337,11 @@ def on_response_change(event) -> dict:  # type: ignore[no-untyped-def]
 @app.on_sqs_message(queue=ALERT_QUEUE, batch_size=10, name="alert_flusher")
 def flush_owner_alerts(event) -> None:  # type: ignore[no-untyped-def]
     from chalicelib.adapters.sqs import parse_alert_flush
+    from chalicelib.web.events import queue_messages
 
-    for record in event:
-        window = parse_alert_flush(record.body)
-        if window is None:
-            logger.warning("dropping an alert-flush message that is not one", extra={"body": record.body[:200]})
-            continue
-        services().followups.flush_alerts(*window)
+    refusal = "dropping an alert-flush message that is not one"
+    for business_id, window in queue_messages(event, parse_alert_flush, refusal):
+        services().followups.flush_alerts(business_id, window)
 
 
 @app.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")

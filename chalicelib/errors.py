@@ -6,12 +6,20 @@ of each class, so a rule never has to think about HTTP and the error shape lives
 
 from __future__ import annotations
 
+import re
+
 
 class DomainError(Exception):
-    """Base of every error a client may cause; ``code`` is the contract's snake_case code, ``details``
-    the per-field problems, ``retry_after`` the seconds after which trying again may succeed."""
+    """Base of every error a client may cause. ``code`` is the contract's snake_case code (by default the
+    class name in snake case: ``NotFound`` -> ``not_found``), ``details`` the per-field problems,
+    ``retry_after`` the seconds after which trying again may succeed."""
 
     code = "bad_request"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
     def __init__(
         self,
@@ -32,18 +40,13 @@ class DomainError(Exception):
 class MalformedRequest(DomainError):
     """The request cannot be read at all: not JSON, an empty body, a form that does not parse."""
 
-    code = "malformed_request"
-
 
 class InvalidInput(DomainError):
-    """Readable, but a value breaks a rule of the model or of the contract."""
-
-    code = "invalid_input"
+    """Readable, but a value breaks a rule of the model or of the contract; ``details`` names the
+    fields."""
 
 
 class Unauthorized(DomainError):
-    code = "unauthorized"
-
     def __init__(self, message: str = "A valid key is required.", *, code: str | None = None):
         super().__init__(message, code=code)
 
@@ -51,43 +54,34 @@ class Unauthorized(DomainError):
 class InvalidToken(DomainError):
     """A token that does not parse or whose signature does not verify: both look forged to us."""
 
-    code = "invalid_token"
-
 
 class Forbidden(DomainError):
-    """Known caller, not allowed here (an origin a site key does not list, a missing CSRF token)."""
-
-    code = "forbidden"
+    """A known caller, not allowed here: an origin a site key does not list, a form without its CSRF
+    token."""
 
 
 class NotFound(DomainError):
-    code = "not_found"
+    pass
 
 
 class Conflict(DomainError):
-    """Already done, and doing it again would change what was agreed (answered, redeemed, rotated)."""
-
-    code = "conflict"
+    """Already done, and doing it again would change what was agreed: answered, redeemed, rotated."""
 
 
 class Expired(DomainError):
-    code = "expired"
+    pass
 
 
 class PayloadTooLarge(DomainError):
-    """Over the body limit: refused before reading it."""
-
-    code = "payload_too_large"
+    """Over the body limit, refused before it is read."""
 
 
 class UnsupportedMediaType(DomainError):
-    code = "unsupported_media_type"
+    pass
 
 
 class RateLimited(DomainError):
     """Too many requests of one kind in a window; ``retry_after`` says when the window frees a place."""
-
-    code = "rate_limited"
 
     def __init__(
         self,
@@ -101,8 +95,6 @@ class RateLimited(DomainError):
 
 class TemporarilyUnavailable(DomainError):
     """The store throttled or is down: the client should retry, nothing was half-written."""
-
-    code = "temporarily_unavailable"
 
     def __init__(self, message: str = "The service is busy; please retry shortly.", *, retry_after: int = 1):
         super().__init__(message, retry_after=max(1, retry_after))

@@ -7,6 +7,7 @@ follow-ups service), one that can becomes a ``StoredResponse`` pair or a job.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+def queue_messages[T](event: Iterable[Any], parse: Callable[[str], T | None], refusal: str) -> Iterator[T]:
+    """What each SQS message of a batch carries, read by ``parse``; a message that is not one of ours is
+    logged (``refusal``) and dropped, since reading it again would not change it."""
+    for record in event:
+        parsed = parse(record.body)
+        if parsed is None:
+            logger.warning(refusal, extra={"body": record.body[:200]})
+            continue
+        yield parsed
 
 
 def sns_message(message: str) -> dict[str, Any] | None:

@@ -281,7 +281,8 @@ def error_page(exc: DomainError, locale: str) -> str:
     """A friendly page in the person's language: what happened and what to do, never a code or a trace."""
     locale = getattr(exc, "page_locale", None) or locale
     text = TEXT[locale if locale in TEXT else "vi"]
-    key = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}.get(status_of(exc), "error")
+    kinds = {401: "not_found", 404: "not_found", 410: "expired", 409: "closed", 422: "invalid"}
+    key = kinds.get(status_of(exc), "error")
     if exc.code in STALE_PAGE_CODES:
         key = "stale"  # the link is fine, the page view is not: a reload or a new scan answers
     hint = text.get(key + "_hint", "")

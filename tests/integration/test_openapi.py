@@ -25,9 +25,7 @@ def _refs(node: Any) -> list[str]:
 
 
 def test_the_spec_names_every_route_of_the_app_and_no_other(client: Client) -> None:
-    from app import app
-
-    from app import table
+    from app import app, table
 
     spec = client.http.get("/openapi.json").json_body
     described = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}

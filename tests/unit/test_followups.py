@@ -10,12 +10,12 @@ import pytest
 
 from chalicelib.domain.models import VoucherPolicy
 from chalicelib.errors import Conflict, Expired, NotFound
-from chalicelib.web.events import stream_batch
 from chalicelib.services.followups import (
     VOUCHER_ALPHABET,
     new_voucher_code,
     normalize_voucher_code,
 )
+from chalicelib.web.events import stream_batch
 from tests.unit.test_followups_fakes import Loop, stream_record
 
 CODE = re.compile(r"^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$")
