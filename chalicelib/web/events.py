@@ -37,9 +37,10 @@ def stream_batch(event: Any, followups: Followups) -> dict[str, Any]:
         return {"batchItemFailures": []}
     if not event["Records"]:
         return {"batchItemFailures": []}  # powertools refuses an empty batch it cannot type
-    return process_partial_response(
+    answer = process_partial_response(
         event=event, record_handler=lambda record: _record(record, followups), processor=processor
     )
+    return dict(answer)
 
 
 def _record(record: Any, followups: Followups) -> None:

@@ -9,12 +9,12 @@ site key, and how request headers are checked.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.web.routes import Route, model
+from chalicelib.web.routes import ModelRef, Route, model
 
 ERROR = {
     "type": "object",
@@ -56,10 +56,10 @@ _REASONS = {
     429: "Rate limited",
     503: "Busy, retry after Retry-After seconds",
 }
-_SECURITY = {"owner": [{"ownerKey": []}], "admin": [{"adminKey": []}]}
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {"owner": [{"ownerKey": []}], "admin": [{"adminKey": []}]}
 
 
-def _is_model(ref: Any) -> bool:
+def _is_model(ref: object) -> TypeGuard[ModelRef]:
     return isinstance(ref, type) or (isinstance(ref, str) and ":" in ref)
 
 

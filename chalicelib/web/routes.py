@@ -162,11 +162,9 @@ class RouteTable:
         result = route.call(Call(request, params, body, query, caller))
         if isinstance(result, Response):
             return result  # a page, an image, a CSV file: the web module built it whole
-        status = route.status
-        if isinstance(result, Reply):
-            result, status = result.body, result.status
+        reply = result if isinstance(result, Reply) else Reply(result, route.status)
         headers = {"Cache-Control": route.cache} if route.cache else None
-        return http.respond(_typed(route, result), status, headers)
+        return http.respond(_typed(route, reply.body), reply.status, headers)
 
 
 def _typed(route: Route, result: BaseModel | dict) -> BaseModel | dict:
