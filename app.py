@@ -163,8 +163,7 @@ table = RouteTable(
 )
 table.add([
     Route("GET", "/healthz", "healthz", "Liveness", lambda c: {"status": "ok"}, response=HEALTH),
-    Route("GET", "/openapi.json", "openapi", "This description", lambda c: _spec(),
-          response={"type": "object"}, cache="public, max-age=300"),
+    Route("GET", "/openapi.json", "openapi", "This description", lambda c: _spec(), cache="public, max-age=300"),
     # Site-key answers carry CORS headers for an allowed origin on every status, refusals included.
     Route("POST", "/v1/responses", "submit_response",
           "Record a response (JSON, or text/plain as navigator.sendBeacon sends it); a touchpoint link or a "

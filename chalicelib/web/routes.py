@@ -83,7 +83,8 @@ class Route:
     form_required: tuple[str, ...] = ()
     form_types: tuple[str, ...] = (http.FORM_TYPE,)
     headers: tuple[str, ...] = ()  # request headers the route reads, as OpenAPI header parameters
-    response: ModelRef | dict[str, Any] = "application/json"  # a model, a raw JSON schema or a media type
+    # A model, a raw JSON schema (by default any object) or a media type (text/html, image/png, ...).
+    response: ModelRef | dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     also_types: tuple[str, ...] = ()  # other media types of the success answer (?format=csv)
     status: int = 200
     also: tuple[int, ...] = ()  # other success statuses (200 on a replay, 304)
