@@ -1,7 +1,7 @@
-"""The routing table: each route parses its input into a model, calls one service, answers.
+"""The routing table: one declarative ``Route`` per HTTP route (docs/api.md), and the jobs' handlers.
 
-No boto3, no business rules, no HTML here. Heavy modules (pages, CSV, OpenAPI) are imported inside the
-routes that need them, so a submission's cold start does not pay for them.
+No boto3, no business rules, no HTML here. Heavy modules (pages, CSV, OpenAPI) are imported by the calls
+that need them, so a submission's cold start does not pay for them.
 """
 
 from __future__ import annotations
@@ -10,27 +10,46 @@ import os
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")  # skips an entry-point scan at first model build
 
+from functools import cache
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
 from chalice import Chalice, ConvertToMiddleware, Rate, Response
 
 from chalicelib.domain.models import (
+    BusinessCreated,
     BusinessIn,
     CommentIn,
+    CommentSaved,
+    Erased,
     ErasureQuery,
+    LinksCreated,
     LinksIn,
+    MetricsAnswer,
     MetricsQuery,
+    OwnerKeyRotated,
+    PosKeyRetired,
+    PosSecret,
+    Redeemed,
+    ResponseCreated,
     ResponseIn,
+    ResponsesPage,
     ResponsesQuery,
+    SiteConfig,
+    SiteQuery,
+    TouchpointCreated,
     TouchpointIn,
 )
 from chalicelib.observability import logger, traced
 from chalicelib.services.submissions import RequestMeta
 from chalicelib.web import http
+from chalicelib.web.routes import Call, Reply, Route, RouteTable, boundary_middleware, link
 from chalicelib.wiring import services
 
 # configure_logs=False: powertools' Logger owns logging, or every line would be written twice.
 app = Chalice(app_name="surveys", configure_logs=False)
 app.api.binary_types.append("image/png")
-routes = http.bind(app)
 
 # On Lambda the configuration (secrets included, chalicelib/secrets.py) is read and checked while the
 # function initialises: a missing or malformed value fails the cold start with one message naming it,
@@ -61,14 +80,38 @@ def observe(event, get_response):  # type: ignore[no-untyped-def]
     )
     logger.set_correlation_id(request_id)
     logger.append_keys(method=event.method, path=(event.context or {}).get("resourcePath"))
-    response = http.boundary_middleware(event, get_response)
+    response = boundary_middleware(event, get_response)
     if request_id:
         response.headers["X-Request-Id"] = str(request_id)[:100]
     logger.info("request", extra={"status": response.status_code})
     return response
 
 
-def _meta(request) -> RequestMeta:  # type: ignore[no-untyped-def]
+# ---- the route table (docs/api.md) ------------------------------------------------------------------
+# Each route declares what it takes and answers once; chalicelib/web/routes.py parses, authenticates,
+# calls and serialises, and /openapi.json is generated from these same entries. Heavy modules (pages,
+# QR, CSV, the report, the OpenAPI builder) are imported by the calls that need them, or named as
+# "module:Class", so a submission's cold start does not pay for them.
+
+OWNER, PAGES = ("owner",), ("pages",)  # tags; a route is "public" unless it says
+AS_OWNER: dict[str, Any] = {"tags": OWNER, "auth": "owner"}
+NO_STORE = "no-store"  # a secret or a single-use nonce in the answer: no cache may keep it
+# A key rotation: 201 with the new secret, shown once and never cached; 409 when two rotations race.
+ROTATION: dict[str, Any] = {**AS_OWNER, "status": 201, "errors": (409, 503), "cache": NO_STORE}
+HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
+# HTML pages never refuse a person over ?lang=: anything but vi or en falls back to the link's or the
+# browser's language (found by schemathesis: the spec said enum, the pages answered 200).
+PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls back to the page's language"}
+ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7), for the links below
+TOUCHPOINT_FILE_ERRORS = (503,)
+
+
+def web(name: str) -> ModuleType:
+    """A web module, imported by the call that renders with it."""
+    return import_module(f"chalicelib.web.{name}")
+
+
+def _meta(request: Any) -> RequestMeta:
     return RequestMeta(
         origin=http.header(request, "origin"),
         source_ip=http.source_ip(request),
@@ -76,207 +119,182 @@ def _meta(request) -> RequestMeta:  # type: ignore[no-untyped-def]
     )
 
 
-# ---- public -----------------------------------------------------------------------------------------
-
-
-@routes.json("/healthz", methods=["GET"])
-def healthz() -> dict:
-    return {"status": "ok"}
-
-
-@routes.json("/openapi.json", methods=["GET"])
-def openapi() -> Response:
-    from chalicelib.web.openapi import spec
-
-    return http.respond(spec(app), headers={"Cache-Control": "public, max-age=300"})
-
-
-def _body_site_origin(request) -> str | None:  # type: ignore[no-untyped-def]
+def _body_site_origin(request: Any) -> str | None:
     return services().sites.allowed_origin(http.body_site_key(request), http.header(request, "origin"))
 
 
-def _path_site_origin(request) -> str | None:  # type: ignore[no-untyped-def]
+def _path_site_origin(request: Any) -> str | None:
     site_key = (request.uri_params or {}).get("site_key")
     return services().sites.allowed_origin(site_key, http.header(request, "origin"))
 
 
-# Site-key answers carry CORS headers for an allowed origin on every status, refusals included.
-@routes.json("/v1/responses", methods=["POST"], cors=_body_site_origin)
-def submit_response() -> Response:
-    request = app.current_request
-    data = http.json_body(request, ResponseIn)
-    result = services().submissions.submit(data, _meta(request))
-    return http.respond(result.body, result.status)
+def _submit(c: Call) -> Reply:
+    result = services().submissions.submit(c.body, _meta(c.request))
+    return Reply(result.body, 201 if result.created else 200)
 
 
-@routes.json("/v1/responses/{response_id}/comment", methods=["POST"])
-def add_comment(response_id: str) -> Response:
-    data = http.json_body(app.current_request, CommentIn)
-    return http.respond(services().submissions.add_comment(response_id, data))
+def _responses(c: Call) -> Any:
+    page = services().insights.list_responses(c.caller, c.query)
+    return web("exports").csv_response(page, c.caller.business.business_id) if c.query.format == "csv" else page
 
 
-@routes.html("/s/{token}", methods=["GET"])
-def survey_page(token: str) -> Response:
-    from chalicelib.web import survey
-
-    return survey.show(services().submissions, app.current_request, token)
-
-
-@routes.html("/s/{token}", methods=["POST"])
-def survey_post(token: str) -> Response:
-    from chalicelib.web import survey
-
-    return survey.post(services().submissions, app.current_request, token, _meta(app.current_request))
+# A touchpoint's printable files: (qr module, its link, the query, its id) -> the file, named after it.
+_DRAW = {
+    "svg": lambda qr, link, q, tp: qr.svg_response(qr.qr_svg(link, q.scale), f"qr-{tp}.svg"),
+    "png": lambda qr, link, q, tp: qr.png_response(qr.qr_png(link, q.scale), f"qr-{tp}.png"),
+    "card": lambda qr, link, q, tp: qr.svg_response(qr.card_svg(link, q.lang), f"card-{tp}.svg"),
+}
 
 
-@routes.json("/widget.js", methods=["GET"])
-def widget_js() -> Response:
-    from chalicelib.web import widget
+def _printable(kind: str) -> Any:
+    def call(c: Call) -> Response:
+        touchpoint_id = c.params["touchpoint_id"]
+        target = services().links.touchpoint_link(c.caller, touchpoint_id)
+        return _DRAW[kind](web("qr"), target, c.query, touchpoint_id)
 
-    return widget.respond(app.current_request, http.query(app.current_request, widget.WidgetQuery))
-
-
-@routes.json("/v1/sites/{site_key}", methods=["GET"], cors=_path_site_origin)
-def site_check(site_key: str) -> Response:
-    from chalicelib.domain.models import SiteQuery
-
-    request = app.current_request
-    config = services().sites.check(site_key, http.header(request, "origin"), http.query(request, SiteQuery))
-    # Each answer carries a fresh single-use nonce: no cache may hand it to a second page view.
-    return http.respond(config, 200, {"Cache-Control": "no-store"})
+    return call
 
 
-# ---- owners -----------------------------------------------------------------------------------------
+@cache
+def _spec() -> dict:
+    return web("openapi").spec(table.routes)
 
 
-def _caller(business_id: str):  # type: ignore[no-untyped-def]
-    return services().access.authenticate(http.header(app.current_request, "authorization"), business_id)
+table = RouteTable(
+    app,
+    owner=lambda key, business_id: services().access.authenticate(key, business_id),
+    admin=lambda key: services().access.require_admin(key),
+)
+table.add([
+    Route("GET", "/healthz", "healthz", "Liveness", lambda c: {"status": "ok"}, response=HEALTH),
+    Route("GET", "/openapi.json", "openapi", "This description", lambda c: _spec(), cache="public, max-age=300"),
+    # Site-key answers carry CORS headers for an allowed origin on every status, refusals included.
+    Route("POST", "/v1/responses", "submit_response",
+          "Record a response (JSON, or text/plain as navigator.sendBeacon sends it); a touchpoint link or a "
+          "site key needs the nonce of the page view (survey page, widget site config), a minted link does not",
+          _submit, body=ResponseIn, body_types=http.JSON_TYPES, headers=("Idempotency-Key", "Origin"),
+          response=ResponseCreated, status=201, also=(200,), errors=(401, 403, 404, 409, 410, 429, 503),
+          cors=_body_site_origin, links={"AddComment": link(
+              "POST", "/v1/responses/{response_id}/comment", parameters={"response_id": "$response.body#/response_id"},
+              requestBody={"edit_token": "$response.body#/edit_token", "comment": "Cà phê ngon, phục vụ nhanh"})}),
+    Route("POST", "/v1/responses/{response_id}/comment", "add_comment",
+          "Add a comment and, with consent, an email address",
+          lambda c: services().submissions.add_comment(c.params["response_id"], c.body),
+          body=CommentIn, response=CommentSaved, errors=(401, 404, 409, 503)),
+    Route("GET", "/s/{token}", "survey_page",
+          "Survey page of a signed link (HTML); ?score=N preselects without recording",
+          lambda c: web("survey").show(services().submissions, c.request, c.params["token"]), tags=PAGES,
+          params=(("score", {"type": "integer", "minimum": 0, "maximum": 10}), ("lang", PAGE_LANG)),
+          response="text/html", errors=(404, 410, 422), page=True),
+    Route("POST", "/s/{token}", "survey_post",
+          "One-tap form post of a score (or of the comment form) without JavaScript (HTML)",
+          lambda c: web("survey").post(services().submissions, c.request, c.params["token"], _meta(c.request)),
+          tags=PAGES, form={name: {"type": "string"} for name in (
+              "score", "response_id", "edit_token", "comment", "email", "consent", "nonce")},
+          response="text/html", errors=(400, 404, 409, 410, 413, 415, 422, 429), page=True),
+    Route("GET", "/widget.js", "widget_js",
+          "The embeddable widget (JavaScript); ?v=<version> makes it cacheable for a year",
+          lambda c: web("widget").respond(c.request, c.query), query="chalicelib.web.widget:WidgetQuery",
+          response="application/javascript", also=(304,)),
+    Route("GET", "/v1/sites/{site_key}", "site_check",
+          "The widget's start-up check: is the key known and this page's Origin allowed; answers a fresh "
+          "single-use nonce for this page view's answer (not cacheable)",
+          lambda c: services().sites.check(c.params["site_key"], c.header("origin"), c.query),
+          query=SiteQuery, headers=("Origin",), response=SiteConfig, errors=(401, 403, 404),
+          cors=_path_site_origin, cache=NO_STORE),
+    # ---- owners
+    Route("POST", "/v1/businesses", "create_business", "Create a business (admin key); the owner key is shown once",
+          lambda c: services().access.create_business(c.body), tags=OWNER, auth="admin", body=BusinessIn,
+          response=BusinessCreated, status=201, errors=(503,), links={"CreateTouchpoint": link(
+              "POST", "/v1/businesses/{business_id}/touchpoints",
+              parameters={"business_id": "$response.body#/business_id"})}),
+    Route("POST", "/v1/businesses/{business_id}/touchpoints", "create_touchpoint",
+          "Create a touchpoint and its static link",
+          lambda c: services().links.create_touchpoint(c.caller, c.body), **AS_OWNER,
+          body=TouchpointIn, response=TouchpointCreated, status=201, errors=(503,), links={
+              "MintLinks": link("POST", "/v1/businesses/{business_id}/links",
+                                parameters={"business_id": "$request.path.business_id"},
+                                requestBody={"touchpoint_id": "$response.body#/touchpoint_id"}),
+              "AnswerTouchpoint": link("POST", "/v1/responses",
+                                       requestBody={**ANSWER, "token": "$response.body#/token"})}),
+    Route("POST", "/v1/businesses/{business_id}/links", "mint_links",
+          "Mint one-response links (receipts, emails), up to 1,000 at once",
+          lambda c: services().links.mint(c.caller, c.body), **AS_OWNER, body=LinksIn,
+          response=LinksCreated, status=201, errors=(503,), links={"AnswerLink": link(
+              "POST", "/v1/responses", requestBody={**ANSWER, "token": "$response.body#/links/0/token"})}),
+    Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", "touchpoint_qr_svg",
+          "A printable QR code (SVG) of the touchpoint's link, error correction M or better", _printable("svg"),
+          **AS_OWNER, query="chalicelib.web.qr:QrQuery", response="image/svg+xml",
+          errors=TOUCHPOINT_FILE_ERRORS),
+    Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.png", "touchpoint_qr_png",
+          "A printable QR code (PNG) of the touchpoint's link, error correction M or better", _printable("png"),
+          **AS_OWNER, query="chalicelib.web.qr:QrQuery", response="image/png",
+          errors=TOUCHPOINT_FILE_ERRORS),
+    Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/card.svg", "touchpoint_card",
+          "A printable A6 table card (SVG): business name, the question in its language, the QR code",
+          _printable("card"), **AS_OWNER, query="chalicelib.web.qr:CardQuery",
+          response="image/svg+xml", errors=TOUCHPOINT_FILE_ERRORS),
+    # #11 item 7: owner-key rotation. The new key is in this answer only: never cached, never stored in clear.
+    Route("POST", "/v1/businesses/{business_id}/owner-key", "rotate_owner_key",
+          "Rotate the owner key: the new key is shown once; the old one and every dashboard session end",
+          lambda c: services().access.rotate_owner_key(c.caller), response=OwnerKeyRotated, **ROTATION),
+    Route("GET", "/v1/businesses/{business_id}/pos-secret", "reveal_pos_secret",
+          "Reveal the active till key (ids 128-255) that mints receipt tokens offline", errors=(503,),
+          call=lambda c: services().pos_keys.reveal(c.caller), response=PosSecret, cache=NO_STORE,
+          **AS_OWNER),
+    Route("POST", "/v1/businesses/{business_id}/pos-secret", "rotate_pos_secret",
+          "Rotate: a new active signing key; older keys keep verifying until retired",
+          lambda c: services().pos_keys.rotate(c.caller), response=PosSecret, **ROTATION),
+    Route("DELETE", "/v1/businesses/{business_id}/pos-secret/{key_id}", "retire_pos_key",
+          "Retire an old till key: receipts minted with it stop working; printed QR codes do not",
+          lambda c: services().pos_keys.retire(c.caller, c.params["key_id"]), errors=(409, 503),
+          response=PosKeyRetired, **AS_OWNER),
+    Route("GET", "/v1/businesses/{business_id}/responses", "list_responses",
+          "Responses, newest first, paginated; ?format=csv for CSV", _responses, **AS_OWNER,
+          query=ResponsesQuery, response=ResponsesPage, also_types=("text/csv",), errors=(400, 503)),
+    Route("GET", "/v1/businesses/{business_id}/metrics", "metrics",
+          "CSAT, CES and NPS over a date range, optionally grouped",
+          lambda c: services().insights.metrics(c.caller, c.query), **AS_OWNER,
+          query=MetricsQuery, response=MetricsAnswer, errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/respondents", "erase_respondent",
+          "Erase a respondent's email, comments and links; their scores stay, anonymous",
+          lambda c: services().privacy.erase_respondent(c.caller, c.query.email), **AS_OWNER,
+          query=ErasureQuery, response=Erased, errors=(503,)),
+    Route("POST", "/v1/businesses/{business_id}/vouchers/{code}/redeem", "redeem_voucher",
+          "Redeem a voucher at the till: 200 the first time, 409 after, 410 expired, 404 unknown",
+          lambda c: services().followups.redeem(c.caller.business, c.params["code"]), tags=OWNER,
+          auth="owner", response=Redeemed, errors=(409, 410, 503)),
+    # ---- daily reports and the dashboard (docs/reports.md)
+    Route("GET", "/v1/businesses/{business_id}/reports/daily/{day}", "daily_report",
+          "The stored daily report of one local day (YYYY-MM-DD); 404 before the daily job ran",
+          lambda c: services().reports.daily_report(c.caller.business, c.params["day"]), tags=OWNER,
+          auth="owner", response="chalicelib.domain.report:DailyReport", errors=(422, 503)),
+    Route("GET", "/dashboard/{business_id}", "dashboard_page",
+          "The owner's dashboard (HTML); the key comes from the session cookie or the header",
+          lambda c: web("dashboard").show(services(), c.request, c.params["business_id"]), tags=PAGES,
+          params=(("lang", PAGE_LANG),), response="text/html", errors=(401, 404), page=True),
+    Route("POST", "/dashboard/{business_id}", "dashboard_sign_in",
+          "The dashboard's sign-in / sign-out form: sets an HttpOnly, Secure, SameSite=Strict session cookie; "
+          "403 without the form's CSRF token (the dcsrf_ cookie's value, sealed)",
+          lambda c: web("dashboard").sign_in(services(), c.request, c.params["business_id"]), tags=PAGES,
+          form={"owner_key": {"type": "string"}, "action": {"enum": ["signout"]}, "csrf": {"type": "string"}},
+          response="text/html", status=303, errors=(400, 401, 403, 404, 413, 415), page=True),
+    # ---- the closed loop by email (docs/email.md)
+    Route("GET", "/u/{token}", "unsubscribe_page",
+          "Unsubscribe page of an email's List-Unsubscribe link (HTML); changes nothing",
+          lambda c: web("unsubscribe").show(services(), c.request, c.params["token"]), tags=PAGES,
+          response="text/html", errors=(404,), page=True),
+    Route("POST", "/u/{token}", "unsubscribe_now",
+          "RFC 8058 one-click unsubscribe (List-Unsubscribe=One-Click); also the page's button",
+          lambda c: web("unsubscribe").post(services(), c.request, c.params["token"]), tags=PAGES,
+          # RFC 8058 allows both encodings of the one-click body.
+          form={"List-Unsubscribe": {"enum": ["One-Click"]}}, form_required=("List-Unsubscribe",),
+          form_types=(http.FORM_TYPE, "multipart/form-data"), response="text/html",
+          errors=(400, 404, 413, 415, 422), page=True),
+])  # fmt: skip
 
 
-@routes.json("/v1/businesses", methods=["POST"])
-def create_business() -> Response:
-    access = services().access
-    access.require_admin(http.header(app.current_request, "authorization"))
-    data = http.json_body(app.current_request, BusinessIn)
-    return http.respond(access.create_business(data), 201)
-
-
-@routes.json("/v1/businesses/{business_id}/touchpoints", methods=["POST"])
-def create_touchpoint(business_id: str) -> Response:
-    caller = _caller(business_id)
-    data = http.json_body(app.current_request, TouchpointIn)
-    return http.respond(services().links.create_touchpoint(caller, data), 201)
-
-
-@routes.json("/v1/businesses/{business_id}/links", methods=["POST"])
-def mint_links(business_id: str) -> Response:
-    caller = _caller(business_id)
-    data = http.json_body(app.current_request, LinksIn)
-    return http.respond(services().links.mint(caller, data), 201)
-
-
-@routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", methods=["GET"])
-def touchpoint_qr_svg(business_id: str, touchpoint_id: str) -> Response:
-    from chalicelib.web import qr
-
-    caller = _caller(business_id)
-    query = http.query(app.current_request, qr.QrQuery)
-    link = services().links.touchpoint_link(caller, touchpoint_id)
-    return qr.svg_response(qr.qr_svg(link, query.scale), f"qr-{touchpoint_id}.svg")
-
-
-@routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.png", methods=["GET"])
-def touchpoint_qr_png(business_id: str, touchpoint_id: str) -> Response:
-    from chalicelib.web import qr
-
-    caller = _caller(business_id)
-    query = http.query(app.current_request, qr.QrQuery)
-    link = services().links.touchpoint_link(caller, touchpoint_id)
-    return qr.png_response(qr.qr_png(link, query.scale), f"qr-{touchpoint_id}.png")
-
-
-@routes.json("/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/card.svg", methods=["GET"])
-def touchpoint_card(business_id: str, touchpoint_id: str) -> Response:
-    from chalicelib.web import qr
-
-    caller = _caller(business_id)
-    query = http.query(app.current_request, qr.CardQuery)
-    link = services().links.touchpoint_link(caller, touchpoint_id)
-    return qr.svg_response(qr.card_svg(link, query.lang), f"card-{touchpoint_id}.svg")
-
-
-# #11 item 7: owner-key rotation. The new key is in this answer only: never cached, never stored in clear.
-@routes.json("/v1/businesses/{business_id}/owner-key", methods=["POST"])
-def rotate_owner_key(business_id: str) -> Response:
-    rotated = services().access.rotate_owner_key(_caller(business_id))
-    return http.respond(rotated, 201, {"Cache-Control": "no-store"})
-
-
-@routes.json("/v1/businesses/{business_id}/pos-secret", methods=["GET"])
-def reveal_pos_secret(business_id: str) -> Response:
-    secret = services().pos_keys.reveal(_caller(business_id))
-    return http.respond(secret, 200, {"Cache-Control": "no-store"})
-
-
-@routes.json("/v1/businesses/{business_id}/pos-secret", methods=["POST"])
-def rotate_pos_secret(business_id: str) -> Response:
-    secret = services().pos_keys.rotate(_caller(business_id))
-    return http.respond(secret, 201, {"Cache-Control": "no-store"})
-
-
-@routes.json("/v1/businesses/{business_id}/pos-secret/{key_id}", methods=["DELETE"])
-def retire_pos_key(business_id: str, key_id: str) -> Response:
-    return http.respond(services().pos_keys.retire(_caller(business_id), key_id))
-
-
-@routes.json("/v1/businesses/{business_id}/responses", methods=["GET"])
-def list_responses(business_id: str) -> Response:
-    caller = _caller(business_id)
-    query = http.query(app.current_request, ResponsesQuery)
-    page = services().insights.list_responses(caller, query)
-    if query.format == "csv":
-        from chalicelib.web.exports import csv_response
-
-        return csv_response(page, business_id)
-    return http.respond(page)
-
-
-@routes.json("/v1/businesses/{business_id}/metrics", methods=["GET"])
-def metrics(business_id: str) -> Response:
-    caller = _caller(business_id)
-    query = http.query(app.current_request, MetricsQuery)
-    return http.respond(services().insights.metrics(caller, query))
-
-
-@routes.json("/v1/businesses/{business_id}/respondents", methods=["DELETE"])
-def erase_respondent(business_id: str) -> Response:
-    caller = _caller(business_id)
-    query = http.query(app.current_request, ErasureQuery)
-    return http.respond(services().privacy.erase_respondent(caller, query.email))
-
-
-# ---- daily reports and the dashboard (docs/reports.md) ---------------------------------------------
-
-
-@routes.json("/v1/businesses/{business_id}/reports/daily/{day}", methods=["GET"])
-def daily_report(business_id: str, day: str) -> Response:
-    caller = _caller(business_id)
-    return http.respond(services().reports.daily_report(caller.business, day))
-
-
-@routes.html("/dashboard/{business_id}", methods=["GET"])
-def dashboard_page(business_id: str) -> Response:
-    from chalicelib.web import dashboard
-
-    return dashboard.show(services(), app.current_request, business_id)
-
-
-@routes.html("/dashboard/{business_id}", methods=["POST"])
-def dashboard_sign_in(business_id: str) -> Response:
-    from chalicelib.web import dashboard
-
-    return dashboard.sign_in(services(), app.current_request, business_id)
-
+# ---- jobs: schedule, queues, the stream, SES feedback (parsed at the edge, chalicelib/web/events.py) ----
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="report_schedule")
 def report_schedule(event) -> None:  # type: ignore[no-untyped-def]
@@ -291,12 +309,9 @@ REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
 @app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
 def report_worker(event) -> None:  # type: ignore[no-untyped-def]
     from chalicelib.adapters.sqs import decode
+    from chalicelib.web.events import queue_messages
 
-    for record in event:
-        job = decode(record.body)
-        if job is None:
-            logger.warning("dropping a report message that is not a job", extra={"body": record.body[:200]})
-            continue
+    for job in queue_messages(event, decode, "dropping a report message that is not a job"):
         # An exception leaves the message on the queue: SQS retries it, then its dead-letter queue.
         services().reports.run(job)
 
@@ -317,42 +332,28 @@ SES_EVENTS_TOPIC = os.environ.get("SES_EVENTS_TOPIC") or "surveys-ses-events"
 def on_response_change(event) -> dict:  # type: ignore[no-untyped-def]
     # Vouchers, apologies, owner alerts, recovery; answers {"batchItemFailures": [...]} (the event source
     # mapping has ReportBatchItemFailures), so one bad record never holds back the others.
-    return services().followups.process_stream(event.to_dict())
+    from chalicelib.web.events import stream_batch
+
+    return stream_batch(event.to_dict(), services().followups)
 
 
 @app.on_sqs_message(queue=ALERT_QUEUE, batch_size=10, name="alert_flusher")
 def flush_owner_alerts(event) -> None:  # type: ignore[no-untyped-def]
     from chalicelib.adapters.sqs import parse_alert_flush
+    from chalicelib.web.events import queue_messages
 
-    for record in event:
-        window = parse_alert_flush(record.body)
-        if window is None:
-            logger.warning("dropping an alert-flush message that is not one", extra={"body": record.body[:200]})
-            continue
-        services().followups.flush_alerts(*window)
+    refusal = "dropping an alert-flush message that is not one"
+    for business_id, window in queue_messages(event, parse_alert_flush, refusal):
+        services().followups.flush_alerts(business_id, window)
 
 
 @app.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
 def ses_events(event) -> None:  # type: ignore[no-untyped-def]
     # Bounces and complaints from SES (configuration set -> SNS) become suppressions.
-    services().mail.record_feedback(event.message)
+    from chalicelib.web.events import sns_message
 
-
-@routes.json("/v1/businesses/{business_id}/vouchers/{code}/redeem", methods=["POST"])
-def redeem_voucher(business_id: str, code: str) -> Response:
-    caller = _caller(business_id)
-    return http.respond(services().followups.redeem(caller.business, code))
-
-
-@routes.html("/u/{token}", methods=["GET"])
-def unsubscribe_page(token: str) -> Response:
-    from chalicelib.web import unsubscribe
-
-    return unsubscribe.show(services(), app.current_request, token)
-
-
-@routes.html("/u/{token}", methods=["POST"])
-def unsubscribe_now(token: str) -> Response:
-    from chalicelib.web import unsubscribe
-
-    return unsubscribe.post(services(), app.current_request, token)
+    notification = sns_message(event.message)
+    if notification is None:
+        logger.warning("SES event is not JSON: ignored")
+        return
+    services().mail.record_feedback(notification)

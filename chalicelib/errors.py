@@ -1,96 +1,100 @@
-"""Domain errors and their single mapping to HTTP.
+"""Domain errors: what went wrong, in the contract's words, and nothing about the transport.
 
-Services and the domain raise these plain exceptions; only ``to_http`` knows about status codes,
-so a rule never has to think about the transport and the contract's error shape lives in one place.
+Services and the domain raise these; ``chalicelib.web.errors`` alone decides the HTTP status and headers
+of each class, so a rule never has to think about HTTP and the error shape lives in one place.
 """
 
 from __future__ import annotations
 
+import re
+
 
 class DomainError(Exception):
-    """Base of every error a client may cause; ``code`` is the contract's snake_case code."""
+    """Base of every error a client may cause. ``code`` is the contract's snake_case code (by default the
+    class name in snake case: ``NotFound`` -> ``not_found``), ``details`` the per-field problems,
+    ``retry_after`` the seconds after which trying again may succeed."""
 
     code = "bad_request"
-    status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None):
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "code" not in cls.__dict__:
+            cls.code = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict] | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
-        self.headers = headers or {}
+        self.details = details or []
+        self.retry_after = retry_after
 
 
 class MalformedRequest(DomainError):
-    code, status = "malformed_request", 400
+    """The request cannot be read at all: not JSON, an empty body, a form that does not parse."""
 
 
 class InvalidInput(DomainError):
-    code, status = "invalid_input", 422
-
-    def __init__(self, message: str, *, code: str | None = None, details: list[dict] | None = None):
-        super().__init__(message, code=code)
-        self.details = details or []
+    """Readable, but a value breaks a rule of the model or of the contract; ``details`` names the
+    fields."""
 
 
 class Unauthorized(DomainError):
-    code, status = "unauthorized", 401
-
     def __init__(self, message: str = "A valid key is required.", *, code: str | None = None):
-        super().__init__(message, code=code, headers={"WWW-Authenticate": 'Bearer realm="surveys"'})
+        super().__init__(message, code=code)
 
 
 class InvalidToken(DomainError):
     """A token that does not parse or whose signature does not verify: both look forged to us."""
 
-    code, status = "invalid_token", 401
-
 
 class Forbidden(DomainError):
-    code, status = "forbidden", 403
+    """A known caller, not allowed here: an origin a site key does not list, a form without its CSRF
+    token."""
 
 
 class NotFound(DomainError):
-    code, status = "not_found", 404
+    pass
 
 
 class Conflict(DomainError):
-    code, status = "conflict", 409
+    """Already done, and doing it again would change what was agreed: answered, redeemed, rotated."""
 
 
 class Expired(DomainError):
-    code, status = "expired", 410
+    pass
 
 
 class PayloadTooLarge(DomainError):
-    code, status = "payload_too_large", 413
+    """Over the body limit, refused before it is read."""
 
 
 class UnsupportedMediaType(DomainError):
-    code, status = "unsupported_media_type", 415
+    pass
 
 
 class RateLimited(DomainError):
-    code, status = "rate_limited", 429
+    """Too many requests of one kind in a window; ``retry_after`` says when the window frees a place."""
+
+    def __init__(
+        self,
+        message: str = "Too many requests in a short time; please try again in a minute.",
+        *,
+        code: str | None = None,
+        retry_after: int = 60,
+    ):
+        super().__init__(message, code=code, retry_after=max(1, retry_after))
 
 
 class TemporarilyUnavailable(DomainError):
     """The store throttled or is down: the client should retry, nothing was half-written."""
 
-    code, status = "temporarily_unavailable", 503
-
-    def __init__(self, message: str = "The service is busy; please retry shortly.", retry_after: int = 1):
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
-
-
-def error_body(code: str, message: str, details: list[dict] | None = None) -> dict:
-    error: dict = {"code": code, "message": message}
-    if details:
-        error["details"] = details
-    return {"error": error}
-
-
-def to_http(exc: DomainError) -> tuple[int, dict, dict[str, str]]:
-    """The one place a domain error becomes (status, JSON body, headers)."""
-    details = exc.details if isinstance(exc, InvalidInput) else None
-    return exc.status, error_body(exc.code, exc.message, details), dict(exc.headers)
+    def __init__(self, message: str = "The service is busy; please retry shortly.", *, retry_after: int = 1):
+        super().__init__(message, retry_after=max(1, retry_after))

@@ -563,7 +563,7 @@ def _block_rule(name: str, priority: int, statement: dict[str, Any], body_key: s
 
 def waf_response_bodies() -> dict[str, Any]:
     """What a limited client reads: the API's own error shape, and a page for a person at a browser."""
-    from chalicelib.errors import error_body
+    from chalicelib.web.errors import error_body
 
     page = (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'

@@ -96,7 +96,7 @@ class InMemoryStore:
     def _check(self, limits: Sequence[RateLimit]) -> None:
         for limit in limits:
             if self.counters.get(limit.key, 0) >= limit.limit:
-                raise RateLimited("rate limited", headers={"Retry-After": str(limit.retry_after)})
+                raise RateLimited("rate limited", retry_after=limit.retry_after)
 
     def _count(self, limits: Sequence[RateLimit]) -> None:
         for limit in limits:

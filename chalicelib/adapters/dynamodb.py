@@ -318,7 +318,7 @@ class DynamoStore(DynamoTable):
             if index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed":
                 return RateLimited(
                     "Too many responses in a short time; please try again in a minute.",
-                    headers={"Retry-After": str(max(1, limit.retry_after))},
+                    retry_after=max(1, limit.retry_after),
                 )
         return None
 

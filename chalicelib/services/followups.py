@@ -36,7 +36,7 @@ from typing import Any
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
-from chalicelib.domain.models import Business, StoredResponse
+from chalicelib.domain.models import Business, Redeemed, StoredResponse
 from chalicelib.observability import count, logger
 from chalicelib.ports import AlertFlusher, AlertRef, Clock, EmailTemplates, FollowupStore, Voucher
 from chalicelib.services.directory import Directory
@@ -50,10 +50,6 @@ RECOVERY_DAYS = 28
 ALERT_WINDOW_SECONDS = 300
 ALERT_BATCH_CAP = 100  # alerts kept per batched email; the rest are counted ("and N more")
 _FRESH = timedelta(days=7)  # older responses changing (erasure, a late edit) never trigger emails
-
-
-class MalformedRecord(ValueError):
-    """A stream record we cannot read: reported as a batch item failure, logged with its key."""
 
 
 def new_voucher_code() -> str:
@@ -92,47 +88,10 @@ class Followups:
 
     # ---- the stream -----------------------------------------------------------------------------------
 
-    def process_stream(self, event: dict[str, Any]) -> dict[str, Any]:
-        """A Lambda DynamoDB-stream event -> ``{"batchItemFailures": [...]}`` (ReportBatchItemFailures).
-        A record that fails never stops the others of the batch."""
-        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-        # Even a batch whose every record failed answers with the list instead of raising, so Lambda
-        # retries exactly those records (from the first failed sequence number).
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-        if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
-            logger.error("stream event without Records")
-            return {"batchItemFailures": []}
-        if not event["Records"]:
-            return {"batchItemFailures": []}  # powertools refuses an empty batch it cannot type
-        return process_partial_response(event=event, record_handler=self._record, processor=processor)
-
-    def _record(self, record: Any) -> None:
-        raw = record.raw_event if hasattr(record, "raw_event") else {}
-        stream = raw.get("dynamodb") if isinstance(raw, dict) else None
-        try:
-            if not isinstance(stream, dict) or not isinstance(stream.get("Keys"), dict):
-                raise MalformedRecord("record without dynamodb.Keys")
-            name = raw.get("eventName")
-            if name not in ("INSERT", "MODIFY", "REMOVE"):
-                raise MalformedRecord(f"unknown eventName {name!r}")
-            keys = record.dynamodb.keys
-            if name == "REMOVE" or not str(keys.get("PK", "")).startswith("R#"):
-                return  # only responses drive emails
-            if not isinstance(stream.get("NewImage"), dict):
-                raise MalformedRecord("response record without NewImage (stream view must be NEW_AND_OLD_IMAGES)")
-            new = _response(record.dynamodb.new_image)
-            old = _response(record.dynamodb.old_image) if isinstance(stream.get("OldImage"), dict) else None
-        except Exception as exc:
-            keys_seen = stream.get("Keys") if isinstance(stream, dict) else None
-            logger.error(
-                "unreadable stream record",
-                extra={"error": str(exc)[:300], "record_keys": keys_seen, "sequence": _sequence(raw)},
-            )
-            count("StreamRecordsRejected")
-            # Reading it again will not make it readable: parked, never retried in front of the others.
-            self._park(raw, None, exc)
-            return
+    def on_change(self, new: StoredResponse, old: StoredResponse | None, sequence: str | None) -> None:
+        """One response written (a stream record, read at the edge: ``chalicelib.web.events``). A passing
+        failure is raised, so Lambda retries the record; any other parks it on the dead-letter queue, so it
+        never holds up the records behind it."""
         try:
             self.handle(new, old)
         except Exception as exc:
@@ -148,16 +107,25 @@ class Followups:
                 "stream record failed: parked on the dead-letter queue", extra={"response_id": new.response_id}
             )
             count("StreamRecordsParked")
-            self._park(raw, new, exc)
+            self._park(sequence, new, exc)
 
-    def _park(self, raw: Any, response: StoredResponse | None, exc: Exception) -> None:
+    def reject_record(self, sequence: str | None, keys: Any, exc: Exception) -> None:
+        """A stream record the edge could not read: reading it again will not make it readable, so it is
+        parked, never retried in front of the others."""
+        logger.error(
+            "unreadable stream record", extra={"error": str(exc)[:300], "record_keys": keys, "sequence": sequence}
+        )
+        count("StreamRecordsRejected")
+        self._park(sequence, None, exc)
+
+    def _park(self, sequence: str | None, response: StoredResponse | None, exc: Exception) -> None:
         """The record's key (never its content) on the mail dead-letter queue, for ``make redrive``. If even
         that fails, the record is reported failed, so Lambda retries it rather than losing it."""
         letter: dict[str, Any] = {
             "v": 1,
             "kind": STREAM_LETTER,
             "business_id": response.business_id if response else "",
-            "sequence": _sequence(raw),
+            "sequence": sequence,
             "error": f"{type(exc).__name__}: {exc}"[:500],
             "failed_at": iso_utc(self._clock.now()),
             "about": [response.email_hash] if response and response.email_hash else [],
@@ -275,8 +243,8 @@ class Followups:
             return True
         return False
 
-    def redeem(self, business: Business, raw_code: str) -> dict[str, Any]:
-        """200 body of a first redemption; raises NotFound (404), Conflict (409) or Expired (410)."""
+    def redeem(self, business: Business, raw_code: str) -> Redeemed:
+        """A first redemption; raises NotFound (unknown), Conflict (already redeemed) or Expired."""
         from chalicelib.errors import Conflict, Expired, NotFound
 
         code = normalize_voucher_code(raw_code)
@@ -294,12 +262,12 @@ class Followups:
             raise Expired("This voucher has expired.", code="voucher_expired")
         voucher = self._store.get_voucher(business.business_id, code)
         count("VouchersRedeemed")
-        return {
-            "code": code,
-            "description": voucher.description if voucher else "",
-            "valid_until": voucher.valid_until if voucher else None,
-            "redeemed_at": voucher.redeemed_at if voucher else iso_utc(now),
-        }
+        return Redeemed(
+            code=code,
+            description=voucher.description if voucher else "",
+            valid_until=voucher.valid_until if voucher else None,
+            redeemed_at=voucher.redeemed_at if voucher else iso_utc(now),
+        )
 
     # ---- apology and recovery -------------------------------------------------------------------------
 
@@ -506,25 +474,6 @@ class Followups:
         return self._templates.format_day(locale, parse_iso_utc(iso).astimezone(zone(timezone)).date().isoformat())
 
 
-def _response(image: dict[str, Any]) -> StoredResponse:
-    from pydantic import ValidationError
-
-    fields = {k: _plain(v) for k, v in image.items() if k in StoredResponse.model_fields}
-    try:
-        return StoredResponse.model_validate(fields)
-    except ValidationError as exc:
-        missing = [".".join(str(p) for p in e["loc"]) for e in exc.errors()][:5]
-        raise MalformedRecord(f"response image invalid: {missing}") from None
-
-
-def _plain(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def _sort_key(response: StoredResponse) -> str:
     # The response item's sort key (services/submissions.py): created_at, then the id.
     return f"{response.created_at}#{response.response_id}"
@@ -538,11 +487,6 @@ def _passing(exc: Exception) -> bool:
     if isinstance(exc, TemporarilyUnavailable | MailInFlight | ConnectionError | TimeoutError):
         return True
     return type(exc).__module__.startswith("botocore")  # the SDK's own connection and service errors
-
-
-def _sequence(raw: Any) -> str | None:
-    stream = raw.get("dynamodb") if isinstance(raw, dict) else None
-    return stream.get("SequenceNumber") if isinstance(stream, dict) else None
 
 
 def _end_of_local_day(moment: datetime, timezone: str) -> str:

@@ -279,8 +279,9 @@ class Reports:
 
     # ---- reading -----------------------------------------------------------------------------------
 
-    def daily_report(self, business: Business, date_text: str) -> dict[str, Any]:
-        """The stored report of one day: 422 malformed date, 404 future day or not computed yet."""
+    def daily_report(self, business: Business, date_text: str) -> DailyReport:
+        """The stored report of one day: InvalidInput for a malformed date, NotFound for a future day or
+        one not computed yet."""
         day = parse_day(date_text)
         if day > local_day(self._clock.now(), business.timezone):
             raise NotFound("There is no report for a day that has not happened yet.", code="report_not_found")
@@ -290,7 +291,7 @@ class Reports:
                 "No report for this day yet: the daily job runs after the business's local midnight.",
                 code="report_not_found",
             )
-        return report
+        return DailyReport.model_validate(report)
 
     def stored_report(self, business_id: str, day: str) -> dict[str, Any] | None:
         """A stored report as is, without the owner checks (jobs and the local backfill command)."""

@@ -50,7 +50,7 @@ class RequestMeta:
 
 @dataclass(frozen=True)
 class Submitted:
-    status: int  # 201 new, 200 the same response again
+    created: bool  # a new response; False: the same response again (re-scored, or a replayed request)
     body: ResponseCreated
     business_id: str
     channel: str
@@ -206,7 +206,7 @@ class Submissions:
                     "This Idempotency-Key was used with a different request.", code="idempotency_key_reused"
                 )
             return Submitted(
-                outcome.replay.status,
+                outcome.replay.status == 201,
                 ResponseCreated.model_validate(outcome.replay.body),
                 business.business_id,
                 channel,
@@ -226,9 +226,9 @@ class Submissions:
                 self._store.save_idempotency(
                     IdempotencyRecord(idem.scope, idem.key, idem.fingerprint, 200, body.model_dump(), idem.expires_at)
                 )
-            return Submitted(200, body, business.business_id, channel, metric)
+            return Submitted(False, body, business.business_id, channel, metric)
         response_recorded(channel, metric, unhappy)
-        return Submitted(201, body, business.business_id, channel, metric)
+        return Submitted(True, body, business.business_id, channel, metric)
 
     def _from_token(self, data: ResponseIn) -> tuple[Business, Touchpoint, tokens.LinkClaims, str, _Proof | None]:
         assert data.token is not None

@@ -1,115 +1,25 @@
-"""Request parsing and response building for the routes in app.py, and the error boundary.
+"""Request parsing and response building, for the route table (``chalicelib.web.routes``) and the pages.
 
-Views raise domain errors; the wrappers here turn them into the contract's JSON error shape (or a
-friendly HTML page on HTML routes) through ``errors.to_http``, so no request ends in a 5xx traceback.
+Parsing refuses in a fixed order, the same on every route: size (413), media type (415), JSON syntax
+(400), then the model (422).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from chalice import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import (
-    DomainError,
-    InvalidInput,
-    MalformedRequest,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    error_body,
-    to_http,
-)
-from chalicelib.observability import logger, request_rejected
+from chalicelib.errors import InvalidInput, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
 from chalicelib.settings import MAX_BODY_BYTES
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json", "text/plain")  # text/plain is what navigator.sendBeacon sends
 FORM_TYPE = "application/x-www-form-urlencoded"
-_CHALICE_CODES = {
-    400: "malformed_request",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    500: "internal_error",
-}
-
-
-class Routes:
-    """``app.route`` with the error boundary around each view; every content type reaches the view,
-    which decides (chalice's own 415 would not have the contract's shape)."""
-
-    def __init__(self, app: Chalice):
-        self.app = app
-
-    def json(self, path: str, *, cors: CorsOrigin | None = None, **kwargs: Any) -> Callable:
-        """A JSON route; with ``cors``, every answer (errors included) carries the CORS headers for the
-        origin ``cors(request)`` allows: a browser shows a response without them to the widget as a
-        network failure, and the widget must tell a refusal or a 429 from being offline (#11 item 5)."""
-        return self._route(path, _json_errors, cors=cors, **kwargs)
-
-    def html(self, path: str, **kwargs: Any) -> Callable:
-        return self._route(path, _html_errors, **kwargs)
-
-    def _route(self, path: str, boundary: Callable, cors: CorsOrigin | None = None, **kwargs: Any) -> Callable:
-        kwargs.setdefault("content_types", ["*/*"])
-
-        def register(view: Callable) -> Callable:
-            @functools.wraps(view)
-            def guarded(*args: Any, **kw: Any) -> Any:
-                try:
-                    response = view(*args, **kw)
-                except DomainError as exc:
-                    request_rejected(exc.code)
-                    response = boundary(exc)
-                if cors is not None:
-                    _with_cors(response, cors, _request())
-                return response
-
-            self.app.route(path, **kwargs)(guarded)
-            return view
-
-        return register
-
-
-CorsOrigin = Callable[[Any], "str | None"]
-
-
-def _with_cors(response: Any, cors: CorsOrigin, request: Any) -> None:
-    if not isinstance(response, Response):
-        return
-    response.headers["Vary"] = "Origin"  # the answer differs by Origin: no cache may mix them up
-    try:
-        origin = cors(request) if request is not None else None
-    except Exception:  # the store may be down (the answer is then a 503): CORS stays best effort
-        logger.warning("could not decide the CORS origin", exc_info=True)
-        origin = None
-    if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        # Without this the widget cannot read how long to wait after a 429 or a 503.
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-
-
-def _json_errors(exc: DomainError) -> Response:
-    status, body, headers = to_http(exc)
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **headers})
-
-
-def _html_errors(exc: DomainError) -> Response:
-    from chalicelib.web import pages  # HTML only when a page is asked for
-
-    status, _, headers = to_http(exc)
-    # The contract: a forged link is simply "not found" to a person holding a phone.
-    status = 404 if status == 401 else status
-    headers.pop("WWW-Authenticate", None)
-    return html(pages.error_page(exc, current_locale()), status, headers)
 
 
 def current_locale() -> str:
@@ -121,38 +31,14 @@ def current_locale() -> str:
 _APP: Chalice | None = None
 
 
-def bind(app: Chalice) -> Routes:
+def bind(app: Chalice) -> None:
+    """The app whose current request ``current_locale`` reads (pages rendered outside a route's view)."""
     global _APP
     _APP = app
-    return Routes(app)
 
 
 def _request() -> Any:
     return _APP.current_request if _APP is not None else None
-
-
-# ---- middleware -------------------------------------------------------------------------------------
-
-
-def boundary_middleware(event: Any, get_response: Callable) -> Response:
-    """Last line: chalice's own errors (405, 415, 500) get the contract's shape; a bug is logged with the
-    correlation id and answered 500 in that shape, never as a traceback."""
-    try:
-        response = get_response(event)
-    except Exception:
-        logger.exception("unhandled error")
-        return Response(body=error_body("internal_error", "Something went wrong on our side."), status_code=500)
-    body = response.body
-    if isinstance(body, dict) and set(body) == {"Code", "Message"}:
-        status = response.status_code
-        code = _CHALICE_CODES.get(status, "error")
-        message = "Something went wrong on our side." if status >= 500 else str(body["Message"])
-        if status >= 500:
-            logger.error("chalice error response", extra={"chalice_code": body["Code"]})
-        request_rejected(code)
-        response.body = error_body(code, message)
-        response.headers["Content-Type"] = "application/json"
-    return response
 
 
 # ---- requests ---------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def test_one_flooding_address_cannot_make_another_address_answer_on_the_same_qr_
     def send(address: str) -> int:
         body = ResponseIn.model_validate(with_nonce({"token": token, "score": 8}))
         try:
-            return services.submissions.submit(body, RequestMeta(source_ip=address)).status
+            return 201 if services.submissions.submit(body, RequestMeta(source_ip=address)).created else 200
         except RateLimited:
             return 429
 
@@ -297,22 +297,23 @@ def test_another_origin_gets_no_cors_header_on_refusals(client: Client, biz: Biz
 
 
 def test_a_403_from_any_check_on_a_site_key_route_carries_cors_for_an_allowed_origin(biz: Biz) -> None:
-    # The CORS boundary is one place (web/http.py): any refusal a view raises gets the headers.
+    # The CORS boundary is one place (web/routes.py): any refusal a route's call raises gets the headers.
     from chalice import Chalice
     from chalice.test import Client as TestClient
 
     from app import app as real_app
     from chalicelib.errors import Forbidden
     from chalicelib.web import http
+    from chalicelib.web.routes import Route, RouteTable
+
+    def refuse(call: Any) -> Any:
+        raise Forbidden("No.", code="some_other_check")
 
     app = Chalice(app_name="cors-probe")
     try:
-        routes = http.bind(app)  # the request lookup follows the probe app until the finally below
-
-        @routes.json("/probe", methods=["GET"], cors=lambda request: "https://shop.example")
-        def probe() -> Any:
-            raise Forbidden("No.", code="some_other_check")
-
+        # The request lookup follows the probe app until the finally below.
+        table = RouteTable(app, owner=lambda key, business_id: None, admin=lambda key: None)
+        table.add([Route("GET", "/probe", "probe", "A refusal", refuse, cors=lambda request: "https://shop.example")])
         with TestClient(app) as probe_client:
             answer = probe_client.http.get("/probe", headers=SHOP)
     finally:

@@ -15,6 +15,7 @@ from chalicelib.services.followups import (
     new_voucher_code,
     normalize_voucher_code,
 )
+from chalicelib.web.events import stream_batch
 from tests.unit.test_followups_fakes import Loop, stream_record
 
 CODE = re.compile(r"^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$")
@@ -83,7 +84,7 @@ def test_a_voucher_redeems_once_then_409_and_410_after_expiry(loop: Loop) -> Non
     loop.followups.handle(loop.response(9))
     (voucher,) = loop.store.vouchers.values()
     business = loop.businesses.businesses["biz001"]
-    assert loop.followups.redeem(business, voucher.code.lower())["code"] == voucher.code
+    assert loop.followups.redeem(business, voucher.code.lower()).code == voucher.code
     with pytest.raises(Conflict):
         loop.followups.redeem(business, voucher.code)
     with pytest.raises(NotFound):
@@ -206,10 +207,10 @@ def test_delivering_the_same_batch_twice_sends_nothing_twice(loop: Loop) -> None
             stream_record(loop.response(s, email=f"c{i}@example.com"), sequence=str(i)) for i, s in enumerate([0, 9, 5])
         ]
     }
-    assert loop.followups.process_stream(event) == {"batchItemFailures": []}
+    assert stream_batch(event, loop.followups) == {"batchItemFailures": []}
     first = len(loop.mailer.sent)
     assert first == 1 + 2 + 2 * 2  # the happy one's voucher, two apologies (with their codes), owner alerts
-    assert loop.followups.process_stream(event) == {"batchItemFailures": []}
+    assert stream_batch(event, loop.followups) == {"batchItemFailures": []}
     assert len(loop.mailer.sent) == first
     assert len(loop.store.vouchers) == 3 and loop.store.funnel[("biz001", "2026-11-20")]["issued"] == 3
 
@@ -228,7 +229,7 @@ def test_an_unreadable_record_is_parked_and_the_rest_of_the_batch_goes_through(l
             stream_record(loop.response(10, email="b@example.com"), sequence="5"),
         ]
     }
-    answer = loop.followups.process_stream(event)
+    answer = stream_batch(event, loop.followups)
     # Issue #11 item 6: reading them again would fail again, so they are parked, not retried in front of
     # the others: nothing in batchItemFailures, three letters on the dead-letter queue.
     assert answer == {"batchItemFailures": []}
@@ -242,7 +243,7 @@ def test_records_of_other_items_and_removals_send_nothing(loop: Loop) -> None:
     record = stream_record(loop.response(0), sequence="1")
     record["dynamodb"]["Keys"]["PK"] = {"S": "V#biz001#ABCD"}
     removal = stream_record(loop.response(0), sequence="2", event_name="REMOVE")
-    assert loop.followups.process_stream({"Records": [record, removal]}) == {"batchItemFailures": []}
+    assert stream_batch({"Records": [record, removal]}, loop.followups) == {"batchItemFailures": []}
     assert loop.mailer.sent == []
 
 

@@ -100,7 +100,7 @@ def test_a_minted_receipt_link_keeps_one_response_and_updates_it_inside_the_wind
     first = world.submissions.submit(ResponseIn(token=token, score=2), PHONE)
     world.clock.advance(hours=23)
     again = world.submissions.submit(ResponseIn(token=token, score=4), RequestMeta())
-    assert (first.status, again.status) == (201, 200)
+    assert (first.created, again.created) == (True, False)
     assert again.body.response_id == first.body.response_id
     assert [r.score for r in world.store.responses.values()] == [4]
     assert again.body.unhappy is False and first.body.unhappy is True
@@ -120,7 +120,7 @@ def test_a_table_qr_takes_one_answer_per_page_view_and_the_network_merges_nobody
     a1 = world.submissions.submit(page, PHONE)
     a2 = world.submissions.submit(page.model_copy(update={"score": 10}), PHONE)  # the same view re-taps
     b = world.submissions.submit(world.view(3), PHONE)  # another customer, same address and phone
-    assert [a1.status, a2.status, b.status] == [201, 200, 201]
+    assert [a1.created, a2.created, b.created] == [True, False, True]
     assert len(world.store.responses) == 2
 
 
@@ -130,7 +130,7 @@ def test_a_widget_respondent_id_keeps_one_answer_per_browser_per_day(world: Worl
     again = world.submissions.submit(world.site_view(metric="csat", score=4, respondent_id="anon-1"), meta)
     world.clock.advance(days=1)
     next_day = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-1"), meta)
-    assert [first.status, again.status, next_day.status] == [201, 200, 201]
+    assert [first.created, again.created, next_day.created] == [True, False, True]
     assert again.body.response_id == first.body.response_id
     assert len(world.store.responses) == 2
 
@@ -139,7 +139,7 @@ def test_the_widgets_anonymous_id_beats_the_network_fingerprint(world: World) ->
     meta = RequestMeta(origin="https://caphe.example", source_ip="192.0.2.1")
     one = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-1"), meta)
     two = world.submissions.submit(world.site_view(metric="csat", score=5, respondent_id="anon-2"), meta)
-    assert (one.status, two.status) == (201, 201)
+    assert (one.created, two.created) == (True, True)
     assert world.sites.allowed_origin(world.site_key, "https://caphe.example/") == "https://caphe.example"
     assert world.sites.allowed_origin(world.site_key, "https://evil.example") is None
 
@@ -191,7 +191,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(world: W
     token = world.receipt_link()
     first = world.submissions.submit(ResponseIn(token=token, score=4), meta)
     retry = world.submissions.submit(ResponseIn(token=token, score=4), meta)
-    assert retry.status == first.status == 201
+    assert retry.created is first.created is True
     assert retry.body == first.body
     assert len(world.store.responses) == 1
 
@@ -325,7 +325,7 @@ def test_a_minted_batch_gives_distinct_links_that_each_take_a_response(world: Wo
     tokens = [link.token for link in links.links]
     assert len(set(tokens)) == 50
     for token in tokens[:3]:
-        assert world.submissions.submit(ResponseIn(token=token, score=5), PHONE).status == 201
+        assert world.submissions.submit(ResponseIn(token=token, score=5), PHONE).created
 
 
 def test_erasing_a_respondent_keeps_scores_and_drops_what_identifies_them(world: World) -> None:
