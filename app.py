@@ -10,12 +10,14 @@ import os
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")  # skips an entry-point scan at first model build
 
+from collections.abc import Callable
 from functools import cache
 from importlib import import_module
 from types import ModuleType
 from typing import Any
 
 from chalice import Chalice, ConvertToMiddleware, Rate, Response
+from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, SNSEvent, SQSEvent
 
 from chalicelib.domain.models import (
     BusinessCreated,
@@ -66,14 +68,14 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 
 
 @app.middleware("all")
-def trace(event, get_response):  # type: ignore[no-untyped-def]
+def trace(event: Any, get_response: Callable[[Any], Any]) -> Any:
     # Chalice sets app.lambda_context only for HTTP events: stream, queue and schedule handlers have none.
     with traced(getattr(getattr(app, "lambda_context", None), "function_name", None) or "handler"):
         return get_response(event)
 
 
 @app.middleware("http")
-def observe(event, get_response):  # type: ignore[no-untyped-def]
+def observe(event: Request, get_response: Callable[[Request], Response]) -> Response:
     # The API Gateway request id is the correlation id: the client sees it as X-Request-Id.
     request_id = (event.context or {}).get("requestId") or http.request_id_header(event) or getattr(
         app.lambda_context, "aws_request_id", None
@@ -150,14 +152,16 @@ def _printable(kind: str) -> Any:
     def call(c: Call) -> Response:
         touchpoint_id = c.params["touchpoint_id"]
         target = services().links.touchpoint_link(c.caller, touchpoint_id)
-        return _DRAW[kind](web("qr"), target, c.query, touchpoint_id)
+        drawn: Response = _DRAW[kind](web("qr"), target, c.query, touchpoint_id)
+        return drawn
 
     return call
 
 
 @cache
-def _spec() -> dict:
-    return web("openapi").spec(table.routes)
+def _spec() -> dict[str, Any]:
+    spec: dict[str, Any] = web("openapi").spec(table.routes)
+    return spec
 
 
 table = RouteTable(
@@ -297,7 +301,7 @@ table.add([
 # ---- jobs: schedule, queues, the stream, SES feedback (parsed at the edge, chalicelib/web/events.py) ----
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="report_schedule")
-def report_schedule(event) -> None:  # type: ignore[no-untyped-def]
+def report_schedule(event: CloudWatchEvent) -> None:
     # Only lists who is due and enqueues one message per business: the work is the consumer's.
     services().reports.schedule()
 
@@ -307,7 +311,7 @@ REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
 
 
 @app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
-def report_worker(event) -> None:  # type: ignore[no-untyped-def]
+def report_worker(event: SQSEvent) -> None:
     from chalicelib.adapters.sqs import decode
     from chalicelib.web.events import queue_messages
 
@@ -329,7 +333,7 @@ SES_EVENTS_TOPIC = os.environ.get("SES_EVENTS_TOPIC") or "surveys-ses-events"
 @app.on_dynamodb_record(
     stream_arn=RESPONSES_STREAM_ARN, batch_size=25, starting_position="TRIM_HORIZON", name="followups"
 )
-def on_response_change(event) -> dict:  # type: ignore[no-untyped-def]
+def on_response_change(event: DynamoDBEvent) -> dict[str, Any]:
     # Vouchers, apologies, owner alerts, recovery; answers {"batchItemFailures": [...]} (the event source
     # mapping has ReportBatchItemFailures), so one bad record never holds back the others.
     from chalicelib.web.events import stream_batch
@@ -338,7 +342,7 @@ def on_response_change(event) -> dict:  # type: ignore[no-untyped-def]
 
 
 @app.on_sqs_message(queue=ALERT_QUEUE, batch_size=10, name="alert_flusher")
-def flush_owner_alerts(event) -> None:  # type: ignore[no-untyped-def]
+def flush_owner_alerts(event: SQSEvent) -> None:
     from chalicelib.adapters.sqs import parse_alert_flush
     from chalicelib.web.events import queue_messages
 
@@ -348,7 +352,7 @@ def flush_owner_alerts(event) -> None:  # type: ignore[no-untyped-def]
 
 
 @app.on_sns_message(topic=SES_EVENTS_TOPIC, name="ses_events")
-def ses_events(event) -> None:  # type: ignore[no-untyped-def]
+def ses_events(event: SNSEvent) -> None:
     # Bounces and complaints from SES (configuration set -> SNS) become suppressions.
     from chalicelib.web.events import sns_message
 

@@ -7,6 +7,7 @@ of each class, so a rule never has to think about HTTP and the error shape lives
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 class DomainError(Exception):
@@ -26,7 +27,7 @@ class DomainError(Exception):
         message: str,
         *,
         code: str | None = None,
-        details: list[dict] | None = None,
+        details: list[dict[str, Any]] | None = None,
         retry_after: int | None = None,
     ):
         super().__init__(message)

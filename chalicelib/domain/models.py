@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -391,9 +391,9 @@ class MetricsAnswer(Out):
     groups: list[MetricsGroup] | None = None
 
     @model_serializer(mode="wrap")
-    def _ungrouped_without_groups(self, handler: SerializerFunctionWrapHandler) -> dict:
+    def _ungrouped_without_groups(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # The contract: an ungrouped answer has no group_by or groups keys at all (not nulls).
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if self.group_by is None:
             data.pop("group_by", None)
             data.pop("groups", None)

@@ -17,6 +17,7 @@ from chalicelib.domain.models import (
     Business,
     CommentIn,
     CommentSaved,
+    Metric,
     ResponseCreated,
     ResponseIn,
     StoredResponse,
@@ -124,6 +125,8 @@ class Submissions:
         if meta.idempotency_key is not None and not _IDEMPOTENCY_KEY.match(meta.idempotency_key):
             raise InvalidInput("Idempotency-Key must be 1-100 letters, digits or _.:-", code="invalid_idempotency_key")
 
+        touchpoint: Touchpoint | None  # a site-key answer may name none
+        metric: Metric | None
         if data.token is not None:
             business, touchpoint, claims, claim_key, proof = self._from_token(data)
             channel, metric = claims.channel, claims.metric

@@ -6,6 +6,8 @@ Services raise ``chalicelib.errors`` classes that know nothing of HTTP; the rout
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.errors import (
     Conflict,
     DomainError,
@@ -44,14 +46,14 @@ def headers_of(exc: DomainError) -> dict[str, str]:
     return headers
 
 
-def error_body(code: str, message: str, details: list[dict] | None = None) -> dict:
-    error: dict = {"code": code, "message": message}
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
     return {"error": error}
 
 
-def to_http(exc: DomainError) -> tuple[int, dict, dict[str, str]]:
+def to_http(exc: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, JSON body, headers) of a JSON route's refusal."""
     return status_of(exc), error_body(exc.code, exc.message, exc.details), headers_of(exc)
 

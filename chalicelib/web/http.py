@@ -164,7 +164,7 @@ def source_ip(request: Any) -> str:
 # ---- responses --------------------------------------------------------------------------------------
 
 
-def respond(body: BaseModel | dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def respond(body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     payload = body.model_dump(mode="json", by_alias=True) if isinstance(body, BaseModel) else body
     return Response(body=payload, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
 

@@ -61,7 +61,7 @@ class Call:
 class Reply:
     """A JSON answer whose status the call decides among the route's declared ones (201 new, 200 again)."""
 
-    body: BaseModel | dict
+    body: BaseModel | dict[str, Any]
     status: int
 
 
@@ -168,7 +168,7 @@ class RouteTable:
         return http.respond(_typed(route, reply.body), reply.status, headers)
 
 
-def _typed(route: Route, result: BaseModel | dict) -> BaseModel | dict:
+def _typed(route: Route, result: BaseModel | dict[str, Any]) -> BaseModel | dict[str, Any]:
     """A dict a service answers is read into the route's response model, so what is served is what the
     spec says; a raw schema's answer is served as it is."""
     declared = route.response
@@ -218,11 +218,11 @@ _CHALICE_CODES = {
 }
 
 
-def boundary_middleware(event: Any, get_response: Callable) -> Response:
+def boundary_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice's own errors (405, 415, 500) get the contract's shape; a bug is logged with the correlation
     id and answered 500 in that shape, never as a traceback."""
     try:
-        response = get_response(event)
+        response: Response = get_response(event)
     except Exception:
         logger.exception("unhandled error")
         return Response(body=error_body("internal_error", "Something went wrong on our side."), status_code=500)
