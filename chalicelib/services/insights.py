@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
-from typing import Any
 
 from chalicelib.domain import keys
 from chalicelib.domain.calendar import days_newest_first, local_day
-from chalicelib.domain.metrics import METRICS, summarize
+from chalicelib.domain.metrics import METRICS, MetricSummary, as_metric, summarize
 from chalicelib.domain.models import (
     Business,
+    Metric,
+    MetricsAnswer,
+    MetricsGroup,
     MetricsQuery,
     ResponseItem,
     ResponsesPage,
@@ -64,7 +66,7 @@ class Insights:
         )
         return ResponsesPage(items=items, next_cursor=token)
 
-    def metrics(self, caller: Caller, query: MetricsQuery) -> dict[str, Any]:
+    def metrics(self, caller: Caller, query: MetricsQuery) -> MetricsAnswer:
         business = caller.business
         start, end = self._range(business, query.from_, query.to)
         overall: dict[str, Counter[int]] = {m: Counter() for m in METRICS}
@@ -78,21 +80,21 @@ class Insights:
                     groups[key][r.metric][r.score] += 1
         min_n = self._settings.min_responses
 
-        def summaries(per_metric: dict[str, Counter[int]]) -> dict[str, Any]:
-            return {m: summarize(m, per_metric[m], min_n).model_dump() for m in METRICS}
+        def summaries(per_metric: dict[str, Counter[int]]) -> dict[Metric, MetricSummary]:
+            return {as_metric(m): summarize(m, per_metric[m], min_n) for m in METRICS}
 
-        result: dict[str, Any] = {
-            "business_id": business.business_id,
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "timezone": business.timezone,
-            "min_responses": min_n,
-            "overall": summaries(overall),
-        }
-        if query.group_by:
-            result["group_by"] = query.group_by
-            result["groups"] = [{"key": k, "metrics": summaries(groups[k])} for k in sorted(groups)]
-        return result
+        return MetricsAnswer(
+            business_id=business.business_id,
+            **{"from": start.isoformat()},
+            to=end.isoformat(),
+            timezone=business.timezone,
+            min_responses=min_n,
+            overall=summaries(overall),
+            group_by=query.group_by,
+            groups=[MetricsGroup(key=k, metrics=summaries(groups[k])) for k in sorted(groups)]
+            if query.group_by
+            else None,
+        )
 
     def _range(self, business: Business, start: date | None, end: date | None) -> tuple[date, date]:
         today = local_day(self._clock.now(), business.timezone)

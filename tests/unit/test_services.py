@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from chalicelib.domain.metrics import NpsStats
 from chalicelib.domain.models import (
     BusinessIn,
     CommentIn,
@@ -304,10 +305,11 @@ def test_metrics_over_a_range_use_the_product_definitions(world: World) -> None:
     _answer(world, len(scores), lambda i: scores[i])
     today = date(2026, 11, 20)
     result = world.insights.metrics(world.caller, MetricsQuery(**{"from": today, "to": today}))
-    nps = result["overall"]["nps"]
-    assert nps["status"] == "ok" and nps["headline"] == 40 and nps["n"] == 5
-    assert nps["stats"]["promoters"] == 3 and nps["stats"]["detractors"] == 1
-    assert result["overall"]["csat"]["headline"] is None and result["overall"]["csat"]["n"] == 0
+    nps = result.overall["nps"]
+    assert nps.status == "ok" and nps.headline == 40 and nps.n == 5
+    assert isinstance(nps.stats, NpsStats)
+    assert nps.stats.promoters == 3 and nps.stats.detractors == 1
+    assert result.overall["csat"].headline is None and result.overall["csat"].n == 0
 
 
 def test_metrics_group_by_day_keep_each_day_apart(world: World) -> None:
@@ -315,9 +317,9 @@ def test_metrics_group_by_day_keep_each_day_apart(world: World) -> None:
     world.clock.advance(days=1)
     _answer(world, 5, lambda i: 0)
     result = world.insights.metrics(world.caller, MetricsQuery(group_by="day"))
-    by_day = {g["key"]: g["metrics"]["nps"]["headline"] for g in result["groups"]}
+    by_day = {g.key: g.metrics["nps"].headline for g in result.groups or []}
     assert by_day == {"2026-11-20": 100, "2026-11-21": -100}
-    assert result["overall"]["nps"]["headline"] == 0
+    assert result.overall["nps"].headline == 0
 
 
 def test_a_minted_batch_gives_distinct_links_that_each_take_a_response(world: World) -> None:
