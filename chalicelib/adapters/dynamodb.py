@@ -129,7 +129,7 @@ class DynamoStore(DynamoTable):
 
     def put_business(self, business: Business) -> None:
         data = business.model_dump(mode="json")
-        data.update(PK=tables.business_pk(business.business_id), SK="META", type="business")
+        data.update(PK=tables.business_pk(business.business_id), SK=tables.BUSINESS_SK, type="business")
         with _translated():
             self.client.put_item(
                 TableName=self.table, Item=self._item(data), ConditionExpression="attribute_not_exists(PK)"
@@ -145,7 +145,7 @@ class DynamoStore(DynamoTable):
             with _translated():
                 self.client.update_item(
                     TableName=self.table,
-                    Key=self._key(tables.business_pk(business_id), "META"),
+                    Key=self._key(tables.business_pk(business_id), tables.BUSINESS_SK),
                     UpdateExpression="SET signing_keys = :keys, active_key_id = :active",
                     ConditionExpression="attribute_exists(PK) AND active_key_id = :expected",
                     ExpressionAttributeValues={
@@ -168,7 +168,7 @@ class DynamoStore(DynamoTable):
             with _translated():
                 self.client.update_item(
                     TableName=self.table,
-                    Key=self._key(tables.business_pk(business_id), "META"),
+                    Key=self._key(tables.business_pk(business_id), tables.BUSINESS_SK),
                     UpdateExpression="SET owner_key_hash = :new",
                     ConditionExpression="attribute_exists(PK) AND owner_key_hash = :old",
                     ExpressionAttributeValues={":new": {"S": owner_key_hash}, ":old": {"S": expected_hash}},
@@ -184,7 +184,9 @@ class DynamoStore(DynamoTable):
         # not verify from a replica that has not seen the rotation. The hot path reads it once a minute.
         with _translated():
             got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"), ConsistentRead=True
+                TableName=self.table,
+                Key=self._key(tables.business_pk(business_id), tables.BUSINESS_SK),
+                ConsistentRead=True,
             )
         item = got.get("Item")
         return Business.model_validate(self._plain(item)) if item else None
@@ -192,7 +194,9 @@ class DynamoStore(DynamoTable):
     def put_touchpoint(self, touchpoint: Touchpoint) -> None:
         data = touchpoint.model_dump(mode="json")
         data.update(
-            PK=tables.business_pk(touchpoint.business_id), SK=f"TP#{touchpoint.touchpoint_id}", type="touchpoint"
+            PK=tables.business_pk(touchpoint.business_id),
+            SK=tables.touchpoint_sk(touchpoint.touchpoint_id),
+            type="touchpoint",
         )
         with _translated():
             self.client.put_item(
@@ -202,7 +206,8 @@ class DynamoStore(DynamoTable):
     def get_touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
         with _translated():
             got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.business_pk(business_id), f"TP#{touchpoint_id}")
+                TableName=self.table,
+                Key=self._key(tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id)),
             )
         item = got.get("Item")
         return Touchpoint.model_validate(self._plain(item)) if item else None
@@ -212,7 +217,10 @@ class DynamoStore(DynamoTable):
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :tp)",
-            "ExpressionAttributeValues": {":pk": {"S": tables.business_pk(business_id)}, ":tp": {"S": "TP#"}},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": tables.business_pk(business_id)},
+                ":tp": {"S": tables.touchpoint_sk.begins()},
+            },
         }
         while True:
             with _translated():
@@ -233,7 +241,7 @@ class DynamoStore(DynamoTable):
         extra_claims: Sequence[Claim] = (),
     ) -> RecordOutcome:
         pk = tables.response_pk(response.business_id, response.local_date)
-        sk = f"{response.created_at}#{response.response_id}"
+        sk = tables.response_sk(response.created_at, response.response_id)
         data = response.model_dump(mode="json")
         data.update(PK=pk, SK=sk, type="response")
         if response.email_hash:
@@ -278,7 +286,7 @@ class DynamoStore(DynamoTable):
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self._key(tables.claim_pk(claim.business_id, claim.key), "C"),
+                "Key": self._key(tables.claim_pk(claim.business_id, claim.key), tables.CLAIM_SK),
                 # Creates the claim, or fills a minted link's record; never overwrites a claim.
                 "UpdateExpression": "SET response_id = :rid, response_sk = :sk, response_date = :d, "
                 "claimed_at = :at, #type = if_not_exists(#type, :type), #ttl = if_not_exists(#ttl, :ttl)",
@@ -303,7 +311,7 @@ class DynamoStore(DynamoTable):
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self._key(tables.rate_limit_pk(limit.key), "RL"),
+                "Key": self._key(tables.rate_limit_pk(limit.key), tables.RATE_LIMIT_SK),
                 "UpdateExpression": "ADD n :one SET #ttl = if_not_exists(#ttl, :ttl)",
                 "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
                 "ExpressionAttributeNames": {"#ttl": tables.TTL_ATTRIBUTE},
@@ -376,7 +384,7 @@ class DynamoStore(DynamoTable):
     def _idempotency_item(self, record: IdempotencyRecord) -> dict[str, Any]:
         return {
             "PK": tables.idempotency_pk(record.scope, record.key),
-            "SK": "I",
+            "SK": tables.IDEMPOTENCY_SK,
             "type": "idempotency",
             "scope": record.scope,
             "key": record.key,
@@ -553,8 +561,8 @@ class DynamoStore(DynamoTable):
 
     def _link_data(self, link: LinkRecord) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "PK": tables.claim_pk(link.business_id, f"L#{link.touchpoint_id}#{link.link_id}"),
-            "SK": "C",
+            "PK": tables.claim_pk(link.business_id, tables.link_claim(link.touchpoint_id, link.link_id)),
+            "SK": tables.CLAIM_SK,
             "type": "link",
             "business_id": link.business_id,
             "touchpoint_id": link.touchpoint_id,
@@ -570,7 +578,7 @@ class DynamoStore(DynamoTable):
                 email=link.email,
                 email_hash=link.email_hash,
                 GSI1PK=tables.email_gsi_pk(link.business_id, link.email_hash),
-                GSI1SK="L#" + link.link_id,
+                GSI1SK=tables.link_gsi_sk(link.link_id),
             )
         return data
 
@@ -578,7 +586,7 @@ class DynamoStore(DynamoTable):
         with _translated():
             self.client.update_item(
                 TableName=self.table,
-                Key=self._key(tables.funnel_pk(business_id, day), f"TP#{touchpoint_id}"),
+                Key=self._key(tables.funnel_pk(business_id, day), tables.touchpoint_sk(touchpoint_id)),
                 UpdateExpression="ADD opened :one SET #type = :type",
                 ExpressionAttributeNames={"#type": "type"},
                 ExpressionAttributeValues={":one": {"N": "1"}, ":type": {"S": "funnel"}},

@@ -42,7 +42,7 @@ class DynamoFollowupStore(DynamoTable):
                     Item=self._item(
                         {
                             "PK": tables.ledger_pk(dedupe_key),
-                            "SK": "M",
+                            "SK": tables.LEDGER_SK,
                             "type": "mail",
                             "kind": kind,
                             "business_id": business_id,
@@ -65,7 +65,7 @@ class DynamoFollowupStore(DynamoTable):
     def get(self, dedupe_key: str) -> LedgerEntry | None:
         with _translated():
             got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.ledger_pk(dedupe_key), "M"), ConsistentRead=True
+                TableName=self.table, Key=self._key(tables.ledger_pk(dedupe_key), tables.LEDGER_SK), ConsistentRead=True
             )
         item = got.get("Item")
         if not item:
@@ -82,7 +82,7 @@ class DynamoFollowupStore(DynamoTable):
         with _translated():
             self.client.update_item(
                 TableName=self.table,
-                Key=self._key(tables.ledger_pk(dedupe_key), "M"),
+                Key=self._key(tables.ledger_pk(dedupe_key), tables.LEDGER_SK),
                 UpdateExpression="SET " + sets,
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=self._item(values),
@@ -93,7 +93,7 @@ class DynamoFollowupStore(DynamoTable):
             with _translated():
                 self.client.delete_item(
                     TableName=self.table,
-                    Key=self._key(tables.ledger_pk(dedupe_key), "M"),
+                    Key=self._key(tables.ledger_pk(dedupe_key), tables.LEDGER_SK),
                     ConditionExpression="#s = :sending",
                     ExpressionAttributeNames={"#s": "status"},
                     ExpressionAttributeValues={":sending": {"S": "sending"}},
@@ -107,7 +107,7 @@ class DynamoFollowupStore(DynamoTable):
             with _translated():
                 self.client.update_item(
                     TableName=self.table,
-                    Key=self._key(tables.cap_pk(cap.key), "C"),
+                    Key=self._key(tables.cap_pk(cap.key), tables.CAP_SK),
                     UpdateExpression="ADD n :minus",
                     ConditionExpression="n > :zero",
                     ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
@@ -119,7 +119,7 @@ class DynamoFollowupStore(DynamoTable):
         return self._item(
             {
                 "PK": tables.ledger_pk(dedupe_key),
-                "SK": "M",
+                "SK": tables.LEDGER_SK,
                 "type": "mail",
                 "kind": kind,
                 "business_id": business_id,
@@ -161,7 +161,7 @@ class DynamoFollowupStore(DynamoTable):
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": self._key(tables.cap_pk(cap.key), "C"),
+                        "Key": self._key(tables.cap_pk(cap.key), tables.CAP_SK),
                         # An atomic conditional ADD: two containers can never both take the last slot.
                         "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
                         "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
@@ -200,7 +200,7 @@ class DynamoFollowupStore(DynamoTable):
     def full_cap(self, caps: Sequence[EmailCap]) -> str | None:
         if not caps:
             return None
-        keys = [self._key(tables.cap_pk(cap.key), "C") for cap in caps]
+        keys = [self._key(tables.cap_pk(cap.key), tables.CAP_SK) for cap in caps]
         with _translated():
             found = self.client.batch_get_item(
                 RequestItems={
@@ -242,7 +242,7 @@ class DynamoFollowupStore(DynamoTable):
                 RequestItems={
                     self.table: {
                         "Keys": [
-                            self._key(tables.suppression_pk(email_hash), "*"),
+                            self._key(tables.suppression_pk(email_hash), tables.SUPPRESSED_EVERYWHERE),
                             self._key(tables.suppression_pk(email_hash), business_id),
                         ],
                         "ProjectionExpression": "PK",
@@ -268,7 +268,9 @@ class DynamoFollowupStore(DynamoTable):
         limit_hash: str | None = None,
     ) -> Voucher | None:
 
-        marker = self._key(tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), "V")
+        marker = self._key(
+            tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), tables.VOUCHER_SK
+        )
         keep = _epoch(voucher.valid_until) + _VOUCHER_KEEP_DAYS * 86400
         items: list[dict[str, Any]] = [
             {
@@ -288,7 +290,7 @@ class DynamoFollowupStore(DynamoTable):
                     "Item": self._item(
                         {
                             "PK": tables.voucher_pk(voucher.business_id, voucher.code),
-                            "SK": "V",
+                            "SK": tables.VOUCHER_SK,
                             "type": "voucher",
                             "business_id": voucher.business_id,
                             "code": voucher.code,
@@ -299,7 +301,7 @@ class DynamoFollowupStore(DynamoTable):
                             "kind": voucher.kind,
                             "email_hash": email_hash,
                             "GSI1PK": tables.email_gsi_pk(voucher.business_id, email_hash),
-                            "GSI1SK": "V#" + voucher.code,
+                            "GSI1SK": tables.voucher_gsi_sk(voucher.code),
                             tables.TTL_ATTRIBUTE: keep,
                         }
                     ),
@@ -309,7 +311,7 @@ class DynamoFollowupStore(DynamoTable):
             {
                 "Update": {
                     "TableName": self.table,
-                    "Key": self._key(tables.funnel_pk(voucher.business_id, day), "V"),
+                    "Key": self._key(tables.funnel_pk(voucher.business_id, day), tables.VOUCHER_SK),
                     "UpdateExpression": "ADD issued :one SET #type = :type",
                     "ExpressionAttributeNames": {"#type": "type"},
                     "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
@@ -323,7 +325,8 @@ class DynamoFollowupStore(DynamoTable):
                     "Update": {
                         "TableName": self.table,
                         "Key": self._key(
-                            tables.voucher_per_email_pk(voucher.business_id, limit_hash or email_hash), "V"
+                            tables.voucher_per_email_pk(voucher.business_id, limit_hash or email_hash),
+                            tables.VOUCHER_SK,
                         ),
                         "UpdateExpression": "SET last_issued_at = :now, #type = :type, #ttl = :ttl",
                         "ConditionExpression": "attribute_not_exists(last_issued_at) OR last_issued_at < :nb",
@@ -358,7 +361,9 @@ class DynamoFollowupStore(DynamoTable):
     def get_voucher(self, business_id: str, code: str) -> Voucher | None:
         with _translated():
             got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.voucher_pk(business_id, code), "V"), ConsistentRead=True
+                TableName=self.table,
+                Key=self._key(tables.voucher_pk(business_id, code), tables.VOUCHER_SK),
+                ConsistentRead=True,
             )
         item = got.get("Item")
         if not item:
@@ -383,7 +388,7 @@ class DynamoFollowupStore(DynamoTable):
             {
                 "Update": {
                     "TableName": self.table,
-                    "Key": self._key(tables.voucher_pk(business_id, code), "V"),
+                    "Key": self._key(tables.voucher_pk(business_id, code), tables.VOUCHER_SK),
                     "UpdateExpression": "SET redeemed_at = :now",
                     "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(redeemed_at) "
                     "AND valid_until >= :now",
@@ -394,7 +399,7 @@ class DynamoFollowupStore(DynamoTable):
             {
                 "Update": {
                     "TableName": self.table,
-                    "Key": self._key(tables.funnel_pk(business_id, day), "V"),
+                    "Key": self._key(tables.funnel_pk(business_id, day), tables.VOUCHER_SK),
                     "UpdateExpression": "ADD redeemed :one SET #type = :type",
                     "ExpressionAttributeNames": {"#type": "type"},
                     "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
@@ -451,7 +456,7 @@ class DynamoFollowupStore(DynamoTable):
                             "touchpoint_id": touchpoint_id,
                             "sent_at": sent_at,
                             "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
-                            "GSI1SK": "A#" + response_id,
+                            "GSI1SK": tables.apology_gsi_sk(response_id),
                             tables.TTL_ATTRIBUTE: keep,
                         }
                     ),
@@ -465,13 +470,13 @@ class DynamoFollowupStore(DynamoTable):
                     "Item": self._item(
                         {
                             "PK": tables.apology_pointer_pk(business_id, email_hash),
-                            "SK": "A",
+                            "SK": tables.APOLOGY_POINTER_SK,
                             "type": "apology_pointer",
                             "day": day,
                             "response_id": response_id,
                             "sent_at": sent_at,
                             "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
-                            "GSI1SK": "AE",
+                            "GSI1SK": tables.APOLOGY_POINTER_GSI_SK,
                             tables.TTL_ATTRIBUTE: keep,
                         }
                     ),
@@ -495,7 +500,7 @@ class DynamoFollowupStore(DynamoTable):
         with _translated():
             got = self.client.get_item(
                 TableName=self.table,
-                Key=self._key(tables.apology_pointer_pk(business_id, email_hash), "A"),
+                Key=self._key(tables.apology_pointer_pk(business_id, email_hash), tables.APOLOGY_POINTER_SK),
                 ConsistentRead=True,
             )
         item = got.get("Item")
@@ -523,7 +528,7 @@ class DynamoFollowupStore(DynamoTable):
     # ---- owner-alert windows ----------------------------------------------------------------------
 
     def count_alert(self, business_id: str, window: int, ref: AlertRef, *, limit: int, batch_cap: int) -> int:
-        key = self._key(tables.alert_window_pk(business_id, window), "AW")
+        key = self._key(tables.alert_window_pk(business_id, window), tables.ALERT_WINDOW_SK)
         try:
             with _translated():
                 got = self.client.update_item(
@@ -570,7 +575,7 @@ class DynamoFollowupStore(DynamoTable):
         with _translated():
             got = self.client.get_item(
                 TableName=self.table,
-                Key=self._key(tables.alert_window_pk(business_id, window), "AW"),
+                Key=self._key(tables.alert_window_pk(business_id, window), tables.ALERT_WINDOW_SK),
                 ConsistentRead=True,
             )
         item = got.get("Item")

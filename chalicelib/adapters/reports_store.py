@@ -133,9 +133,10 @@ class DynamoReports:
             ExpressionAttributeValues={":pk": {"S": tables.funnel_pk(business_id, day)}},
         ):
             sk = item["SK"]["S"]
-            if sk.startswith("TP#"):
-                opened[sk[3:]] = _int(item.get("opened"))
-            elif sk == "V":
+            touchpoint_id = tables.touchpoint_sk.rest(sk)
+            if touchpoint_id is not None:
+                opened[touchpoint_id] = _int(item.get("opened"))
+            elif sk == tables.VOUCHER_SK:
                 issued, redeemed = _int(item.get("issued")), _int(item.get("redeemed"))
         return opened, issued, redeemed
 
@@ -199,7 +200,6 @@ class DynamoReports:
             found.append(StoredReport(day=item["SK"]["S"], report=report or {}, tally=tally))
         return found
 
-
     # ---- #11 item 7: erasure in stored reports ---------------------------------------------------
 
     def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
@@ -239,7 +239,7 @@ class DynamoReports:
                 TableName=self._table,
                 Item={
                     "PK": {"S": tables.revoked_session_pk(business_id, session_id)},
-                    "SK": {"S": "X"},
+                    "SK": {"S": tables.REVOKED_SESSION_SK},
                     "type": {"S": "revoked_session"},
                     tables.TTL_ATTRIBUTE: {"N": str(until + 3600)},
                 },
@@ -249,7 +249,10 @@ class DynamoReports:
         with _translated():
             got = self._client.get_item(
                 TableName=self._table,
-                Key={"PK": {"S": tables.revoked_session_pk(business_id, session_id)}, "SK": {"S": "X"}},
+                Key={
+                    "PK": {"S": tables.revoked_session_pk(business_id, session_id)},
+                    "SK": {"S": tables.REVOKED_SESSION_SK},
+                },
                 ProjectionExpression="PK",
                 ConsistentRead=True,
             )

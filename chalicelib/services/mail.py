@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import tables
 from chalicelib.domain import keys
 from chalicelib.domain.addresses import email_hash as address_hash
 from chalicelib.domain.addresses import is_plain_address as valid_address
@@ -247,12 +248,14 @@ class MailService:
         return [
             EmailCap(
                 "address_business",
-                f"{business.business_id}#{person}#{day}",
+                tables.person_business_cap(business.business_id, person, day),
                 settings.mail_cap_per_address_business,
                 expires,
             ),
-            EmailCap("address_day", f"*#{person}#{utc_day}", settings.mail_cap_per_address, expires),
-            EmailCap("business_day", f"B#{business.business_id}#{day}", settings.mail_cap_per_business, expires),
+            EmailCap("address_day", tables.person_cap(person, utc_day), settings.mail_cap_per_address, expires),
+            EmailCap(
+                "business_day", tables.business_cap(business.business_id, day), settings.mail_cap_per_business, expires
+            ),
         ]
 
     def _dead_letter(
