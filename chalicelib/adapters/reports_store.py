@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import DynamoStore, _translated
+from chalicelib.adapters.dynamodb import DynamoStore, _translated, conditional, query_pages
 from chalicelib.ports import RegisteredBusiness, ResponseRow, StoredReport
 
 _ROW_FIELDS = ("touchpoint_id", "channel", "metric", "score", "created_at", "comment")
@@ -32,14 +32,7 @@ class DynamoReports:
         return self._store.table
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
-        while True:
-            with _translated():
-                page = self._client.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_pages(self._client, TableName=self._table, **kwargs)
 
     # ---- the business index ----------------------------------------------------------------------
 
@@ -84,23 +77,17 @@ class DynamoReports:
                     continue  # a half-written index item: the business is picked up once it is rewritten
 
     def mark_reported(self, business_id: str, day: str) -> None:
-        from botocore.exceptions import ClientError
-
         shard = tables.registry_shard(business_id)
-        try:
-            with _translated():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
-                    UpdateExpression="SET #l = :d",
-                    # A backfill of an old day must not move the marker back.
-                    ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#l) OR #l < :d)",
-                    ExpressionAttributeNames={"#l": "last_day"},
-                    ExpressionAttributeValues={":d": {"S": day}},
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        conditional(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
+            UpdateExpression="SET #l = :d",
+            # A backfill of an old day must not move the marker back (a failed condition is that case).
+            ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#l) OR #l < :d)",
+            ExpressionAttributeNames={"#l": "last_day"},
+            ExpressionAttributeValues={":d": {"S": day}},
+        )
 
     # ---- one day's inputs ------------------------------------------------------------------------
 
