@@ -20,7 +20,7 @@ from typing import Any
 
 def backoff(attempt: int, *, base: float = 0.1, cap: float = 5.0, rng: Callable[[], float] = random.random) -> float:
     """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
-    return rng() * min(cap, base * 2**attempt)
+    return rng() * min(cap, base * 2.0**attempt)
 
 
 def attempts(count: int, *, base: float, cap: float, sleep: Callable[[float], None] = time.sleep) -> Iterator[int]:

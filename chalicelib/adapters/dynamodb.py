@@ -3,7 +3,7 @@ other adapters) only; the client is made on first use and reused by the warm con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,7 +94,7 @@ def query_pages(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
 class Cancelled:
     """Why a transaction was cancelled, by the names its items were given (``DynamoTable._transact``)."""
 
-    reasons: dict[str, dict[str, Any]]
+    reasons: Mapping[str, Mapping[str, Any]]
 
     def failed(self, name: str) -> bool:
         """The named item's condition failed (not a conflict, not throttling)."""

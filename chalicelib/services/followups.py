@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
@@ -173,7 +173,9 @@ class Followups:
 
     # ---- vouchers -------------------------------------------------------------------------------------
 
-    def _issue(self, business: Business, response: StoredResponse, kind: str, now: datetime) -> Voucher | None:
+    def _issue(
+        self, business: Business, response: StoredResponse, kind: Literal["answer", "recovery"], now: datetime
+    ) -> Voucher | None:
         policy = business.voucher
         assert policy is not None and response.email_hash is not None and response.email is not None
         not_before = None
@@ -186,7 +188,7 @@ class Followups:
             issued_at=iso_utc(now),
             valid_until=_end_of_local_day(now + timedelta(days=policy.valid_days), business.timezone),
             response_id=response.response_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
         )
         day = local_day(now, business.timezone).isoformat()
         person = identity_hash(self._settings.app_secret, response.email)
@@ -266,7 +268,7 @@ class Followups:
             code=code,
             description=voucher.description if voucher else "",
             valid_until=voucher.valid_until if voucher else None,
-            redeemed_at=voucher.redeemed_at if voucher else iso_utc(now),
+            redeemed_at=voucher.redeemed_at if voucher and voucher.redeemed_at else iso_utc(now),
         )
 
     # ---- apology and recovery -------------------------------------------------------------------------

@@ -271,6 +271,7 @@ class MailService:
         about: Sequence[str] = (),
         caps: Sequence[EmailCap] = (),
     ) -> None:
+        failed_at = iso_utc(self._clock.now())
         letter = {
             "v": 1,
             "kind": kind,
@@ -282,7 +283,7 @@ class MailService:
             "recipients": recipients,
             "raw": base64.b64encode(raw).decode(),
             "error": f"{type(exc).__name__}: {exc}"[:500],
-            "failed_at": iso_utc(self._clock.now()),
+            "failed_at": failed_at,
         }
         try:
             self._dead.put(letter)
@@ -290,7 +291,7 @@ class MailService:
             # Neither SES nor SQS: give the key back so the caller's retry sends it, and let the caller fail.
             self._ledger.release(dedupe_key, caps=caps)
             raise
-        self._ledger.finish(dedupe_key, status="queued", message_id=None, now=letter["failed_at"])
+        self._ledger.finish(dedupe_key, status="queued", message_id=None, now=failed_at)
         logger.error("email dead-lettered", extra={"kind": kind, "dedupe_key": dedupe_key, "error": letter["error"]})
         count("EmailsDeadLettered", kind=kind)
 
