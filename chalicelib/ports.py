@@ -365,6 +365,17 @@ class ApologyPointer:
     sent_at: str
 
 
+@dataclass(frozen=True)
+class Apology(ApologyPointer):
+    """An apology sent after an unhappy answer (``A#{biz}#{day}`` / ``{response_id}``), and what it
+    answered: the reports count apologies and recoveries per day, erasure finds it by ``email_hash``."""
+
+    email_hash: str
+    metric: str
+    score: int
+    touchpoint_id: str
+
+
 class FollowupStore(Protocol):
     def issue_voucher(
         self,
@@ -388,18 +399,9 @@ class FollowupStore(Protocol):
 
     def get_voucher(self, business_id: str, code: str) -> Voucher | None: ...
 
-    def record_apology(
-        self,
-        *,
-        business_id: str,
-        day: str,
-        response_id: str,
-        email_hash: str,
-        metric: str,
-        score: int,
-        touchpoint_id: str,
-        sent_at: str,
-    ) -> None: ...
+    def record_apology(self, apology: Apology) -> None:
+        """Store the apology once, and point the address's ``latest_apology`` at it unless a newer one is."""
+        ...
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None: ...
 

@@ -33,14 +33,12 @@ def attempts(count: int, *, base: float, cap: float, sleep: Callable[[float], No
 
 
 class LazyClient:
-    """An adapter's boto3 client: the one it was given (tests), else one made on first use."""
+    """An adapter's boto3 client: the one it was given (tests), else one ``make()`` makes on first use."""
 
-    def __init__(self, client: Any | None = None):
+    def __init__(self, client: Any | None, make: Callable[[], Any]):
         self._client = client
-
-    def make_client(self) -> Any:
-        raise NotImplementedError
+        self._make = make
 
     @cached_property
     def client(self) -> Any:
-        return self._client if self._client is not None else self.make_client()
+        return self._client if self._client is not None else self._make()

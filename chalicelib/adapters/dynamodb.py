@@ -110,11 +110,8 @@ class DynamoTable(LazyClient):
     """The table, its lazily made client and the item (de)serialisation every DynamoDB adapter shares."""
 
     def __init__(self, table_name: str, client: Any | None = None):
-        super().__init__(client)
+        super().__init__(client, make_client)
         self.table = table_name
-
-    def make_client(self) -> Any:
-        return make_client()
 
     @cached_property
     def _ser(self) -> Any:

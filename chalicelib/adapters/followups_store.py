@@ -15,7 +15,7 @@ from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional
 from chalicelib.domain.calendar import parse_iso_utc
 from chalicelib.domain.models import StoredResponse
 from chalicelib.errors import TemporarilyUnavailable
-from chalicelib.ports import AlertRef, ApologyPointer, EmailCap, LedgerEntry, Voucher
+from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, Voucher
 
 _LEDGER_DAYS = 90
 _VOUCHER_KEEP_DAYS = 180
@@ -367,68 +367,47 @@ class DynamoFollowupStore(DynamoTable):
 
     # ---- apologies and recovery -------------------------------------------------------------------
 
-    def record_apology(
-        self,
-        *,
-        business_id: str,
-        day: str,
-        response_id: str,
-        email_hash: str,
-        metric: str,
-        score: int,
-        touchpoint_id: str,
-        sent_at: str,
-    ) -> None:
-        keep = _epoch(sent_at) + _APOLOGY_KEEP_DAYS * 86400
+    def record_apology(self, apology: Apology) -> None:
+        keep = _epoch(apology.sent_at) + _APOLOGY_KEEP_DAYS * 86400
+        gsi = tables.email_gsi_pk(apology.business_id, apology.email_hash)
+        record = {
+            "PK": tables.apology_pk(apology.business_id, apology.day),
+            "SK": apology.response_id,
+            "type": "apology",
+            "email_hash": apology.email_hash,
+            "metric": apology.metric,
+            "score": apology.score,
+            "touchpoint_id": apology.touchpoint_id,
+            "sent_at": apology.sent_at,
+            "GSI1PK": gsi,
+            "GSI1SK": tables.apology_gsi_sk(apology.response_id),
+            tables.TTL_ATTRIBUTE: keep,
+        }
+        pointer = {
+            "PK": tables.apology_pointer_pk(apology.business_id, apology.email_hash),
+            "SK": tables.APOLOGY_POINTER_SK,
+            "type": "apology_pointer",
+            "day": apology.day,
+            "response_id": apology.response_id,
+            "sent_at": apology.sent_at,
+            "GSI1PK": gsi,
+            "GSI1SK": tables.APOLOGY_POINTER_GSI_SK,
+            tables.TTL_ATTRIBUTE: keep,
+        }
         items = [
+            # A repeated delivery must not wipe a recovered_at set in between.
+            {"Item": self._item(record), "ConditionExpression": "attribute_not_exists(PK)"},
             {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": self._item(
-                        {
-                            "PK": tables.apology_pk(business_id, day),
-                            "SK": response_id,
-                            "type": "apology",
-                            "email_hash": email_hash,
-                            "metric": metric,
-                            "score": score,
-                            "touchpoint_id": touchpoint_id,
-                            "sent_at": sent_at,
-                            "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
-                            "GSI1SK": tables.apology_gsi_sk(response_id),
-                            tables.TTL_ATTRIBUTE: keep,
-                        }
-                    ),
-                    # A repeated delivery must not wipe a recovered_at set in between.
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": self._item(
-                        {
-                            "PK": tables.apology_pointer_pk(business_id, email_hash),
-                            "SK": tables.APOLOGY_POINTER_SK,
-                            "type": "apology_pointer",
-                            "day": day,
-                            "response_id": response_id,
-                            "sent_at": sent_at,
-                            "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
-                            "GSI1SK": tables.APOLOGY_POINTER_GSI_SK,
-                            tables.TTL_ATTRIBUTE: keep,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(PK) OR sent_at <= :t",
-                    "ExpressionAttributeValues": {":t": {"S": sent_at}},
-                }
+                "Item": self._item(pointer),
+                "ConditionExpression": "attribute_not_exists(PK) OR sent_at <= :t",
+                "ExpressionAttributeValues": {":t": {"S": apology.sent_at}},
             },
         ]
         # Two independent conditional puts, no transaction: each is idempotent on its own, and the pointer
         # only ever moves to a newer apology, whichever order a crash and a redelivery leave them in.
         # A failed condition means already recorded (a redelivered record) or a newer apology is the pointer.
         for entry in items:
-            conditional(self.client.put_item, **entry["Put"])
+            conditional(self.client.put_item, TableName=self.table, **entry)
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
         with _translated():

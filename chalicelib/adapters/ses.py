@@ -30,6 +30,17 @@ _THROTTLING = {"TooManyRequestsException", "Throttling", "ThrottlingException", 
 _UNAVAILABLE = {"InternalFailure", "ServiceUnavailable", "InternalServerError", "RequestTimeout"}
 
 
+def _client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Our loop retries (with the bucket in between); botocore's would retry blind to the rate.
+    return boto3.client(
+        "sesv2",
+        config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
 class TokenBucket:
     """At most ``rate`` acquisitions per second on average, bursts up to ``burst``. Thread-safe: the
     local server's stream thread and request threads share one bucket, as Lambda's one invocation does."""
@@ -79,7 +90,7 @@ class SesMailer(LazyClient):
         sleep: Callable[[float], None] = time.sleep,
         bucket: TokenBucket | None = None,
     ):
-        super().__init__(client)
+        super().__init__(client, _client)
         self._configuration_set = configuration_set
         self.attempts = attempts
         self._sleep = sleep
@@ -87,16 +98,6 @@ class SesMailer(LazyClient):
         # tokens would put 2N calls in one second, which SES throttles. Paced evenly, any 1 s window sees <= N.
         self.bucket = bucket or TokenBucket(max_send_rate * 0.95, burst=1, sleep=sleep)
         self.stats = {"sent": 0, "throttled": 0, "retries": 0}
-
-    def make_client(self) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        # Our loop retries (with the bucket in between); botocore's would retry blind to the rate.
-        return boto3.client(
-            "sesv2",
-            config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
-        )
 
     def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -43,11 +43,8 @@ def _client() -> Any:
 
 class _Queue(LazyClient):
     def __init__(self, queue_name: str, client: Any | None = None):
-        super().__init__(client)
+        super().__init__(client, _client)
         self.queue_name = queue_name
-
-    def make_client(self) -> Any:
-        return _client()
 
     @cached_property
     def url(self) -> str:

@@ -38,7 +38,7 @@ from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, Redeemed, StoredResponse
 from chalicelib.observability import count, logger
-from chalicelib.ports import AlertFlusher, AlertRef, Clock, EmailTemplates, FollowupStore, Voucher
+from chalicelib.ports import AlertFlusher, AlertRef, Apology, Clock, EmailTemplates, FollowupStore, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.mail import STREAM_LETTER, MailInFlight, MailService, identity_hash
 from chalicelib.settings import Settings
@@ -308,16 +308,17 @@ class Followups:
         self._after_customer_email(business, outcome, now)
         # Recorded once it is out (or was, on a redelivered record whose write failed last time).
         if outcome in ("sent", "dead_lettered") or self._mail.status(key) in ("sent", "queued"):
-            self._store.record_apology(
+            apology = Apology(
                 business_id=business.business_id,
                 day=local_day(now, business.timezone).isoformat(),
                 response_id=response.response_id,
+                sent_at=iso_utc(now),
                 email_hash=response.email_hash,
                 metric=response.metric,
                 score=response.score,
                 touchpoint_id=response.touchpoint_id,
-                sent_at=iso_utc(now),
             )
+            self._store.record_apology(apology)
 
     def _after_customer_email(self, business: Business, outcome: str, now: datetime) -> None:
         """The day a business reaches its own cap, its owners hear it once (one dedupe key per owner per

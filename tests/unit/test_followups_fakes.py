@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import email
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from email import policy
 from typing import Any, Literal
 
 from chalicelib.adapters.ses import MailRejected, MailThrottled
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint, VoucherPolicy
-from chalicelib.ports import AlertRef, ApologyPointer, EmailCap, LedgerEntry, Voucher
+from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.followups import Followups
 from chalicelib.services.mail import MailService
@@ -219,13 +219,18 @@ class FakeFollowupStore:
     def get_voucher(self, business_id: str, code: str) -> Voucher | None:
         return self.vouchers.get((business_id, code))
 
-    def record_apology(self, *, business_id: str, day: str, response_id: str, email_hash: str, **fields: Any) -> None:
-        key = (business_id, day, response_id)
+    def record_apology(self, apology: Apology) -> None:
+        key = (apology.business_id, apology.day, apology.response_id)
         if key not in self.apologies:
-            self.apologies[key] = {"email_hash": email_hash, **fields}
-        current = self.pointers.get((business_id, email_hash))
-        if current is None or current.sent_at <= fields["sent_at"]:
-            self.pointers[(business_id, email_hash)] = ApologyPointer(business_id, day, response_id, fields["sent_at"])
+            fields = asdict(apology)
+            self.apologies[key] = {
+                name: fields[name] for name in ("email_hash", "metric", "score", "touchpoint_id", "sent_at")
+            }
+        current = self.pointers.get((apology.business_id, apology.email_hash))
+        if current is None or current.sent_at <= apology.sent_at:
+            self.pointers[(apology.business_id, apology.email_hash)] = ApologyPointer(
+                apology.business_id, apology.day, apology.response_id, apology.sent_at
+            )
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
         return self.pointers.get((business_id, email_hash))
