@@ -71,6 +71,18 @@ class LinkRecord:
     email_hash: str | None = None
 
 
+@dataclass(frozen=True)
+class DayQuery:
+    """Which of one day's responses to read (``ResponseStore.query_day``)."""
+
+    business_id: str
+    day: str
+    limit: int | None = None
+    start_after: str | None = None  # a response's sort key: the page starts after it
+    metric: str | None = None
+    touchpoint_id: str | None = None
+
+
 @dataclass
 class DayPage:
     items: list[StoredResponse] = field(default_factory=list)
@@ -127,16 +139,9 @@ class ResponseStore(Protocol):
         updated_at: str,
     ) -> bool: ...
 
-    def query_day(
-        self,
-        business_id: str,
-        day: str,
-        *,
-        limit: int | None,
-        start_after: str | None = None,
-        metric: str | None = None,
-        touchpoint_id: str | None = None,
-    ) -> DayPage: ...
+    def query_day(self, query: DayQuery) -> DayPage:
+        """One day's responses, newest first: up to ``limit`` (all when None) after ``start_after``."""
+        ...
 
     def put_links(self, links: Sequence[LinkRecord]) -> None: ...
 
@@ -265,10 +270,21 @@ class LedgerEntry:
     message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class MailClaim:
+    """A sender's claim on one email's dedupe key (``MailLedger.claim``)."""
+
+    dedupe_key: str
+    kind: str
+    business_id: str
+    now: str
+    stale_before: str  # a claim still "sending" from before this is a crashed sender's: taken over
+
+
 class MailLedger(Protocol):
     """One item per email that should go out (``M#{dedupe_key}``), so a key never sends twice."""
 
-    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
+    def claim(self, claim: MailClaim) -> bool:
         """True when the caller may send now: the key was free, or its previous claim is older than
         ``stale_before`` and never finished (a crashed sender). Conditional write, no read-then-write."""
         ...
@@ -285,16 +301,7 @@ class MailLedger(Protocol):
 
     # ---- issue #11 item 4: daily caps on automatic customer emails, counted with the claim ----
 
-    def claim_within(
-        self,
-        dedupe_key: str,
-        *,
-        kind: str,
-        business_id: str,
-        now: str,
-        stale_before: str,
-        caps: Sequence[EmailCap],
-    ) -> str:
+    def claim_within(self, claim: MailClaim, caps: Sequence[EmailCap]) -> str:
         """``claim`` and one count on every cap, all or nothing (one transaction): ``"claimed"``, ``"taken"``
         (already claimed: as ``claim`` returning False), or the ``name`` of the first cap that is full
         (nothing claimed, nothing counted)."""

@@ -12,6 +12,7 @@ from chalicelib.errors import RateLimited
 from chalicelib.ports import (
     Claim,
     DayPage,
+    DayQuery,
     IdempotencyRecord,
     LinkRecord,
     RecordOutcome,
@@ -137,17 +138,10 @@ class InMemoryStore:
         self.responses[key] = found.model_copy(update=update)
         return True
 
-    def query_day(
-        self,
-        business_id: str,
-        day: str,
-        *,
-        limit: int | None,
-        start_after: str | None = None,
-        metric: str | None = None,
-        touchpoint_id: str | None = None,
-    ) -> DayPage:
+    def query_day(self, query: DayQuery) -> DayPage:
         self.calls.append("query_day")
+        business_id, day, limit = query.business_id, query.day, query.limit
+        start_after, metric, touchpoint_id = query.start_after, query.metric, query.touchpoint_id
         keys = sorted(
             (sk for (b, sk), r in self.responses.items() if b == business_id and r.local_date == day), reverse=True
         )

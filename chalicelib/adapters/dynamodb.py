@@ -19,6 +19,7 @@ from chalicelib.errors import RateLimited, TemporarilyUnavailable
 from chalicelib.ports import (
     Claim,
     DayPage,
+    DayQuery,
     IdempotencyRecord,
     LinkRecord,
     RecordOutcome,
@@ -473,17 +474,9 @@ class DynamoStore(DynamoTable):
             kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}  # a reserved word
         return conditional(self.client.update_item, **kwargs) is not None
 
-    def query_day(
-        self,
-        business_id: str,
-        day: str,
-        *,
-        limit: int | None,
-        start_after: str | None = None,
-        metric: str | None = None,
-        touchpoint_id: str | None = None,
-    ) -> DayPage:
-        pk = tables.response_pk(business_id, day)
+    def query_day(self, query: DayQuery) -> DayPage:
+        limit, metric, touchpoint_id = query.limit, query.metric, query.touchpoint_id
+        pk = tables.response_pk(query.business_id, query.day)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk",
@@ -499,8 +492,8 @@ class DynamoStore(DynamoTable):
             kwargs["ExpressionAttributeValues"][":tp"] = {"S": touchpoint_id}
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
-        if start_after:
-            kwargs["ExclusiveStartKey"] = self._key(pk, start_after)
+        if query.start_after:
+            kwargs["ExclusiveStartKey"] = self._key(pk, query.start_after)
         page = DayPage()
         while True:
             if limit is not None:

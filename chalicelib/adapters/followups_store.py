@@ -15,7 +15,7 @@ from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional
 from chalicelib.domain.calendar import parse_iso_utc
 from chalicelib.domain.models import StoredResponse
 from chalicelib.errors import TemporarilyUnavailable
-from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, Voucher
+from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, MailClaim, Voucher
 
 _LEDGER_DAYS = 90
 _VOUCHER_KEEP_DAYS = 180
@@ -29,20 +29,19 @@ def _epoch(iso: str) -> int:
 class DynamoFollowupStore(DynamoTable):
     # ---- MailLedger -------------------------------------------------------------------------------
 
-    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
-        put = self._ledger_claim(dedupe_key, kind=kind, business_id=business_id, now=now, stale_before=stale_before)
-        return conditional(self.client.put_item, **put) is not None
+    def claim(self, claim: MailClaim) -> bool:
+        return conditional(self.client.put_item, **self._ledger_claim(claim)) is not None
 
-    def _ledger_claim(
-        self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str
-    ) -> dict[str, Any]:
+    def _ledger_claim(self, claim: MailClaim) -> dict[str, Any]:
         return {
             "TableName": self.table,
-            "Item": self._claim_item(dedupe_key, kind=kind, business_id=business_id, now=now, status="sending"),
+            "Item": self._claim_item(
+                claim.dedupe_key, kind=claim.kind, business_id=claim.business_id, now=claim.now, status="sending"
+            ),
             # Free, or claimed by a sender that died before it finished (never after "sent").
             "ConditionExpression": "attribute_not_exists(PK) OR (#s = :sending AND claimed_at < :stale)",
             "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": self._item({":sending": "sending", ":stale": stale_before}),
+            "ExpressionAttributeValues": self._item({":sending": "sending", ":stale": claim.stale_before}),
         }
 
     def get(self, dedupe_key: str) -> LedgerEntry | None:
@@ -109,29 +108,10 @@ class DynamoFollowupStore(DynamoTable):
             }
         )
 
-    def claim_within(
-        self,
-        dedupe_key: str,
-        *,
-        kind: str,
-        business_id: str,
-        now: str,
-        stale_before: str,
-        caps: Sequence[EmailCap],
-    ) -> str:
+    def claim_within(self, claim: MailClaim, caps: Sequence[EmailCap]) -> str:
         if not caps:
-            return (
-                "claimed"
-                if self.claim(dedupe_key, kind=kind, business_id=business_id, now=now, stale_before=stale_before)
-                else "taken"
-            )
-        items: dict[str, dict[str, Any]] = {
-            "ledger": {
-                "Put": self._ledger_claim(
-                    dedupe_key, kind=kind, business_id=business_id, now=now, stale_before=stale_before
-                )
-            }
-        }
+            return "claimed" if self.claim(claim) else "taken"
+        items: dict[str, dict[str, Any]] = {"ledger": {"Put": self._ledger_claim(claim)}}
         for number, cap in enumerate(caps):
             items[f"cap:{number}"] = {
                 "Update": {

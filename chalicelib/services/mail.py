@@ -57,7 +57,7 @@ from chalicelib.domain.addresses import normalize_address
 from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.models import Business
 from chalicelib.observability import count, logger
-from chalicelib.ports import Clock, DeadLetters, EmailCap, Mailer, MailError, MailLedger, SuppressionStore
+from chalicelib.ports import Clock, DeadLetters, EmailCap, MailClaim, Mailer, MailError, MailLedger, SuppressionStore
 from chalicelib.settings import Settings
 
 _STALE_CLAIM = timedelta(minutes=15)  # a sender that held a claim this long without finishing has died
@@ -155,14 +155,8 @@ class MailService:
             return "suppressed"
         now = self._clock.now()
         caps = self.caps_for(business, to, now) if to_customer and automatic else []
-        claimed = self._ledger.claim_within(
-            dedupe_key,
-            kind=kind,
-            business_id=business.business_id,
-            now=iso_utc(now),
-            stale_before=iso_utc(now - _STALE_CLAIM),
-            caps=caps,
-        )
+        claim = MailClaim(dedupe_key, kind, business.business_id, iso_utc(now), iso_utc(now - _STALE_CLAIM))
+        claimed = self._ledger.claim_within(claim, caps)
         if claimed == "taken":
             entry = self._ledger.get(dedupe_key)
             if entry is not None and entry.status == "sending":

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from chalicelib.adapters.ses import MailRejected, MailThrottled
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint, VoucherPolicy
-from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, Voucher
+from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, MailClaim, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.followups import Followups
 from chalicelib.services.mail import MailService
@@ -76,12 +76,8 @@ class FakeLedgerAndSuppressions:
         self.counters: dict[str, int] = {}
         self.capped: dict[str, str] = {}
 
-    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
-        entry = self.entries.get(dedupe_key)
-        if entry is not None and not (entry.status == "sending" and entry.claimed_at < stale_before):
-            return False
-        self.entries[dedupe_key] = LedgerEntry(dedupe_key, "sending", now)
-        return True
+    def claim(self, claim: MailClaim) -> bool:
+        return self.claim_within(claim, ()) == "claimed"
 
     def get(self, dedupe_key: str) -> LedgerEntry | None:
         return self.entries.get(dedupe_key)
@@ -95,18 +91,10 @@ class FakeLedgerAndSuppressions:
             for cap in caps:
                 self.counters[cap.key] -= 1
 
-    def claim_within(
-        self,
-        dedupe_key: str,
-        *,
-        kind: str,
-        business_id: str,
-        now: str,
-        stale_before: str,
-        caps: Sequence[EmailCap],
-    ) -> str:
+    def claim_within(self, claim: MailClaim, caps: Sequence[EmailCap]) -> str:
+        dedupe_key, now = claim.dedupe_key, claim.now
         entry = self.entries.get(dedupe_key)
-        if entry is not None and not (entry.status == "sending" and entry.claimed_at < stale_before):
+        if entry is not None and not (entry.status == "sending" and entry.claimed_at < claim.stale_before):
             return "taken"
         for cap in caps:  # all or nothing, as the DynamoDB transaction
             if self.counters.get(cap.key, 0) >= cap.limit:
