@@ -225,9 +225,7 @@ class Followups:
             dedupe_key=key,
             business=business,
             to=response.email,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
+            email=rendered,
         )
         self._after_customer_email(business, outcome, now)
 
@@ -300,9 +298,7 @@ class Followups:
             dedupe_key=key,
             business=business,
             to=response.email,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
+            email=rendered,
             reply_to=business.owner_emails[0] if business.owner_emails else None,
         )
         self._after_customer_email(business, outcome, now)
@@ -341,9 +337,7 @@ class Followups:
                 dedupe_key=f"cap-notice#{business.business_id}#{day}#{index}",
                 business=business,
                 to=owner,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
+                email=rendered,
                 to_customer=False,
             )
 
@@ -449,9 +443,7 @@ class Followups:
                 dedupe_key=f"{key}#{index}",
                 business=business,
                 to=owner,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
+                email=rendered,
                 reply_to=reply_to if len(alerts) == 1 else None,
                 to_customer=False,
                 about=about or [],

@@ -1,8 +1,8 @@
 """THE mail layer: every email the service sends (voucher, apology, owner alert, daily digest) goes through
 ``MailService.send``, so the rules below hold for all of them.
 
-    MailService.deliver(*, kind: str, dedupe_key: str, business: Business, to: str, subject: str,
-                        html: str, text: str, reply_to: str | None = None, to_customer: bool = True,
+    MailService.deliver(*, kind: str, dedupe_key: str, business: Business, to: str,
+                        email: RenderedEmail, reply_to: str | None = None, to_customer: bool = True,
                         automatic: bool = True, about: Sequence[str] = ()) -> outcome
     MailService.send(**the same) -> bool   (deliver(...) == "sent")
 
@@ -14,7 +14,7 @@
 * ``business``: its name becomes the sender's display name; its ``sender_email`` (else ``MAIL_FROM``)
   the address.
 * ``to``: ONE plain address (call once per owner). ``reply_to``: a plain address or None.
-* ``subject``, ``html``, ``text``: already rendered (``chalicelib/web/emails.py``); both parts are sent as
+* ``email``: subject, html and text already rendered (``chalicelib/web/emails.py``); both parts are sent as
   multipart/alternative. Put ``unsubscribe_url(business_id, to)`` in the footer of the body.
 * ``to_customer``: True for a respondent (unsubscribing stops every email of that business to them),
   False for an owner (the same, for alerts and digests): both carry the List-Unsubscribe headers.
@@ -57,7 +57,17 @@ from chalicelib.domain.addresses import normalize_address
 from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.models import Business
 from chalicelib.observability import count, logger
-from chalicelib.ports import Clock, DeadLetters, EmailCap, MailClaim, Mailer, MailError, MailLedger, SuppressionStore
+from chalicelib.ports import (
+    Clock,
+    DeadLetters,
+    EmailCap,
+    MailClaim,
+    Mailer,
+    MailError,
+    MailLedger,
+    RenderedEmail,
+    SuppressionStore,
+)
 from chalicelib.settings import Settings
 
 _STALE_CLAIM = timedelta(minutes=15)  # a sender that held a claim this long without finishing has died
@@ -135,9 +145,7 @@ class MailService:
         dedupe_key: str,
         business: Business,
         to: str,
-        subject: str,
-        html: str,
-        text: str,
+        email: RenderedEmail,
         reply_to: str | None = None,
         to_customer: bool = True,
         automatic: bool = True,
@@ -179,9 +187,9 @@ class MailService:
             business=business,
             sender=sender,
             to=to,
-            subject=subject,
-            html=html,
-            text=text,
+            subject=email.subject,
+            html=email.html,
+            text=email.text,
             reply_to=reply_to,
             to_customer=to_customer,
         )

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.adapters.ses import MailRejected, MailThrottled, MailUnavailable, SesMailer, TokenBucket, backoff
 from chalicelib.errors import InvalidToken
-from chalicelib.ports import MailClaim
+from chalicelib.ports import MailClaim, RenderedEmail
 from chalicelib.services.mail import MailInFlight, address_hash, read_unsubscribe_token
 from chalicelib.web import emails, i18n
 from tests.unit.test_followups_fakes import SETTINGS, Loop
@@ -40,9 +40,7 @@ def send(loop: Loop, key: str = "k1", to: str = "khach@example.com", **over: obj
         "dedupe_key": key,
         "business": business,
         "to": to,
-        "subject": "Chào bạn",
-        "html": "<p>Xin chào</p>",
-        "text": "Xin chào",
+        "email": RenderedEmail(subject="Chào bạn", html="<p>Xin chào</p>", text="Xin chào"),
         **over,
     }
     return loop.mail.send(**args)
