@@ -13,7 +13,7 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 
 # Written by other branches of issue #12 (architecture, data model, development); the README links them
 # already. Remove this allow-list once they are merged: from then on they must exist like any other.
-NOT_YET_MERGED = {"docs/architecture.md", "docs/data-model.md", "docs/development.md"}
+NOT_YET_MERGED = {"docs/architecture.md", "docs/development.md"}
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
