@@ -112,15 +112,14 @@ class ResponseStore(Protocol):
     def record(
         self,
         response: StoredResponse,
-        claim: Claim,
+        claims: Sequence[Claim],
         idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit] = (),
-        # #11 item 1: further claims written in the same transaction (a widget's respondent per day).
-        extra_claims: Sequence[Claim] = (),
+        limits: Sequence[RateLimit],
     ) -> RecordOutcome:
         """Write the response, its claims and idempotency record, and count it against ``limits``, all or
         nothing. Raises RateLimited when a limit is reached (nothing written). When a claim is taken, the
-        outcome names the response of the first taken one, in the order ``claim``, ``extra_claims``."""
+        outcome names the response of the first taken one, in the order of ``claims`` (#11 item 1: the page
+        view's or link's own claim first, then a widget's respondent per day)."""
         ...
 
     def update_score(
@@ -385,13 +384,7 @@ class Apology(ApologyPointer):
 
 class FollowupStore(Protocol):
     def issue_voucher(
-        self,
-        voucher: Voucher,
-        *,
-        email_hash: str,
-        not_before: str | None,
-        day: str,
-        limit_hash: str | None = None,
+        self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
         """Store the voucher, once per (response, kind), and count it on the day's funnel, in one
         transaction. Returns the voucher of this response (the new one, or the one issued before), or

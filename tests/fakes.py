@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chalicelib import tables
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited
@@ -69,21 +70,20 @@ class InMemoryStore:
     def record(
         self,
         response: StoredResponse,
-        claim: Claim,
+        claims: Sequence[Claim],
         idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit] = (),
-        extra_claims: Sequence[Claim] = (),
+        limits: Sequence[RateLimit],
     ) -> RecordOutcome:
         self.calls.append("record")
         # The same order of conditions as the DynamoDB transaction: any failure writes nothing.
         if idempotency is not None and (idempotency.scope, idempotency.key) in self.idempotency:
             return RecordOutcome("replay", replay=self.idempotency[(idempotency.scope, idempotency.key)])
         self._check(limits)
-        claim_keys = [(c.business_id, c.key) for c in (claim, *extra_claims)]
+        claim_keys = [(c.business_id, c.key) for c in claims]
         for claim_key in claim_keys:
             if claim_key in self.claims:
                 return RecordOutcome("already_claimed", existing=self.claims[claim_key])
-        sort_key = f"{response.created_at}#{response.response_id}"
+        sort_key = tables.response_sk(response.created_at, response.response_id)
         for claim_key in claim_keys:
             self.claims[claim_key] = ResponseLocator(
                 response.business_id, response.local_date, sort_key, response.response_id, response.created_at

@@ -261,10 +261,9 @@ class DynamoStore(DynamoTable):
     def record(
         self,
         response: StoredResponse,
-        claim: Claim,
+        claims: Sequence[Claim],
         idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit] = (),
-        extra_claims: Sequence[Claim] = (),
+        limits: Sequence[RateLimit],
     ) -> RecordOutcome:
         pk = tables.response_pk(response.business_id, response.local_date)
         sk = tables.response_sk(response.created_at, response.response_id)
@@ -272,8 +271,10 @@ class DynamoStore(DynamoTable):
         data.update(PK=pk, SK=sk, type="response")
         if response.email_hash:
             data.update(GSI1PK=tables.email_gsi_pk(response.business_id, response.email_hash), GSI1SK=sk)
+        # The order DynamoDB gets them in (its reasons come back in it): the first claim, the response, the
+        # idempotency record, the other claims, the rate counters.
         items: dict[str, dict[str, Any]] = {
-            "claim:0": self._claim_update(claim, response, sk),
+            "claim:0": self._claim_update(claims[0], response, sk),
             "response": {
                 "Put": {
                     "TableName": self.table,
@@ -291,13 +292,13 @@ class DynamoStore(DynamoTable):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
-        for number, extra in enumerate(extra_claims, start=1):
-            items[f"claim:{number}"] = self._claim_update(extra, response, sk)
+        for number, claim in enumerate(claims[1:], start=1):
+            items[f"claim:{number}"] = self._claim_update(claim, response, sk)
         items.update(self._limit_updates(limits))
         cancelled = self._transact(items)
         if cancelled is None:
             return RecordOutcome("created")
-        return self._cancelled(cancelled, claim.business_id, limits, 1 + len(extra_claims))
+        return self._cancelled(cancelled, response.business_id, limits, len(claims))
 
     def _claim_update(self, claim: Claim, response: StoredResponse, sk: str) -> dict[str, Any]:
         return {

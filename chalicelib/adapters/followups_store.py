@@ -204,13 +204,7 @@ class DynamoFollowupStore(DynamoTable):
     # ---- vouchers ---------------------------------------------------------------------------------
 
     def issue_voucher(
-        self,
-        voucher: Voucher,
-        *,
-        email_hash: str,
-        not_before: str | None,
-        day: str,
-        limit_hash: str | None = None,
+        self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
         marker = self._key(
             tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), tables.VOUCHER_SK

@@ -166,13 +166,7 @@ class FakeFollowupStore:
         self.saved: dict[str, StoredResponse] = {}  # the responses as the table holds them
 
     def issue_voucher(
-        self,
-        voucher: Voucher,
-        *,
-        email_hash: str,
-        not_before: str | None,
-        day: str,
-        limit_hash: str | None = None,
+        self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
         marker = (voucher.business_id, voucher.response_id, voucher.kind)
         if marker in self.of_response:
