@@ -72,6 +72,16 @@ class LinkRecord:
 
 
 @dataclass(frozen=True)
+class Addition:
+    """What a respondent adds to their response after it (``ResponseStore.add_comment``)."""
+
+    updated_at: str
+    comment: str | None = None
+    email: str | None = None
+    email_hash: str | None = None  # with ``email``: its keyed hash, for the email index
+
+
+@dataclass(frozen=True)
 class DayQuery:
     """Which of one day's responses to read (``ResponseStore.query_day``)."""
 
@@ -128,15 +138,9 @@ class ResponseStore(Protocol):
 
     def save_idempotency(self, record: IdempotencyRecord) -> None: ...
 
-    def add_comment(
-        self,
-        locator: ResponseLocator,
-        *,
-        comment: str | None,
-        email: str | None,
-        email_hash: str | None,
-        updated_at: str,
-    ) -> bool: ...
+    def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
+        """Add a comment and/or a consented email to a response (False when it is gone or not this one)."""
+        ...
 
     def query_day(self, query: DayQuery) -> DayPage:
         """One day's responses, newest first: up to ``limit`` (all when None) after ``start_after``."""

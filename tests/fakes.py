@@ -11,6 +11,7 @@ from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited
 from chalicelib.ports import (
+    Addition,
     Claim,
     DayPage,
     DayQuery,
@@ -117,24 +118,16 @@ class InMemoryStore:
     def save_idempotency(self, record: IdempotencyRecord) -> None:
         self.idempotency.setdefault((record.scope, record.key), record)
 
-    def add_comment(
-        self,
-        locator: ResponseLocator,
-        *,
-        comment: str | None,
-        email: str | None,
-        email_hash: str | None,
-        updated_at: str,
-    ) -> bool:
+    def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
         key = (locator.business_id, locator.sort_key)
         found = self.responses.get(key)
         if found is None or found.response_id != locator.response_id:
             return False
-        update: dict[str, object] = {"updated_at": updated_at}
-        if comment is not None:
-            update["comment"] = comment
-        if email is not None:
-            update.update(email=email, email_hash=email_hash, consent=True)
+        update: dict[str, object] = {"updated_at": added.updated_at}
+        if added.comment is not None:
+            update["comment"] = added.comment
+        if added.email is not None:
+            update.update(email=added.email, email_hash=added.email_hash, consent=True)
         self.responses[key] = found.model_copy(update=update)
         return True
 

@@ -33,11 +33,15 @@ def attempts(count: int, *, base: float, cap: float, sleep: Callable[[float], No
 
 
 class LazyClient:
-    """An adapter's boto3 client: the one it was given (tests), else one ``make()`` makes on first use."""
+    """An adapter of one named resource (a table, a queue) and its boto3 client: the client it was given
+    (tests), else the one ``_make`` makes on first use."""
 
-    def __init__(self, client: Any | None, make: Callable[[], Any]):
+    def __init__(self, name: str, client: Any | None = None):
+        self.name = name
         self._client = client
-        self._make = make
+
+    def _make(self) -> Any:
+        raise NotImplementedError("an adapter says how its client is made")
 
     @cached_property
     def client(self) -> Any:

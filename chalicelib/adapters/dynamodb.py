@@ -17,6 +17,7 @@ from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited, TemporarilyUnavailable
 from chalicelib.ports import (
+    Addition,
     Claim,
     DayPage,
     DayQuery,
@@ -110,9 +111,12 @@ class Cancelled:
 class DynamoTable(LazyClient):
     """The table, its lazily made client and the item (de)serialisation every DynamoDB adapter shares."""
 
-    def __init__(self, table_name: str, client: Any | None = None):
-        super().__init__(client, make_client)
-        self.table = table_name
+    @property
+    def table(self) -> str:
+        return self.name
+
+    def _make(self) -> Any:
+        return make_client()
 
     @cached_property
     def _ser(self) -> Any:
@@ -135,6 +139,14 @@ class DynamoTable(LazyClient):
     @staticmethod
     def _key(pk: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    def _get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        """One item as plain values, or None. Strongly consistent unless said otherwise: the "only once"
+        rules read what a write a moment ago decided."""
+        with _translated():
+            item = self.client.get_item(TableName=self.table, Key=self._key(pk, sk), ConsistentRead=consistent)
+        found = item.get("Item")
+        return self._plain(found) if found else None
 
     def _funnel_count(self, business_id: str, day: str, sk: str, counter: str) -> dict[str, Any]:
         """Add one to a day's funnel counter (``opened`` per touchpoint, vouchers ``issued``/``redeemed``)."""
@@ -214,14 +226,8 @@ class DynamoStore(DynamoTable):
     def get_business(self, business_id: str) -> Business | None:
         # Strongly consistent (#11): owner authentication reads here, and a key rotated a moment ago must
         # not verify from a replica that has not seen the rotation. The hot path reads it once a minute.
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.business_pk(business_id), tables.BUSINESS_SK),
-                ConsistentRead=True,
-            )
-        item = got.get("Item")
-        return Business.model_validate(self._plain(item)) if item else None
+        item = self._get(tables.business_pk(business_id), tables.BUSINESS_SK)
+        return Business.model_validate(item) if item else None
 
     def put_touchpoint(self, touchpoint: Touchpoint) -> None:
         data = touchpoint.model_dump(mode="json")
@@ -236,13 +242,8 @@ class DynamoStore(DynamoTable):
             )
 
     def get_touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id)),
-            )
-        item = got.get("Item")
-        return Touchpoint.model_validate(self._plain(item)) if item else None
+        item = self._get(tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id), consistent=False)
+        return Touchpoint.model_validate(item) if item else None
 
     def list_touchpoints(self, business_id: str) -> list[Touchpoint]:
         items = query_pages(
@@ -439,17 +440,10 @@ class DynamoStore(DynamoTable):
             raise limited
         raise TemporarilyUnavailable()
 
-    def add_comment(
-        self,
-        locator: ResponseLocator,
-        *,
-        comment: str | None,
-        email: str | None,
-        email_hash: str | None,
-        updated_at: str,
-    ) -> bool:
+    def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
         sets = ["updated_at = :t"]
-        values: dict[str, Any] = {":t": updated_at}
+        values: dict[str, Any] = {":t": added.updated_at}
+        comment, email, email_hash = added.comment, added.email, added.email_hash
         if comment is not None:
             sets.append("#comment = :c")
             values[":c"] = comment

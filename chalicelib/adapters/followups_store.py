@@ -45,14 +45,9 @@ class DynamoFollowupStore(DynamoTable):
         }
 
     def get(self, dedupe_key: str) -> LedgerEntry | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.ledger_pk(dedupe_key), tables.LEDGER_SK), ConsistentRead=True
-            )
-        item = got.get("Item")
-        if not item:
+        plain = self._get(tables.ledger_pk(dedupe_key), tables.LEDGER_SK)
+        if plain is None:
             return None
-        plain = self._plain(item)
         return LedgerEntry(dedupe_key, plain["status"], plain["claimed_at"], plain.get("message_id"))
 
     def finish(self, dedupe_key: str, *, status: Literal["sent", "queued"], message_id: str | None, now: str) -> None:
@@ -206,9 +201,8 @@ class DynamoFollowupStore(DynamoTable):
     def issue_voucher(
         self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
-        marker = self._key(
-            tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), tables.VOUCHER_SK
-        )
+        marker_pk = tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind)
+        marker = self._key(marker_pk, tables.VOUCHER_SK)
         keep = _epoch(voucher.valid_until) + _VOUCHER_KEEP_DAYS * 86400
         items: dict[str, dict[str, Any]] = {
             # One voucher per response and kind, whoever issues it first.
@@ -277,24 +271,16 @@ class DynamoFollowupStore(DynamoTable):
         if cancelled.failed("marker"):
             code = self._plain(cancelled.old("marker") or {}).get("code")
             if code is None:
-                got = self.client.get_item(TableName=self.table, Key=marker, ConsistentRead=True).get("Item")
-                code = self._plain(got or {}).get("code")
+                code = (self._get(marker_pk, tables.VOUCHER_SK) or {}).get("code")
             return self.get_voucher(voucher.business_id, code) if code else None
         if cancelled.failed("per_email"):
             return None
         raise TemporarilyUnavailable()  # a voucher code collision (2^-80): the record is retried
 
     def get_voucher(self, business_id: str, code: str) -> Voucher | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.voucher_pk(business_id, code), tables.VOUCHER_SK),
-                ConsistentRead=True,
-            )
-        item = got.get("Item")
-        if not item:
+        p = self._get(tables.voucher_pk(business_id, code), tables.VOUCHER_SK)
+        if p is None:
             return None
-        p = self._plain(item)
         return Voucher(
             business_id=p["business_id"],
             code=p["code"],
@@ -384,16 +370,9 @@ class DynamoFollowupStore(DynamoTable):
             conditional(self.client.put_item, TableName=self.table, **entry)
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.apology_pointer_pk(business_id, email_hash), tables.APOLOGY_POINTER_SK),
-                ConsistentRead=True,
-            )
-        item = got.get("Item")
-        if not item:
+        p = self._get(tables.apology_pointer_pk(business_id, email_hash), tables.APOLOGY_POINTER_SK)
+        if p is None:
             return None
-        p = self._plain(item)
         return ApologyPointer(business_id, p["day"], p["response_id"], p["sent_at"])
 
     def mark_recovered(self, pointer: ApologyPointer, *, at: str) -> bool:
@@ -451,16 +430,9 @@ class DynamoFollowupStore(DynamoTable):
         return position
 
     def alert_batch(self, business_id: str, window: int, *, limit: int) -> tuple[list[AlertRef], int]:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.alert_window_pk(business_id, window), tables.ALERT_WINDOW_SK),
-                ConsistentRead=True,
-            )
-        item = got.get("Item")
-        if not item:
+        plain = self._get(tables.alert_window_pk(business_id, window), tables.ALERT_WINDOW_SK)
+        if plain is None:
             return [], 0
-        plain = self._plain(item)
         refs = [
             AlertRef(str(entry[0]), str(entry[1]), str(entry[2]))
             for entry in plain.get("batch", [])

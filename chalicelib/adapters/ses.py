@@ -90,7 +90,7 @@ class SesMailer(LazyClient):
         sleep: Callable[[float], None] = time.sleep,
         bucket: TokenBucket | None = None,
     ):
-        super().__init__(client, _client)
+        super().__init__("sesv2", client)
         self._configuration_set = configuration_set
         self.attempts = attempts
         self._sleep = sleep
@@ -98,6 +98,9 @@ class SesMailer(LazyClient):
         # tokens would put 2N calls in one second, which SES throttles. Paced evenly, any 1 s window sees <= N.
         self.bucket = bucket or TokenBucket(max_send_rate * 0.95, burst=1, sleep=sleep)
         self.stats = {"sent": 0, "throttled": 0, "retries": 0}
+
+    def _make(self) -> Any:
+        return _client()
 
     def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

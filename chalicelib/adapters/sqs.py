@@ -42,13 +42,12 @@ def _client() -> Any:
 
 
 class _Queue(LazyClient):
-    def __init__(self, queue_name: str, client: Any | None = None):
-        super().__init__(client, _client)
-        self.queue_name = queue_name
+    def _make(self) -> Any:
+        return _client()
 
     @cached_property
     def url(self) -> str:
-        return str(self.client.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
+        return str(self.client.get_queue_url(QueueName=self.name)["QueueUrl"])
 
 
 class SqsReportQueue(_Queue):

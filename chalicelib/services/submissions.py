@@ -25,7 +25,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import Conflict, Expired, InvalidInput, InvalidToken, NotFound
 from chalicelib.observability import response_recorded
-from chalicelib.ports import Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore
+from chalicelib.ports import Addition, Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore
 from chalicelib.services.directory import Directory
 from chalicelib.services.sites import Sites
 from chalicelib.settings import Settings
@@ -300,13 +300,8 @@ class Submissions:
             raise InvalidInput("Send a comment, an email address, or both.", code="nothing_to_save")
         if now - parse_iso_utc(locator.created_at) > self._window:
             raise Conflict("This response can no longer be changed.", code="edit_window_closed")
-        saved = self._store.add_comment(
-            locator,
-            comment=data.comment,
-            email=data.email,
-            email_hash=self._email_hash(data.email) if data.email else None,
-            updated_at=iso_utc(now),
-        )
+        email_hash = self._email_hash(data.email) if data.email else None
+        saved = self._store.add_comment(locator, Addition(iso_utc(now), data.comment, data.email, email_hash))
         if not saved:
             raise NotFound("Unknown response.", code="response_not_found")
         return CommentSaved(
