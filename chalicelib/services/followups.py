@@ -208,26 +208,36 @@ class Followups:
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
             return
-        locale = response.locale or business.locale
+        self._email_customer("voucher", key, business, response, voucher, now)
+
+    def _email_customer(
+        self,
+        kind: Literal["voucher", "apology"],
+        key: str,
+        business: Business,
+        response: StoredResponse,
+        voucher: Voucher | None,
+        now: datetime,
+        reply_to: str | None = None,
+    ) -> str:
+        """Render the customer's email (with its voucher, if any) and deliver it; the delivery's outcome."""
         assert response.email is not None
+        locale = response.locale or business.locale
         rendered = self._templates.render(
-            "voucher",
+            kind,
             locale,
             subject_args={"name": business.name},
             business_name=business.name,
-            code=voucher.code,
-            description=voucher.description,
-            valid_until=self._display_day(locale, voucher.valid_until, business.timezone),
+            code=voucher.code if voucher else "",
+            description=voucher.description if voucher else "",
+            valid_until=self._display_day(locale, voucher.valid_until, business.timezone) if voucher else "",
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
         outcome = self._mail.deliver(
-            kind="voucher",
-            dedupe_key=key,
-            business=business,
-            to=response.email,
-            email=rendered,
+            kind=kind, dedupe_key=key, business=business, to=response.email, email=rendered, reply_to=reply_to
         )
         self._after_customer_email(business, outcome, now)
+        return outcome
 
     def _gets_no_email(self, kind: str, key: str, business: Business, response: StoredResponse, now: datetime) -> bool:
         """True when this customer email will not go out (suppressed address, a daily cap already full), so
@@ -282,26 +292,8 @@ class Followups:
             return
         if business.voucher is not None:
             recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
-        locale = response.locale or business.locale
-        rendered = self._templates.render(
-            "apology",
-            locale,
-            subject_args={"name": business.name},
-            business_name=business.name,
-            code=recovery.code if recovery else "",
-            description=recovery.description if recovery else "",
-            valid_until=self._display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
-            unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
-        )
-        outcome = self._mail.deliver(
-            kind="apology",
-            dedupe_key=key,
-            business=business,
-            to=response.email,
-            email=rendered,
-            reply_to=business.owner_emails[0] if business.owner_emails else None,
-        )
-        self._after_customer_email(business, outcome, now)
+        reply_to = business.owner_emails[0] if business.owner_emails else None
+        outcome = self._email_customer("apology", key, business, response, recovery, now, reply_to)
         # Recorded once it is out (or was, on a redelivered record whose write failed last time).
         if outcome in ("sent", "dead_lettered") or self._mail.status(key) in ("sent", "queued"):
             apology = Apology(
