@@ -31,6 +31,7 @@ carries every write of the table; only responses matter here, everything else is
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -314,23 +315,45 @@ class Followups:
         if outcome != "capped_business_day":
             return
         day = local_day(now, business.timezone).isoformat()
+        self._email_owners(
+            "cap_notice",
+            f"cap-notice#{business.business_id}#{day}",
+            business,
+            {"name": business.name},
+            limit=self._settings.mail_cap_per_business,
+            day=self._templates.format_day(business.locale, day),
+        )
+
+    def _email_owners(
+        self,
+        kind: Literal["cap_notice", "alert"],
+        key: str,
+        business: Business,
+        subject_args: dict[str, Any],
+        *,
+        reply_to: str | None = None,
+        about: Sequence[str] = (),
+        **values: Any,
+    ) -> None:
+        """One email to each owner of the business (``{key}#{index}`` dedupes each), in the business's locale."""
         for index, owner in enumerate(business.owner_emails):
             rendered = self._templates.render(
-                "cap_notice",
+                kind,
                 business.locale,
-                subject_args={"name": business.name},
+                subject_args=subject_args,
                 business_name=business.name,
-                limit=self._settings.mail_cap_per_business,
-                day=self._templates.format_day(business.locale, day),
                 unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
+                **values,
             )
             self._mail.send(
-                kind="cap_notice",
-                dedupe_key=f"cap-notice#{business.business_id}#{day}#{index}",
+                kind=kind,
+                dedupe_key=f"{key}#{index}",
                 business=business,
                 to=owner,
                 email=rendered,
+                reply_to=reply_to,
                 to_customer=False,
+                about=about,
             )
 
     def _maybe_recovered(self, business: Business, response: StoredResponse) -> None:
@@ -414,32 +437,22 @@ class Followups:
         hidden: int = 0,
         about: list[str] | None = None,
     ) -> None:
-        for index, owner in enumerate(business.owner_emails):
-            rendered = self._templates.render(
-                "alert",
-                business.locale,
-                subject_args={
-                    "name": business.name,
-                    "metric": alerts[0]["metric_label"],
-                    "score": alerts[0]["score"],
-                    "count": len(alerts) + hidden,
-                },
-                business_name=business.name,
-                alerts=alerts,
-                more=len(alerts) > 1 or hidden > 0,
-                hidden=hidden,
-                unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
-            )
-            self._mail.send(
-                kind="alert",
-                dedupe_key=f"{key}#{index}",
-                business=business,
-                to=owner,
-                email=rendered,
-                reply_to=reply_to if len(alerts) == 1 else None,
-                to_customer=False,
-                about=about or [],
-            )
+        self._email_owners(
+            "alert",
+            key,
+            business,
+            {
+                "name": business.name,
+                "metric": alerts[0]["metric_label"],
+                "score": alerts[0]["score"],
+                "count": len(alerts) + hidden,
+            },
+            reply_to=reply_to if len(alerts) == 1 else None,
+            about=about or [],
+            alerts=alerts,
+            more=len(alerts) > 1 or hidden > 0,
+            hidden=hidden,
+        )
 
     def _summary(self, business: Business, response: StoredResponse) -> dict[str, Any]:
         touchpoint = self._directory.touchpoint(business.business_id, response.touchpoint_id)
