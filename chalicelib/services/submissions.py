@@ -193,8 +193,8 @@ class Submissions:
                 expires_at=int(now.timestamp()) + _DAY,
             )
         quotas = self._limits(meta, business.business_id, scope, int(now.timestamp()))
-        claims = [Claim(business.business_id, key, claim_ttl) for key in (claim_key, *extra_keys)]
-        outcome = self._store.record(response, claims, idem, quotas)
+        response_claims = [Claim(business.business_id, key, claim_ttl) for key in (claim_key, *extra_keys)]
+        outcome = self._store.record(response, response_claims, idem, quotas)
 
         if outcome.kind == "replay" and outcome.replay is not None:
             if outcome.replay.fingerprint != (idem.fingerprint if idem else None):
