@@ -72,6 +72,17 @@ class LinkRecord:
 
 
 @dataclass(frozen=True)
+class WriteGuards:
+    """What decides, in the same transaction, whether a response is written: its claims (#11 item 1: the
+    page view's or link's own first, then a widget's respondent per day), the idempotency record that
+    replays a retry, and the rate limits it counts against."""
+
+    claims: Sequence[Claim]
+    idempotency: IdempotencyRecord | None = None
+    limits: Sequence[RateLimit] = ()
+
+
+@dataclass(frozen=True)
 class Addition:
     """What a respondent adds to their response after it (``ResponseStore.add_comment``)."""
 
@@ -119,17 +130,10 @@ class BusinessStore(Protocol):
 
 
 class ResponseStore(Protocol):
-    def record(
-        self,
-        response: StoredResponse,
-        claims: Sequence[Claim],
-        idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit],
-    ) -> RecordOutcome:
-        """Write the response, its claims and idempotency record, and count it against ``limits``, all or
-        nothing. Raises RateLimited when a limit is reached (nothing written). When a claim is taken, the
-        outcome names the response of the first taken one, in the order of ``claims`` (#11 item 1: the page
-        view's or link's own claim first, then a widget's respondent per day)."""
+    def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
+        """Write the response with its guards, all or nothing. Raises RateLimited when a limit is reached
+        (nothing written). When a claim is taken, the outcome names the response of the first taken one, in
+        the order of ``guards.claims``."""
         ...
 
     def update_score(
@@ -273,17 +277,6 @@ class LedgerEntry:
     message_id: str | None = None
 
 
-@dataclass(frozen=True)
-class MailClaim:
-    """A sender's claim on one email's dedupe key (``MailLedger.claim``)."""
-
-    dedupe_key: str
-    kind: str
-    business_id: str
-    now: str
-    stale_before: str  # a claim still "sending" from before this is a crashed sender's: taken over
-
-
 class MailLedger(Protocol):
     """One item per email that should go out (``M#{dedupe_key}``), so a key never sends twice."""
 
@@ -319,6 +312,17 @@ class MailLedger(Protocol):
         """The ``name`` of the first cap already at its limit, or None: a read, so a voucher is not issued
         for an email its caps will hold back (``claim_within`` still decides, atomically)."""
         ...
+
+
+@dataclass(frozen=True)
+class MailClaim:
+    """A sender's claim on one email's dedupe key (``MailLedger.claim``)."""
+
+    dedupe_key: str
+    kind: str
+    business_id: str
+    now: str
+    stale_before: str  # a claim still "sending" from before this is a crashed sender's: taken over
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited
 from chalicelib.ports import (
     Addition,
-    Claim,
     DayPage,
     DayQuery,
     IdempotencyRecord,
     LinkRecord,
     RecordOutcome,
     ResponseLocator,
+    WriteGuards,
 )
 
 
@@ -68,13 +68,8 @@ class InMemoryStore:
 
     # ---- ResponseStore ----------------------------------------------------------------------------
 
-    def record(
-        self,
-        response: StoredResponse,
-        claims: Sequence[Claim],
-        idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit],
-    ) -> RecordOutcome:
+    def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
+        claims, idempotency, limits = guards.claims, guards.idempotency, guards.limits
         self.calls.append("record")
         # The same order of conditions as the DynamoDB transaction: any failure writes nothing.
         if idempotency is not None and (idempotency.scope, idempotency.key) in self.idempotency:

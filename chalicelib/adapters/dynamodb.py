@@ -25,6 +25,7 @@ from chalicelib.ports import (
     LinkRecord,
     RecordOutcome,
     ResponseLocator,
+    WriteGuards,
 )
 
 _RETRYABLE = {
@@ -259,13 +260,8 @@ class DynamoStore(DynamoTable):
 
     # ---- responses --------------------------------------------------------------------------------
 
-    def record(
-        self,
-        response: StoredResponse,
-        claims: Sequence[Claim],
-        idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit],
-    ) -> RecordOutcome:
+    def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
+        claims, idempotency, limits = guards.claims, guards.idempotency, guards.limits
         pk = tables.response_pk(response.business_id, response.local_date)
         sk = tables.response_sk(response.created_at, response.response_id)
         data = response.model_dump(mode="json")

@@ -380,25 +380,19 @@ class Followups:
             and old.unhappy
             and ((response.comment and not old.comment) or (response.consent and not old.consent))
         )
+
+        def alone(key: str) -> None:
+            about = [response.email_hash] if response.email_hash else []
+            self._send_alert(business, [summary], key, reply_to=summary.get("customer") or None, about=about)
+
+        key = f"alert#{business.business_id}#{response.response_id}"
         if follow_up:
-            self._send_alert(
-                business,
-                [summary],
-                f"alert#{business.business_id}#{response.response_id}#more",
-                reply_to=summary.get("customer") or None,
-                about=[response.email_hash] if response.email_hash else [],
-            )
+            alone(key + "#more")
             return
         ref = AlertRef(response.response_id, response.local_date, _sort_key(response))
         position = self._store.count_alert(business.business_id, window, ref, limit=limit, batch_cap=ALERT_BATCH_CAP)
         if position <= limit:
-            self._send_alert(
-                business,
-                [summary],
-                f"alert#{business.business_id}#{response.response_id}",
-                reply_to=summary.get("customer") or None,
-                about=[response.email_hash] if response.email_hash else [],
-            )
+            alone(key)
         elif position == limit + 1:
             delay = (window + 1) * ALERT_WINDOW_SECONDS - int(now.timestamp()) + 5
             self._flusher.schedule(business.business_id, window, delay)

@@ -25,7 +25,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import Conflict, Expired, InvalidInput, InvalidToken, NotFound
 from chalicelib.observability import response_recorded
-from chalicelib.ports import Addition, Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore
+from chalicelib.ports import Addition, Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore, WriteGuards
 from chalicelib.services.directory import Directory
 from chalicelib.services.sites import Sites
 from chalicelib.settings import Settings
@@ -194,7 +194,7 @@ class Submissions:
             )
         quotas = self._limits(meta, business.business_id, scope, int(now.timestamp()))
         response_claims = [Claim(business.business_id, key, claim_ttl) for key in (claim_key, *extra_keys)]
-        outcome = self._store.record(response, response_claims, idem, quotas)
+        outcome = self._store.record(response, WriteGuards(response_claims, idem, quotas))
 
         if outcome.kind == "replay" and outcome.replay is not None:
             if outcome.replay.fingerprint != (idem.fingerprint if idem else None):
