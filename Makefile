@@ -45,14 +45,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 # mypy, strict, on app.py and chalicelib/, and the count of `type: ignore` (docs/development.md).
-# In `make test` once TYPECHECK is 1 (issue #12: after the merge leaves no error to fix).
-TYPECHECK ?= 0
 typecheck: $(VENV)/.installed
 	$(PY) tests/typecheck.py
 
 test: $(VENV)/.installed browser
 	$(VENV)/bin/ruff check .
-	$(if $(filter 1,$(TYPECHECK)),$(PY) tests/typecheck.py)
+	$(PY) tests/typecheck.py
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed

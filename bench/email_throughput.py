@@ -57,7 +57,7 @@ def main(sends: int, share: float, rate: float) -> None:
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.sqs import SqsDeadLetters, create_queues
     from chalicelib.domain.models import Business
-    from chalicelib.ports import SystemClock
+    from chalicelib.ports import RenderedEmail, SystemClock
     from chalicelib.services.mail import MailService
     from chalicelib.settings import get_settings
 
@@ -92,9 +92,7 @@ def main(sends: int, share: float, rate: float) -> None:
                 dedupe_key=f"bench#{i}",
                 business=business,
                 to=f"c{i}@bench.example",
-                subject=f"Voucher {i}",
-                html=f"<p>Mã {i}</p>",
-                text=f"Mã {i}",
+                email=RenderedEmail(subject=f"Voucher {i}", html=f"<p>Mã {i}</p>", text=f"Mã {i}"),
             )
             first_pass += mail.send(**kwargs)
             second_pass += mail.send(**kwargs)  # a redelivered record: must send nothing

@@ -71,6 +71,39 @@ class LinkRecord:
     email_hash: str | None = None
 
 
+@dataclass(frozen=True)
+class WriteGuards:
+    """What decides, in the same transaction, whether a response is written: its claims (#11 item 1: the
+    page view's or link's own first, then a widget's respondent per day), the idempotency record that
+    replays a retry, and the rate limits it counts against."""
+
+    claims: Sequence[Claim]
+    idempotency: IdempotencyRecord | None = None
+    limits: Sequence[RateLimit] = ()
+
+
+@dataclass(frozen=True)
+class Addition:
+    """What a respondent adds to their response after it (``ResponseStore.add_comment``)."""
+
+    updated_at: str
+    comment: str | None = None
+    email: str | None = None
+    email_hash: str | None = None  # with ``email``: its keyed hash, for the email index
+
+
+@dataclass(frozen=True)
+class DayQuery:
+    """Which of one day's responses to read (``ResponseStore.query_day``)."""
+
+    business_id: str
+    day: str
+    limit: int | None = None
+    start_after: str | None = None  # a response's sort key: the page starts after it
+    metric: str | None = None
+    touchpoint_id: str | None = None
+
+
 @dataclass
 class DayPage:
     items: list[StoredResponse] = field(default_factory=list)
@@ -97,18 +130,10 @@ class BusinessStore(Protocol):
 
 
 class ResponseStore(Protocol):
-    def record(
-        self,
-        response: StoredResponse,
-        claim: Claim,
-        idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit] = (),
-        # #11 item 1: further claims written in the same transaction (a widget's respondent per day).
-        extra_claims: Sequence[Claim] = (),
-    ) -> RecordOutcome:
-        """Write the response, its claims and idempotency record, and count it against ``limits``, all or
-        nothing. Raises RateLimited when a limit is reached (nothing written). When a claim is taken, the
-        outcome names the response of the first taken one, in the order ``claim``, ``extra_claims``."""
+    def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
+        """Write the response with its guards, all or nothing. Raises RateLimited when a limit is reached
+        (nothing written). When a claim is taken, the outcome names the response of the first taken one, in
+        the order of ``guards.claims``."""
         ...
 
     def update_score(
@@ -117,26 +142,13 @@ class ResponseStore(Protocol):
 
     def save_idempotency(self, record: IdempotencyRecord) -> None: ...
 
-    def add_comment(
-        self,
-        locator: ResponseLocator,
-        *,
-        comment: str | None,
-        email: str | None,
-        email_hash: str | None,
-        updated_at: str,
-    ) -> bool: ...
+    def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
+        """Add a comment and/or a consented email to a response (False when it is gone or not this one)."""
+        ...
 
-    def query_day(
-        self,
-        business_id: str,
-        day: str,
-        *,
-        limit: int | None,
-        start_after: str | None = None,
-        metric: str | None = None,
-        touchpoint_id: str | None = None,
-    ) -> DayPage: ...
+    def query_day(self, query: DayQuery) -> DayPage:
+        """One day's responses, newest first: up to ``limit`` (all when None) after ``start_after``."""
+        ...
 
     def put_links(self, links: Sequence[LinkRecord]) -> None: ...
 
@@ -268,7 +280,7 @@ class LedgerEntry:
 class MailLedger(Protocol):
     """One item per email that should go out (``M#{dedupe_key}``), so a key never sends twice."""
 
-    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
+    def claim(self, claim: MailClaim) -> bool:
         """True when the caller may send now: the key was free, or its previous claim is older than
         ``stale_before`` and never finished (a crashed sender). Conditional write, no read-then-write."""
         ...
@@ -285,16 +297,7 @@ class MailLedger(Protocol):
 
     # ---- issue #11 item 4: daily caps on automatic customer emails, counted with the claim ----
 
-    def claim_within(
-        self,
-        dedupe_key: str,
-        *,
-        kind: str,
-        business_id: str,
-        now: str,
-        stale_before: str,
-        caps: Sequence[EmailCap],
-    ) -> str:
+    def claim_within(self, claim: MailClaim, caps: Sequence[EmailCap]) -> str:
         """``claim`` and one count on every cap, all or nothing (one transaction): ``"claimed"``, ``"taken"``
         (already claimed: as ``claim`` returning False), or the ``name`` of the first cap that is full
         (nothing claimed, nothing counted)."""
@@ -309,6 +312,17 @@ class MailLedger(Protocol):
         """The ``name`` of the first cap already at its limit, or None: a read, so a voucher is not issued
         for an email its caps will hold back (``claim_within`` still decides, atomically)."""
         ...
+
+
+@dataclass(frozen=True)
+class MailClaim:
+    """A sender's claim on one email's dedupe key (``MailLedger.claim``)."""
+
+    dedupe_key: str
+    kind: str
+    business_id: str
+    now: str
+    stale_before: str  # a claim still "sending" from before this is a crashed sender's: taken over
 
 
 @dataclass(frozen=True)
@@ -365,15 +379,20 @@ class ApologyPointer:
     sent_at: str
 
 
+@dataclass(frozen=True)
+class Apology(ApologyPointer):
+    """An apology sent after an unhappy answer (``A#{biz}#{day}`` / ``{response_id}``), and what it
+    answered: the reports count apologies and recoveries per day, erasure finds it by ``email_hash``."""
+
+    email_hash: str
+    metric: str
+    score: int
+    touchpoint_id: str
+
+
 class FollowupStore(Protocol):
     def issue_voucher(
-        self,
-        voucher: Voucher,
-        *,
-        email_hash: str,
-        not_before: str | None,
-        day: str,
-        limit_hash: str | None = None,
+        self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
         """Store the voucher, once per (response, kind), and count it on the day's funnel, in one
         transaction. Returns the voucher of this response (the new one, or the one issued before), or
@@ -388,18 +407,9 @@ class FollowupStore(Protocol):
 
     def get_voucher(self, business_id: str, code: str) -> Voucher | None: ...
 
-    def record_apology(
-        self,
-        *,
-        business_id: str,
-        day: str,
-        response_id: str,
-        email_hash: str,
-        metric: str,
-        score: int,
-        touchpoint_id: str,
-        sent_at: str,
-    ) -> None: ...
+    def record_apology(self, apology: Apology) -> None:
+        """Store the apology once, and point the address's ``latest_apology`` at it unless a newer one is."""
+        ...
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None: ...
 

@@ -26,6 +26,7 @@ are one Query each instead of re-reading a month of responses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 TTL_ATTRIBUTE = "expires_at"
@@ -87,33 +88,74 @@ def cloudformation_table(*, deletion_protection: bool) -> dict[str, Any]:
     }
 
 
-def business_pk(business_id: str) -> str:
-    return f"B#{business_id}"
+class KeyFormat:
+    """One key pattern: a prefix (none for a few sort keys) and the named parts joined by ``#``. Every
+    partition key, sort key and claim key of the table is one of these below, so the item types and their
+    keys are read in one place (``docs/data-model.md`` lists them with their attributes and access
+    patterns)."""
+
+    def __init__(self, prefix: str, *parts: str):
+        self.prefix = prefix
+        self.parts = parts
+
+    def _join(self, values: Sequence[object]) -> str:
+        return "#".join([self.prefix, *map(str, values)] if self.prefix else map(str, values))
+
+    @property
+    def pattern(self) -> str:
+        """The pattern as the docs write it, e.g. ``V#{business_id}#{code}``."""
+        return self._join([f"{{{part}}}" for part in self.parts])
+
+    def __call__(self, *values: str | int) -> str:
+        if len(values) != len(self.parts):
+            raise TypeError(f"{self.pattern} takes {len(self.parts)} parts, got {len(values)}")
+        return self._join(values)
+
+    def begins(self, *values: str | int) -> str:
+        """The start shared by every key of this pattern whose first parts are ``values`` (``begins_with``)."""
+        return self._join([*values, ""])
+
+    def split(self, key: str) -> list[str]:
+        """The parts of a key of this pattern, in order (the last part may hold ``#``)."""
+        rest = self.rest(key)
+        return rest.split("#", len(self.parts) - 1) if rest is not None else []
+
+    def rest(self, key: str, *values: str | int) -> str | None:
+        """What follows ``begins(*values)`` in ``key``, or None when ``key`` does not start so."""
+        start = self.begins(*values)
+        return key[len(start) :] if key.startswith(start) else None
 
 
-def response_pk(business_id: str, day: str) -> str:
-    return f"R#{business_id}#{day}"
+# ---- partition keys -----------------------------------------------------------------------------------
+business_pk = KeyFormat("B", "business_id")
+response_pk = KeyFormat("R", "business_id", "day")
+claim_pk = KeyFormat("C", "business_id", "claim")
+email_gsi_pk = KeyFormat("E", "business_id", "email_hash")
+idempotency_pk = KeyFormat("I", "scope", "key")
+funnel_pk = KeyFormat("F", "business_id", "day")
+# A one-minute submission counter (``chalicelib.domain.limits``), SK ``RL``, dropped by TTL.
+rate_limit_pk = KeyFormat("RL", "key")
 
+# ---- sort keys ------------------------------------------------------------------------------------------
+BUSINESS_SK = "META"
+CLAIM_SK = "C"
+IDEMPOTENCY_SK = "I"
+RATE_LIMIT_SK = "RL"
+VOUCHER_SK = "V"  # a voucher, its per-response and per-email markers, and the funnel's voucher counts
+touchpoint_sk = KeyFormat("TP", "touchpoint_id")  # under business_pk, and the funnel's per-touchpoint opens
+response_sk = KeyFormat("", "created_at", "response_id")  # ``{created_at}#{response_id}``, oldest first
 
-def claim_pk(business_id: str, claim: str) -> str:
-    return f"C#{business_id}#{claim}"
+# ---- claim keys (the ``{claim}`` of claim_pk): what makes one answer the only one -----------------------
+link_claim = KeyFormat("L", "touchpoint_id", "link_id")  # a minted one-answer link (receipt, email)
+nonce_claim = KeyFormat("N", "nonce_id")  # one page view of a shared QR or a widget
+touchpoint_respondent_claim = KeyFormat("T", "touchpoint_id", "day", "respondent")  # once a day per browser
+site_respondent_claim = KeyFormat("W", "touchpoint_id", "day", "respondent")  # the same, through a site key
 
-
-def email_gsi_pk(business_id: str, email_hash: str) -> str:
-    return f"E#{business_id}#{email_hash}"
-
-
-def idempotency_pk(scope: str, key: str) -> str:
-    return f"I#{scope}#{key}"
-
-
-def funnel_pk(business_id: str, day: str) -> str:
-    return f"F#{business_id}#{day}"
-
-
-def rate_limit_pk(key: str) -> str:
-    """A one-minute submission counter (``chalicelib.domain.limits``), SK ``RL``, dropped by TTL."""
-    return f"RL#{key}"
+# ---- sort keys on the email index (GSI1SK), beside the response's own sort key ---------------------------
+link_gsi_sk = KeyFormat("L", "link_id")
+voucher_gsi_sk = KeyFormat("V", "code")
+apology_gsi_sk = KeyFormat("A", "response_id")
+APOLOGY_POINTER_GSI_SK = "AE"
 
 
 # ---- daily reports ----------------------------------------------------------------------------------
@@ -127,71 +169,34 @@ def registry_shard(business_id: str) -> int:
     return int.from_bytes(hashlib.sha256(business_id.encode()).digest()[:4], "big") % REGISTRY_SHARDS
 
 
-def registry_pk(shard: int) -> str:
-    return f"BIZREG#{shard}"
-
-
-def report_pk(business_id: str) -> str:
-    return f"D#{business_id}"
-
-
+registry_pk = KeyFormat("BIZREG", "shard")  # SK the business id
+report_pk = KeyFormat("D", "business_id")  # SK the day
 # #11 item 7: a signed-out dashboard session (SK ``X``), dropped by TTL when the session would have expired.
-def revoked_session_pk(business_id: str, session_id: str) -> str:
-    return f"DX#{business_id}#{session_id}"
-
-
-def apology_pk(business_id: str, day: str) -> str:
-    return f"A#{business_id}#{day}"
+revoked_session_pk = KeyFormat("DX", "business_id", "session_id")
+REVOKED_SESSION_SK = "X"
+apology_pk = KeyFormat("A", "business_id", "day")  # SK the response id
 
 
 # ---- the closed loop by email (chalicelib/services/followups.py, docs/email.md) ---------------------
-# | item               | PK                          | SK              | notes                                   |
-# | sent-email ledger  | ``M#{dedupe_key}``          | ``M``           | status sending/sent/queued, TTL 90 d    |
-# | suppression        | ``S#{email_hmac}``          | ``*`` or biz id | ``*`` bounce/complaint, biz unsubscribe |
-# | voucher            | ``V#{biz}#{code}``          | ``V``           | valid_until; TTL 180 d after it         |
-# | voucher of a resp. | ``VR#{biz}#{rid}#{kind}``   | ``V``           | makes issuing idempotent per response   |
-# | voucher per email  | ``VE#{biz}#{email_hmac}``   | ``V``           | last answer voucher, for per_email_days |
-# | apology pointer    | ``AE#{biz}#{email_hmac}``   | ``A``           | latest apology, finds it for recovery   |
-# | alert window       | ``AW#{biz}#{window}``       | ``AW``          | 5-minute owner-alert counter and batch  |
 # Apology records use ``apology_pk`` above: ``A#{biz}#{day}`` / ``{response_id}`` with email_hash, metric,
 # score, touchpoint_id, sent_at and, once the customer answered again happier, recovered_at.
-
-
-def ledger_pk(dedupe_key: str) -> str:
-    return f"M#{dedupe_key}"
-
-
-def suppression_pk(email_hash: str) -> str:
-    return f"S#{email_hash}"
-
-
-def voucher_pk(business_id: str, code: str) -> str:
-    return f"V#{business_id}#{code}"
-
-
-def voucher_of_response_pk(business_id: str, response_id: str, kind: str) -> str:
-    return f"VR#{business_id}#{response_id}#{kind}"
-
-
-def voucher_per_email_pk(business_id: str, email_hash: str) -> str:
-    return f"VE#{business_id}#{email_hash}"
-
-
-def apology_pointer_pk(business_id: str, email_hash: str) -> str:
-    return f"AE#{business_id}#{email_hash}"
-
-
-def alert_window_pk(business_id: str, window: int) -> str:
-    return f"AW#{business_id}#{window}"
-
-
+ledger_pk = KeyFormat("M", "dedupe_key")  # one item per email that should go out, status sending/sent/queued
+LEDGER_SK = "M"
+suppression_pk = KeyFormat("S", "email_hash")  # SK ``*`` (bounce, complaint) or a business id (unsubscribe)
+SUPPRESSED_EVERYWHERE = "*"
+voucher_pk = KeyFormat("V", "business_id", "code")
+voucher_of_response_pk = KeyFormat("VR", "business_id", "response_id", "kind")  # issuing is idempotent
+voucher_per_email_pk = KeyFormat("VE", "business_id", "email_hash")  # the last voucher, for per_email_days
+apology_pointer_pk = KeyFormat("AE", "business_id", "email_hash")  # the latest apology, for recovery
+APOLOGY_POINTER_SK = "A"
+alert_window_pk = KeyFormat("AW", "business_id", "window")  # a 5-minute owner-alert counter and batch
+ALERT_WINDOW_SK = "AW"
 
 # ---- issue #11 item 4: daily caps on automatic customer emails ------------------------------------------
-# ``CAP#{key}`` / ``C`` with a counter ``n``; keys (built by services/mail.py): ``{biz}#{identity}#{day}``
-# (per person per business), ``*#{identity}#{utc day}`` (per person, all businesses), ``B#{biz}#{day}``
-# (per business). ``identity`` is a keyed hash of the normalised address, never the address. Counted in
-# the same transaction as the email's ledger claim; items expire two days later.
-
-
-def cap_pk(key: str) -> str:
-    return f"CAP#{key}"
+# ``CAP#{key}`` / ``C`` with a counter ``n``, counted in the same transaction as the email's ledger claim;
+# items expire two days later. ``identity`` is a keyed hash of the normalised address, never the address.
+cap_pk = KeyFormat("CAP", "key")
+CAP_SK = "C"
+person_business_cap = KeyFormat("", "business_id", "identity", "day")  # per person per business
+person_cap = KeyFormat("*", "identity", "utc_day")  # per person, all businesses
+business_cap = KeyFormat("B", "business_id", "day")  # per business

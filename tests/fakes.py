@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from chalicelib import tables
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited
 from chalicelib.ports import (
-    Claim,
+    Addition,
     DayPage,
+    DayQuery,
     IdempotencyRecord,
     LinkRecord,
     RecordOutcome,
     ResponseLocator,
+    WriteGuards,
 )
 
 
@@ -65,24 +68,18 @@ class InMemoryStore:
 
     # ---- ResponseStore ----------------------------------------------------------------------------
 
-    def record(
-        self,
-        response: StoredResponse,
-        claim: Claim,
-        idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit] = (),
-        extra_claims: Sequence[Claim] = (),
-    ) -> RecordOutcome:
+    def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
+        claims, idempotency, limits = guards.claims, guards.idempotency, guards.limits
         self.calls.append("record")
         # The same order of conditions as the DynamoDB transaction: any failure writes nothing.
         if idempotency is not None and (idempotency.scope, idempotency.key) in self.idempotency:
             return RecordOutcome("replay", replay=self.idempotency[(idempotency.scope, idempotency.key)])
         self._check(limits)
-        claim_keys = [(c.business_id, c.key) for c in (claim, *extra_claims)]
+        claim_keys = [(c.business_id, c.key) for c in claims]
         for claim_key in claim_keys:
             if claim_key in self.claims:
                 return RecordOutcome("already_claimed", existing=self.claims[claim_key])
-        sort_key = f"{response.created_at}#{response.response_id}"
+        sort_key = tables.response_sk(response.created_at, response.response_id)
         for claim_key in claim_keys:
             self.claims[claim_key] = ResponseLocator(
                 response.business_id, response.local_date, sort_key, response.response_id, response.created_at
@@ -116,38 +113,23 @@ class InMemoryStore:
     def save_idempotency(self, record: IdempotencyRecord) -> None:
         self.idempotency.setdefault((record.scope, record.key), record)
 
-    def add_comment(
-        self,
-        locator: ResponseLocator,
-        *,
-        comment: str | None,
-        email: str | None,
-        email_hash: str | None,
-        updated_at: str,
-    ) -> bool:
+    def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
         key = (locator.business_id, locator.sort_key)
         found = self.responses.get(key)
         if found is None or found.response_id != locator.response_id:
             return False
-        update: dict[str, object] = {"updated_at": updated_at}
-        if comment is not None:
-            update["comment"] = comment
-        if email is not None:
-            update.update(email=email, email_hash=email_hash, consent=True)
+        update: dict[str, object] = {"updated_at": added.updated_at}
+        if added.comment is not None:
+            update["comment"] = added.comment
+        if added.email is not None:
+            update.update(email=added.email, email_hash=added.email_hash, consent=True)
         self.responses[key] = found.model_copy(update=update)
         return True
 
-    def query_day(
-        self,
-        business_id: str,
-        day: str,
-        *,
-        limit: int | None,
-        start_after: str | None = None,
-        metric: str | None = None,
-        touchpoint_id: str | None = None,
-    ) -> DayPage:
+    def query_day(self, query: DayQuery) -> DayPage:
         self.calls.append("query_day")
+        business_id, day, limit = query.business_id, query.day, query.limit
+        start_after, metric, touchpoint_id = query.start_after, query.metric, query.touchpoint_id
         keys = sorted(
             (sk for (b, sk), r in self.responses.items() if b == business_id and r.local_date == day), reverse=True
         )

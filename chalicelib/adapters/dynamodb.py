@@ -3,26 +3,29 @@ other adapters) only; the client is made on first use and reused by the warm con
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from chalicelib import tables
+from chalicelib.adapters.aws import LazyClient, attempts
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited, TemporarilyUnavailable
 from chalicelib.ports import (
+    Addition,
     Claim,
     DayPage,
+    DayQuery,
     IdempotencyRecord,
     LinkRecord,
     RecordOutcome,
     ResponseLocator,
+    WriteGuards,
 )
 
 _RETRYABLE = {
@@ -38,6 +41,7 @@ _RETRYABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "Trans
 # A conflict is another transaction on the same item at the same moment (a busy QR's rate counter); a
 # cancelled transaction wrote nothing, so it is retried here before the customer ever sees a 503.
 _CONFLICT_RETRIES = 2
+_CONDITION_FAILED = "ConditionalCheckFailed"
 _PERSONAL = ("email", "email_hash", "comment", "GSI1PK", "GSI1SK")
 # Attributes the owner listing and metrics need; keys and hashes stay in the table.
 _RESPONSE_FIELDS = tuple(StoredResponse.model_fields)
@@ -67,16 +71,53 @@ def _translated() -> Iterator[None]:
         raise TemporarilyUnavailable() from exc
 
 
-class DynamoTable:
+def conditional(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+    """One conditional write (``put_item``, ``update_item``, ``delete_item``): its answer, or None when its
+    condition failed. The one place a ``ConditionalCheckFailedException`` is told from other errors."""
+    from botocore.exceptions import ClientError
+
+    try:
+        with _translated():
+            return call(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != _CONDITION_FAILED + "Exception":
+            raise
+        return None
+
+
+def query_pages(client: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query finds, across its pages (boto3's paginator)."""
+    pages = client.get_paginator("query").paginate(**kwargs)
+    with _translated():
+        for page in pages:
+            yield from page.get("Items", [])
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """Why a transaction was cancelled, by the names its items were given (``DynamoTable._transact``)."""
+
+    reasons: Mapping[str, Mapping[str, Any]]
+
+    def failed(self, name: str) -> bool:
+        """The named item's condition failed (not a conflict, not throttling)."""
+        return self.reasons.get(name, {}).get("Code") == _CONDITION_FAILED
+
+    def old(self, name: str) -> dict[str, Any] | None:
+        """The item as it was when the named item's condition failed (``ReturnValuesOnConditionCheckFailure``);
+        moto may leave it out."""
+        return self.reasons.get(name, {}).get("Item") if self.failed(name) else None
+
+
+class DynamoTable(LazyClient):
     """The table, its lazily made client and the item (de)serialisation every DynamoDB adapter shares."""
 
-    def __init__(self, table_name: str, client: Any | None = None):
-        self.table = table_name
-        self._client = client
+    @property
+    def table(self) -> str:
+        return self.name
 
-    @cached_property
-    def client(self) -> Any:
-        return self._client or make_client()
+    def _make(self) -> Any:
+        return make_client()
 
     @cached_property
     def _ser(self) -> Any:
@@ -100,26 +141,44 @@ class DynamoTable:
     def _key(pk: str, sk: str) -> dict[str, Any]:
         return {"PK": {"S": pk}, "SK": {"S": sk}}
 
-    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Run a transaction: None when it committed, else the cancellation reasons, one per item."""
+    def _get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        """One item as plain values, or None. Strongly consistent unless said otherwise: the "only once"
+        rules read what a write a moment ago decided."""
+        with _translated():
+            item = self.client.get_item(TableName=self.table, Key=self._key(pk, sk), ConsistentRead=consistent)
+        found = item.get("Item")
+        return self._plain(found) if found else None
+
+    def _funnel_count(self, business_id: str, day: str, sk: str, counter: str) -> dict[str, Any]:
+        """Add one to a day's funnel counter (``opened`` per touchpoint, vouchers ``issued``/``redeemed``)."""
+        return {
+            "TableName": self.table,
+            "Key": self._key(tables.funnel_pk(business_id, day), sk),
+            "UpdateExpression": f"ADD {counter} :one SET #type = :type",
+            "ExpressionAttributeNames": {"#type": "type"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
+        }
+
+    def _transact(self, items: dict[str, dict[str, Any]]) -> Cancelled | None:
+        """Run a transaction of named items: None when it committed, else why it was cancelled, by name.
+        DynamoDB answers one reason per item, in the order sent; the names are that order's only reader."""
         from botocore.exceptions import ClientError
 
-        for attempt in range(_CONFLICT_RETRIES + 1):
+        for attempt in attempts(_CONFLICT_RETRIES + 1, base=0.0125, cap=0.05):
             try:
                 with _translated():
-                    self.client.transact_write_items(TransactItems=items)
+                    self.client.transact_write_items(TransactItems=list(items.values()))
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons") or []
                 codes = {r.get("Code") for r in reasons}
-                conflict = "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+                conflict = "TransactionConflict" in codes and _CONDITION_FAILED not in codes
                 if conflict and attempt < _CONFLICT_RETRIES:
-                    time.sleep(random.uniform(0.005, 0.025) * (attempt + 1))
                     continue
                 if codes & (_RETRYABLE | _RETRYABLE_REASONS):
                     raise TemporarilyUnavailable() from exc
-                return reasons
+                return Cancelled(dict(zip(items, reasons, strict=False)))
             return None
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -129,7 +188,7 @@ class DynamoStore(DynamoTable):
 
     def put_business(self, business: Business) -> None:
         data = business.model_dump(mode="json")
-        data.update(PK=tables.business_pk(business.business_id), SK="META", type="business")
+        data.update(PK=tables.business_pk(business.business_id), SK=tables.BUSINESS_SK, type="business")
         with _translated():
             self.client.put_item(
                 TableName=self.table, Item=self._item(data), ConditionExpression="attribute_not_exists(PK)"
@@ -139,60 +198,44 @@ class DynamoStore(DynamoTable):
         self, business_id: str, signing_keys: dict[int, str], active_key_id: int, expected_active_key_id: int
     ) -> bool:
         """Replace a business's signing keys, unless someone else rotated since they were read (False)."""
-        from botocore.exceptions import ClientError
-
-        try:
-            with _translated():
-                self.client.update_item(
-                    TableName=self.table,
-                    Key=self._key(tables.business_pk(business_id), "META"),
-                    UpdateExpression="SET signing_keys = :keys, active_key_id = :active",
-                    ConditionExpression="attribute_exists(PK) AND active_key_id = :expected",
-                    ExpressionAttributeValues={
-                        ":keys": self._ser.serialize({str(k): v for k, v in signing_keys.items()}),
-                        ":active": {"N": str(active_key_id)},
-                        ":expected": {"N": str(expected_active_key_id)},
-                    },
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        values = {
+            ":keys": self._ser.serialize({str(k): v for k, v in signing_keys.items()}),
+            ":active": {"N": str(active_key_id)},
+            ":expected": {"N": str(expected_active_key_id)},
+        }
+        return self._update_business(
+            business_id, "SET signing_keys = :keys, active_key_id = :active", "active_key_id = :expected", values
+        )
 
     def set_owner_key_hash(self, business_id: str, owner_key_hash: str, expected_hash: str) -> bool:
         """Replace the owner key's hash, unless it changed since it was read (False)."""
-        from botocore.exceptions import ClientError
+        values = {":new": {"S": owner_key_hash}, ":old": {"S": expected_hash}}
+        return self._update_business(business_id, "SET owner_key_hash = :new", "owner_key_hash = :old", values)
 
-        try:
-            with _translated():
-                self.client.update_item(
-                    TableName=self.table,
-                    Key=self._key(tables.business_pk(business_id), "META"),
-                    UpdateExpression="SET owner_key_hash = :new",
-                    ConditionExpression="attribute_exists(PK) AND owner_key_hash = :old",
-                    ExpressionAttributeValues={":new": {"S": owner_key_hash}, ":old": {"S": expected_hash}},
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+    def _update_business(self, business_id: str, update: str, unchanged: str, values: dict[str, Any]) -> bool:
+        """Update the business's item if it exists and ``unchanged`` still holds (False otherwise)."""
+        answer = conditional(
+            self.client.update_item,
+            TableName=self.table,
+            Key=self._key(tables.business_pk(business_id), tables.BUSINESS_SK),
+            UpdateExpression=update,
+            ConditionExpression=f"attribute_exists(PK) AND {unchanged}",
+            ExpressionAttributeValues=values,
+        )
+        return answer is not None
 
     def get_business(self, business_id: str) -> Business | None:
         # Strongly consistent (#11): owner authentication reads here, and a key rotated a moment ago must
         # not verify from a replica that has not seen the rotation. The hot path reads it once a minute.
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.business_pk(business_id), "META"), ConsistentRead=True
-            )
-        item = got.get("Item")
-        return Business.model_validate(self._plain(item)) if item else None
+        item = self._get(tables.business_pk(business_id), tables.BUSINESS_SK)
+        return Business.model_validate(item) if item else None
 
     def put_touchpoint(self, touchpoint: Touchpoint) -> None:
         data = touchpoint.model_dump(mode="json")
         data.update(
-            PK=tables.business_pk(touchpoint.business_id), SK=f"TP#{touchpoint.touchpoint_id}", type="touchpoint"
+            PK=tables.business_pk(touchpoint.business_id),
+            SK=tables.touchpoint_sk(touchpoint.touchpoint_id),
+            type="touchpoint",
         )
         with _translated():
             self.client.put_item(
@@ -200,85 +243,65 @@ class DynamoStore(DynamoTable):
             )
 
     def get_touchpoint(self, business_id: str, touchpoint_id: str) -> Touchpoint | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.business_pk(business_id), f"TP#{touchpoint_id}")
-            )
-        item = got.get("Item")
-        return Touchpoint.model_validate(self._plain(item)) if item else None
+        item = self._get(tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id), consistent=False)
+        return Touchpoint.model_validate(item) if item else None
 
     def list_touchpoints(self, business_id: str) -> list[Touchpoint]:
-        found: list[Touchpoint] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :tp)",
-            "ExpressionAttributeValues": {":pk": {"S": tables.business_pk(business_id)}, ":tp": {"S": "TP#"}},
-        }
-        while True:
-            with _translated():
-                page = self.client.query(**kwargs)
-            found.extend(Touchpoint.model_validate(self._plain(i)) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_pages(
+            self.client,
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :tp)",
+            ExpressionAttributeValues={
+                ":pk": {"S": tables.business_pk(business_id)},
+                ":tp": {"S": tables.touchpoint_sk.begins()},
+            },
+        )
+        return [Touchpoint.model_validate(self._plain(item)) for item in items]
 
     # ---- responses --------------------------------------------------------------------------------
 
-    def record(
-        self,
-        response: StoredResponse,
-        claim: Claim,
-        idempotency: IdempotencyRecord | None,
-        limits: Sequence[RateLimit] = (),
-        extra_claims: Sequence[Claim] = (),
-    ) -> RecordOutcome:
+    def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
+        claims, idempotency, limits = guards.claims, guards.idempotency, guards.limits
         pk = tables.response_pk(response.business_id, response.local_date)
-        sk = f"{response.created_at}#{response.response_id}"
+        sk = tables.response_sk(response.created_at, response.response_id)
         data = response.model_dump(mode="json")
         data.update(PK=pk, SK=sk, type="response")
         if response.email_hash:
             data.update(GSI1PK=tables.email_gsi_pk(response.business_id, response.email_hash), GSI1SK=sk)
-        # Item order is relied on by _cancelled: the primary claim, the response, the idempotency record,
-        # the extra claims, then the rate counters.
-        items: list[dict[str, Any]] = [
-            self._claim_update(claim, response, sk),
-            {
+        # The order DynamoDB gets them in (its reasons come back in it): the first claim, the response, the
+        # idempotency record, the other claims, the rate counters.
+        items: dict[str, dict[str, Any]] = {
+            "claim:0": self._claim_update(claims[0], response, sk),
+            "response": {
                 "Put": {
                     "TableName": self.table,
                     "Item": self._item(data),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
-        ]
-        idempotency_at = None
+        }
         if idempotency is not None:
-            idempotency_at = len(items)
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": self._item(self._idempotency_item(idempotency)),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
+            items["idempotency"] = {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": self._item(self._idempotency_item(idempotency)),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
-            )
-        claim_at = [0]
-        for extra in extra_claims:
-            claim_at.append(len(items))
-            items.append(self._claim_update(extra, response, sk))
-        first_limit = len(items)
-        items += [self._limit_update(limit) for limit in limits]
-        reasons = self._transact(items)
-        if reasons is None:
+            }
+        for number, claim in enumerate(claims[1:], start=1):
+            items[f"claim:{number}"] = self._claim_update(claim, response, sk)
+        items.update(self._limit_updates(limits))
+        cancelled = self._transact(items)
+        if cancelled is None:
             return RecordOutcome("created")
-        return self._cancelled(reasons, claim.business_id, limits, first_limit, idempotency_at, claim_at)
+        return self._cancelled(cancelled, response.business_id, limits, len(claims))
 
     def _claim_update(self, claim: Claim, response: StoredResponse, sk: str) -> dict[str, Any]:
         return {
             "Update": {
                 "TableName": self.table,
-                "Key": self._key(tables.claim_pk(claim.business_id, claim.key), "C"),
+                "Key": self._key(tables.claim_pk(claim.business_id, claim.key), tables.CLAIM_SK),
                 # Creates the claim, or fills a minted link's record; never overwrites a claim.
                 "UpdateExpression": "SET response_id = :rid, response_sk = :sk, response_date = :d, "
                 "claimed_at = :at, #type = if_not_exists(#type, :type), #ttl = if_not_exists(#ttl, :ttl)",
@@ -298,24 +321,28 @@ class DynamoStore(DynamoTable):
             }
         }
 
-    def _limit_update(self, limit: RateLimit) -> dict[str, Any]:
-        # Counts one write in the window, on condition the window is not full: all or nothing with the write.
+    def _limit_updates(self, limits: Sequence[RateLimit]) -> dict[str, dict[str, Any]]:
+        # Counts one write in each window, on condition the window is not full: all or nothing with the write.
         return {
-            "Update": {
-                "TableName": self.table,
-                "Key": self._key(tables.rate_limit_pk(limit.key), "RL"),
-                "UpdateExpression": "ADD n :one SET #ttl = if_not_exists(#ttl, :ttl)",
-                "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
-                "ExpressionAttributeNames": {"#ttl": tables.TTL_ATTRIBUTE},
-                "ExpressionAttributeValues": self._item({":one": 1, ":ttl": limit.expires_at, ":limit": limit.limit}),
+            f"limit:{number}": {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(tables.rate_limit_pk(limit.key), tables.RATE_LIMIT_SK),
+                    "UpdateExpression": "ADD n :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                    "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+                    "ExpressionAttributeNames": {"#ttl": tables.TTL_ATTRIBUTE},
+                    "ExpressionAttributeValues": self._item(
+                        {":one": 1, ":ttl": limit.expires_at, ":limit": limit.limit}
+                    ),
+                }
             }
+            for number, limit in enumerate(limits)
         }
 
     @staticmethod
-    def _limited(reasons: list[dict[str, Any]], limits: Sequence[RateLimit], first_limit: int) -> RateLimited | None:
-        for offset, limit in enumerate(limits):
-            index = first_limit + offset
-            if index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed":
+    def _limited(cancelled: Cancelled, limits: Sequence[RateLimit]) -> RateLimited | None:
+        for number, limit in enumerate(limits):
+            if cancelled.failed(f"limit:{number}"):
                 return RateLimited(
                     "Too many responses in a short time; please try again in a minute.",
                     retry_after=max(1, limit.retry_after),
@@ -323,23 +350,12 @@ class DynamoStore(DynamoTable):
         return None
 
     def _cancelled(
-        self,
-        reasons: list[dict[str, Any]],
-        business_id: str,
-        limits: Sequence[RateLimit],
-        first_limit: int,
-        idempotency_at: int | None = None,
-        claim_at: Sequence[int] = (0,),
+        self, cancelled: Cancelled, business_id: str, limits: Sequence[RateLimit], claims: int
     ) -> RecordOutcome:
-        codes = [r.get("Code") for r in reasons]
         # A retry of an accepted request replays its answer, even when the window has filled since.
-        if (
-            idempotency_at is not None
-            and idempotency_at < len(codes)
-            and codes[idempotency_at] == "ConditionalCheckFailed"
-            and reasons[idempotency_at].get("Item")
-        ):
-            old = self._plain(reasons[idempotency_at]["Item"])
+        replayed = cancelled.old("idempotency")
+        if replayed:
+            old = self._plain(replayed)
             return RecordOutcome(
                 "replay",
                 replay=IdempotencyRecord(
@@ -351,32 +367,34 @@ class DynamoStore(DynamoTable):
                     expires_at=int(old[tables.TTL_ATTRIBUTE]),
                 ),
             )
-        limited = self._limited(reasons, limits, first_limit)
+        limited = self._limited(cancelled, limits)
         if limited is not None:
             raise limited
         # The first taken claim names the response to change: the page view's own before the respondent's.
-        for index in claim_at:
-            if index < len(codes) and codes[index] == "ConditionalCheckFailed" and reasons[index].get("Item"):
-                old = self._plain(reasons[index]["Item"])
-                if "response_id" not in old:
-                    continue
-                return RecordOutcome(
-                    "already_claimed",
-                    existing=ResponseLocator(
-                        business_id=business_id,
-                        local_date=old["response_date"],
-                        sort_key=old["response_sk"],
-                        response_id=old["response_id"],
-                        created_at=old["claimed_at"],
-                    ),
-                )
+        for number in range(claims):
+            taken = cancelled.old(f"claim:{number}")
+            if not taken:
+                continue
+            old = self._plain(taken)
+            if "response_id" not in old:
+                continue
+            return RecordOutcome(
+                "already_claimed",
+                existing=ResponseLocator(
+                    business_id=business_id,
+                    local_date=old["response_date"],
+                    sort_key=old["response_sk"],
+                    response_id=old["response_id"],
+                    created_at=old["claimed_at"],
+                ),
+            )
         # A fresh response id collided (practically impossible) or an unknown reason: let the client retry.
         raise TemporarilyUnavailable()
 
     def _idempotency_item(self, record: IdempotencyRecord) -> dict[str, Any]:
         return {
             "PK": tables.idempotency_pk(record.scope, record.key),
-            "SK": "I",
+            "SK": tables.IDEMPOTENCY_SK,
             "type": "idempotency",
             "scope": record.scope,
             "key": record.key,
@@ -387,18 +405,13 @@ class DynamoStore(DynamoTable):
         }
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            with _translated():
-                self.client.put_item(
-                    TableName=self.table,
-                    Item=self._item(self._idempotency_item(record)),
-                    ConditionExpression="attribute_not_exists(PK)",
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        # The first answer stays: a second save of the same key is a no-op, not an error.
+        conditional(
+            self.client.put_item,
+            TableName=self.table,
+            Item=self._item(self._idempotency_item(record)),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
 
     def update_score(
         self, locator: ResponseLocator, score: int, unhappy: bool, updated_at: str, limits: Sequence[RateLimit] = ()
@@ -415,27 +428,18 @@ class DynamoStore(DynamoTable):
                 self.client.update_item(**update)
             return
         # A repeat counts against the limits too, or re-scoring one link would be a free way to flood.
-        reasons = self._transact([{"Update": update}] + [self._limit_update(limit) for limit in limits])
-        if reasons is None:
+        cancelled = self._transact({"response": {"Update": update}, **self._limit_updates(limits)})
+        if cancelled is None:
             return
-        limited = self._limited(reasons, limits, 1)
+        limited = self._limited(cancelled, limits)
         if limited is not None:
             raise limited
         raise TemporarilyUnavailable()
 
-    def add_comment(
-        self,
-        locator: ResponseLocator,
-        *,
-        comment: str | None,
-        email: str | None,
-        email_hash: str | None,
-        updated_at: str,
-    ) -> bool:
-        from botocore.exceptions import ClientError
-
+    def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
         sets = ["updated_at = :t"]
-        values: dict[str, Any] = {":t": updated_at}
+        values: dict[str, Any] = {":t": added.updated_at}
+        comment, email, email_hash = added.comment, added.email, added.email_hash
         if comment is not None:
             sets.append("#comment = :c")
             values[":c"] = comment
@@ -459,26 +463,11 @@ class DynamoStore(DynamoTable):
         }
         if comment is not None:
             kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}  # a reserved word
-        try:
-            with _translated():
-                self.client.update_item(**kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return conditional(self.client.update_item, **kwargs) is not None
 
-    def query_day(
-        self,
-        business_id: str,
-        day: str,
-        *,
-        limit: int | None,
-        start_after: str | None = None,
-        metric: str | None = None,
-        touchpoint_id: str | None = None,
-    ) -> DayPage:
-        pk = tables.response_pk(business_id, day)
+    def query_day(self, query: DayQuery) -> DayPage:
+        limit, metric, touchpoint_id = query.limit, query.metric, query.touchpoint_id
+        pk = tables.response_pk(query.business_id, query.day)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk",
@@ -494,8 +483,8 @@ class DynamoStore(DynamoTable):
             kwargs["ExpressionAttributeValues"][":tp"] = {"S": touchpoint_id}
         if filters:
             kwargs["FilterExpression"] = " AND ".join(filters)
-        if start_after:
-            kwargs["ExclusiveStartKey"] = self._key(pk, start_after)
+        if query.start_after:
+            kwargs["ExclusiveStartKey"] = self._key(pk, query.start_after)
         page = DayPage()
         while True:
             if limit is not None:
@@ -537,24 +526,19 @@ class DynamoStore(DynamoTable):
                 {"PutRequest": {"Item": self._item(self._link_data(link))}} for link in links[start : start + 25]
             ]
             pending: dict[str, Any] = {self.table: requests}
-            attempt = 0
-            while pending:
+            for _attempt in attempts(8, base=0.05, cap=1.0):
                 with _translated():
                     got = self.client.batch_write_item(RequestItems=pending)
                 pending = got.get("UnprocessedItems") or {}
-                attempt += 1
-                if pending and attempt >= 8:
-                    raise TemporarilyUnavailable()
-                if pending:
-                    import random
-                    import time
-
-                    time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())
+                if not pending:
+                    break
+            else:
+                raise TemporarilyUnavailable()
 
     def _link_data(self, link: LinkRecord) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "PK": tables.claim_pk(link.business_id, f"L#{link.touchpoint_id}#{link.link_id}"),
-            "SK": "C",
+            "PK": tables.claim_pk(link.business_id, tables.link_claim(link.touchpoint_id, link.link_id)),
+            "SK": tables.CLAIM_SK,
             "type": "link",
             "business_id": link.business_id,
             "touchpoint_id": link.touchpoint_id,
@@ -570,59 +554,43 @@ class DynamoStore(DynamoTable):
                 email=link.email,
                 email_hash=link.email_hash,
                 GSI1PK=tables.email_gsi_pk(link.business_id, link.email_hash),
-                GSI1SK="L#" + link.link_id,
+                GSI1SK=tables.link_gsi_sk(link.link_id),
             )
         return data
 
     def count_open(self, business_id: str, day: str, touchpoint_id: str) -> None:
         with _translated():
             self.client.update_item(
-                TableName=self.table,
-                Key=self._key(tables.funnel_pk(business_id, day), f"TP#{touchpoint_id}"),
-                UpdateExpression="ADD opened :one SET #type = :type",
-                ExpressionAttributeNames={"#type": "type"},
-                ExpressionAttributeValues={":one": {"N": "1"}, ":type": {"S": "funnel"}},
+                **self._funnel_count(business_id, day, tables.touchpoint_sk(touchpoint_id), "opened")
             )
 
     def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]:
-        keys: list[tuple[str, str]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": tables.GSI1,
-            "KeyConditionExpression": "GSI1PK = :g",
-            "ExpressionAttributeValues": {":g": {"S": tables.email_gsi_pk(business_id, email_hash)}},
-        }
-        while True:
-            with _translated():
-                page = self.client.query(**kwargs)
-            keys.extend((i["PK"]["S"], i["SK"]["S"]) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return keys
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_pages(
+            self.client,
+            TableName=self.table,
+            IndexName=tables.GSI1,
+            KeyConditionExpression="GSI1PK = :g",
+            ExpressionAttributeValues={":g": {"S": tables.email_gsi_pk(business_id, email_hash)}},
+        )
+        return [(item["PK"]["S"], item["SK"]["S"]) for item in items]
 
     def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> str | None:
         """Remove the address, its hash and the comment from one item; returns the comment it held (so
         its copies in stored reports can be found), None when it held none or was gone."""
-        from botocore.exceptions import ClientError
-
-        try:
-            with _translated():
-                got = self.client.update_item(
-                    TableName=self.table,
-                    Key=self._key(pk, sk),
-                    UpdateExpression="REMOVE "
-                    + ", ".join(f"#p{i}" for i in range(len(_PERSONAL)))
-                    + " SET erased_at = :t, consent = :no",
-                    ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeNames={f"#p{i}": name for i, name in enumerate(_PERSONAL)},
-                    ExpressionAttributeValues={":t": {"S": erased_at}, ":no": {"BOOL": False}},
-                    ReturnValues="UPDATED_OLD",
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            return None
-        return (got.get("Attributes") or {}).get("comment", {}).get("S")
+        got = conditional(
+            self.client.update_item,
+            TableName=self.table,
+            Key=self._key(pk, sk),
+            UpdateExpression="REMOVE "
+            + ", ".join(f"#p{i}" for i in range(len(_PERSONAL)))
+            + " SET erased_at = :t, consent = :no",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={f"#p{i}": name for i, name in enumerate(_PERSONAL)},
+            ExpressionAttributeValues={":t": {"S": erased_at}, ":no": {"BOOL": False}},
+            ReturnValues="UPDATED_OLD",
+        )
+        comment = ((got or {}).get("Attributes") or {}).get("comment", {}).get("S")
+        return comment if isinstance(comment, str) else None
 
 
 def _native(value: Any) -> Any:

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import DynamoTable, _translated
+from chalicelib.adapters.aws import attempts
+from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional
 from chalicelib.domain.calendar import parse_iso_utc
 from chalicelib.domain.models import StoredResponse
-from chalicelib.ports import AlertRef, ApologyPointer, EmailCap, LedgerEntry, Voucher
+from chalicelib.errors import TemporarilyUnavailable
+from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, MailClaim, Voucher
 
 _LEDGER_DAYS = 90
 _VOUCHER_KEEP_DAYS = 180
@@ -25,52 +27,27 @@ def _epoch(iso: str) -> int:
 
 
 class DynamoFollowupStore(DynamoTable):
-    def _failed_condition(self, exc: Exception) -> bool:
-        from botocore.exceptions import ClientError
-
-        return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == (
-            "ConditionalCheckFailedException"
-        )
-
     # ---- MailLedger -------------------------------------------------------------------------------
 
-    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
-        try:
-            with _translated():
-                self.client.put_item(
-                    TableName=self.table,
-                    Item=self._item(
-                        {
-                            "PK": tables.ledger_pk(dedupe_key),
-                            "SK": "M",
-                            "type": "mail",
-                            "kind": kind,
-                            "business_id": business_id,
-                            "status": "sending",
-                            "claimed_at": now,
-                            tables.TTL_ATTRIBUTE: _epoch(now) + _LEDGER_DAYS * 86400,
-                        }
-                    ),
-                    # Free, or claimed by a sender that died before it finished (never after "sent").
-                    ConditionExpression="attribute_not_exists(PK) OR (#s = :sending AND claimed_at < :stale)",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues=self._item({":sending": "sending", ":stale": stale_before}),
-                )
-        except Exception as exc:
-            if self._failed_condition(exc):
-                return False
-            raise
-        return True
+    def claim(self, claim: MailClaim) -> bool:
+        return conditional(self.client.put_item, **self._ledger_claim(claim)) is not None
+
+    def _ledger_claim(self, claim: MailClaim) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": self._claim_item(
+                claim.dedupe_key, kind=claim.kind, business_id=claim.business_id, now=claim.now, status="sending"
+            ),
+            # Free, or claimed by a sender that died before it finished (never after "sent").
+            "ConditionExpression": "attribute_not_exists(PK) OR (#s = :sending AND claimed_at < :stale)",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": self._item({":sending": "sending", ":stale": claim.stale_before}),
+        }
 
     def get(self, dedupe_key: str) -> LedgerEntry | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.ledger_pk(dedupe_key), "M"), ConsistentRead=True
-            )
-        item = got.get("Item")
-        if not item:
+        plain = self._get(tables.ledger_pk(dedupe_key), tables.LEDGER_SK)
+        if plain is None:
             return None
-        plain = self._plain(item)
         return LedgerEntry(dedupe_key, plain["status"], plain["claimed_at"], plain.get("message_id"))
 
     def finish(self, dedupe_key: str, *, status: Literal["sent", "queued"], message_id: str | None, now: str) -> None:
@@ -82,32 +59,29 @@ class DynamoFollowupStore(DynamoTable):
         with _translated():
             self.client.update_item(
                 TableName=self.table,
-                Key=self._key(tables.ledger_pk(dedupe_key), "M"),
+                Key=self._key(tables.ledger_pk(dedupe_key), tables.LEDGER_SK),
                 UpdateExpression="SET " + sets,
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=self._item(values),
             )
 
     def release(self, dedupe_key: str, *, caps: Sequence[EmailCap] = ()) -> None:
-        try:
-            with _translated():
-                self.client.delete_item(
-                    TableName=self.table,
-                    Key=self._key(tables.ledger_pk(dedupe_key), "M"),
-                    ConditionExpression="#s = :sending",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={":sending": {"S": "sending"}},
-                )
-        except Exception as exc:
-            if not self._failed_condition(exc):
-                raise
+        released = conditional(
+            self.client.delete_item,
+            TableName=self.table,
+            Key=self._key(tables.ledger_pk(dedupe_key), tables.LEDGER_SK),
+            ConditionExpression="#s = :sending",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":sending": {"S": "sending"}},
+        )
+        if released is None:
             return  # not ours to give back: nor are the counts
         for cap in caps:
             # Nothing went out: the caller's retry must not find the person's cap spent by this attempt.
             with _translated():
                 self.client.update_item(
                     TableName=self.table,
-                    Key=self._key(tables.cap_pk(cap.key), "C"),
+                    Key=self._key(tables.cap_pk(cap.key), tables.CAP_SK),
                     UpdateExpression="ADD n :minus",
                     ConditionExpression="n > :zero",
                     ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
@@ -119,7 +93,7 @@ class DynamoFollowupStore(DynamoTable):
         return self._item(
             {
                 "PK": tables.ledger_pk(dedupe_key),
-                "SK": "M",
+                "SK": tables.LEDGER_SK,
                 "type": "mail",
                 "kind": kind,
                 "business_id": business_id,
@@ -129,78 +103,46 @@ class DynamoFollowupStore(DynamoTable):
             }
         )
 
-    def claim_within(
-        self,
-        dedupe_key: str,
-        *,
-        kind: str,
-        business_id: str,
-        now: str,
-        stale_before: str,
-        caps: Sequence[EmailCap],
-    ) -> str:
+    def claim_within(self, claim: MailClaim, caps: Sequence[EmailCap]) -> str:
         if not caps:
-            return (
-                "claimed"
-                if self.claim(dedupe_key, kind=kind, business_id=business_id, now=now, stale_before=stale_before)
-                else "taken"
-            )
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
+            return "claimed" if self.claim(claim) else "taken"
+        items: dict[str, dict[str, Any]] = {"ledger": {"Put": self._ledger_claim(claim)}}
+        for number, cap in enumerate(caps):
+            items[f"cap:{number}"] = {
+                "Update": {
                     "TableName": self.table,
-                    "Item": self._claim_item(dedupe_key, kind=kind, business_id=business_id, now=now, status="sending"),
-                    "ConditionExpression": "attribute_not_exists(PK) OR (#s = :sending AND claimed_at < :stale)",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": self._item({":sending": "sending", ":stale": stale_before}),
+                    "Key": self._key(tables.cap_pk(cap.key), tables.CAP_SK),
+                    # An atomic conditional ADD: two containers can never both take the last slot.
+                    "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
+                    "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+                    "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                    "ExpressionAttributeValues": self._item(
+                        {":one": 1, ":type": "email_cap", ":ttl": cap.expires_at, ":limit": cap.limit}
+                    ),
                 }
             }
-        ]
-        for cap in caps:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": self._key(tables.cap_pk(cap.key), "C"),
-                        # An atomic conditional ADD: two containers can never both take the last slot.
-                        "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
-                        "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
-                        "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                        "ExpressionAttributeValues": self._item(
-                            {":one": 1, ":type": "email_cap", ":ttl": cap.expires_at, ":limit": cap.limit}
-                        ),
-                    }
-                }
-            )
-        reasons = self._transact(items)
-        if reasons is None:
+        cancelled = self._transact(items)
+        if cancelled is None:
             return "claimed"
-        codes = [r.get("Code") for r in reasons]
-        if codes and codes[0] == "ConditionalCheckFailed":
+        if cancelled.failed("ledger"):
             return "taken"
-        for cap, code in zip(caps, codes[1:], strict=False):
-            if code == "ConditionalCheckFailed":
+        for number, cap in enumerate(caps):
+            if cancelled.failed(f"cap:{number}"):
                 return cap.name
-        from chalicelib.errors import TemporarilyUnavailable
-
         raise TemporarilyUnavailable()
 
     def mark_capped(self, dedupe_key: str, *, kind: str, business_id: str, cap: str, now: str) -> bool:
         item = self._claim_item(dedupe_key, kind=kind, business_id=business_id, now=now, status="capped")
         item.update(self._item({"cap": cap}))
-        try:
-            with _translated():
-                self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(PK)")
-        except Exception as exc:
-            if self._failed_condition(exc):
-                return False
-            raise
-        return True
+        put = conditional(
+            self.client.put_item, TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(PK)"
+        )
+        return put is not None
 
     def full_cap(self, caps: Sequence[EmailCap]) -> str | None:
         if not caps:
             return None
-        keys = [self._key(tables.cap_pk(cap.key), "C") for cap in caps]
+        keys = [self._key(tables.cap_pk(cap.key), tables.CAP_SK) for cap in caps]
         with _translated():
             found = self.client.batch_get_item(
                 RequestItems={
@@ -242,7 +184,7 @@ class DynamoFollowupStore(DynamoTable):
                 RequestItems={
                     self.table: {
                         "Keys": [
-                            self._key(tables.suppression_pk(email_hash), "*"),
+                            self._key(tables.suppression_pk(email_hash), tables.SUPPRESSED_EVERYWHERE),
                             self._key(tables.suppression_pk(email_hash), business_id),
                         ],
                         "ProjectionExpression": "PK",
@@ -251,27 +193,20 @@ class DynamoFollowupStore(DynamoTable):
                 }
             )
         if got.get("UnprocessedKeys"):
-            from chalicelib.errors import TemporarilyUnavailable
-
             raise TemporarilyUnavailable()  # unsure: never send to an address we could not check
         return bool(got.get("Responses", {}).get(self.table))
 
     # ---- vouchers ---------------------------------------------------------------------------------
 
     def issue_voucher(
-        self,
-        voucher: Voucher,
-        *,
-        email_hash: str,
-        not_before: str | None,
-        day: str,
-        limit_hash: str | None = None,
+        self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
-
-        marker = self._key(tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind), "V")
+        marker_pk = tables.voucher_of_response_pk(voucher.business_id, voucher.response_id, voucher.kind)
+        marker = self._key(marker_pk, tables.VOUCHER_SK)
         keep = _epoch(voucher.valid_until) + _VOUCHER_KEEP_DAYS * 86400
-        items: list[dict[str, Any]] = [
-            {
+        items: dict[str, dict[str, Any]] = {
+            # One voucher per response and kind, whoever issues it first.
+            "marker": {
                 "Put": {
                     "TableName": self.table,
                     "Item": {
@@ -282,13 +217,13 @@ class DynamoFollowupStore(DynamoTable):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            {
+            "voucher": {
                 "Put": {
                     "TableName": self.table,
                     "Item": self._item(
                         {
                             "PK": tables.voucher_pk(voucher.business_id, voucher.code),
-                            "SK": "V",
+                            "SK": tables.VOUCHER_SK,
                             "type": "voucher",
                             "business_id": voucher.business_id,
                             "code": voucher.code,
@@ -299,71 +234,53 @@ class DynamoFollowupStore(DynamoTable):
                             "kind": voucher.kind,
                             "email_hash": email_hash,
                             "GSI1PK": tables.email_gsi_pk(voucher.business_id, email_hash),
-                            "GSI1SK": "V#" + voucher.code,
+                            "GSI1SK": tables.voucher_gsi_sk(voucher.code),
                             tables.TTL_ATTRIBUTE: keep,
                         }
                     ),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self._key(tables.funnel_pk(voucher.business_id, day), "V"),
-                    "UpdateExpression": "ADD issued :one SET #type = :type",
-                    "ExpressionAttributeNames": {"#type": "type"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
-                }
-            },
-        ]
+            "funnel": {"Update": self._funnel_count(voucher.business_id, day, tables.VOUCHER_SK, "issued")},
+        }
         if not_before is not None:
             # At most one voucher per person per N days: the window check and the new date are one write.
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": self._key(
-                            tables.voucher_per_email_pk(voucher.business_id, limit_hash or email_hash), "V"
-                        ),
-                        "UpdateExpression": "SET last_issued_at = :now, #type = :type, #ttl = :ttl",
-                        "ConditionExpression": "attribute_not_exists(last_issued_at) OR last_issued_at < :nb",
-                        "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                        "ExpressionAttributeValues": self._item(
-                            {
-                                ":now": voucher.issued_at,
-                                ":nb": not_before,
-                                ":type": "voucher_per_email",
-                                ":ttl": _epoch(voucher.issued_at) + 400 * 86400,
-                            }
-                        ),
-                    }
+            items["per_email"] = {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": self._key(
+                        tables.voucher_per_email_pk(voucher.business_id, limit_hash or email_hash),
+                        tables.VOUCHER_SK,
+                    ),
+                    "UpdateExpression": "SET last_issued_at = :now, #type = :type, #ttl = :ttl",
+                    "ConditionExpression": "attribute_not_exists(last_issued_at) OR last_issued_at < :nb",
+                    "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+                    "ExpressionAttributeValues": self._item(
+                        {
+                            ":now": voucher.issued_at,
+                            ":nb": not_before,
+                            ":type": "voucher_per_email",
+                            ":ttl": _epoch(voucher.issued_at) + 400 * 86400,
+                        }
+                    ),
                 }
-            )
-        reasons = self._transact(items)  # throttling, and conflicts past two retries, raise a 503-kind error
-        if reasons is None:
+            }
+        cancelled = self._transact(items)  # throttling, and conflicts past two retries, raise a 503-kind error
+        if cancelled is None:
             return voucher
-        codes = [r.get("Code") for r in reasons]
-        if codes and codes[0] == "ConditionalCheckFailed":
-            code = self._plain(reasons[0].get("Item") or {}).get("code")
+        if cancelled.failed("marker"):
+            code = self._plain(cancelled.old("marker") or {}).get("code")
             if code is None:
-                got = self.client.get_item(TableName=self.table, Key=marker, ConsistentRead=True).get("Item")
-                code = self._plain(got or {}).get("code")
+                code = (self._get(marker_pk, tables.VOUCHER_SK) or {}).get("code")
             return self.get_voucher(voucher.business_id, code) if code else None
-        if len(codes) > 3 and codes[3] == "ConditionalCheckFailed":
+        if cancelled.failed("per_email"):
             return None
-        from chalicelib.errors import TemporarilyUnavailable
-
         raise TemporarilyUnavailable()  # a voucher code collision (2^-80): the record is retried
 
     def get_voucher(self, business_id: str, code: str) -> Voucher | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table, Key=self._key(tables.voucher_pk(business_id, code), "V"), ConsistentRead=True
-            )
-        item = got.get("Item")
-        if not item:
+        p = self._get(tables.voucher_pk(business_id, code), tables.VOUCHER_SK)
+        if p is None:
             return None
-        p = self._plain(item)
         return Voucher(
             business_id=p["business_id"],
             code=p["code"],
@@ -378,12 +295,11 @@ class DynamoFollowupStore(DynamoTable):
     def redeem_voucher(
         self, business_id: str, code: str, *, now: str, day: str
     ) -> Literal["redeemed", "already_redeemed", "expired", "unknown"]:
-
-        items = [
-            {
+        items = {
+            "voucher": {
                 "Update": {
                     "TableName": self.table,
-                    "Key": self._key(tables.voucher_pk(business_id, code), "V"),
+                    "Key": self._key(tables.voucher_pk(business_id, code), tables.VOUCHER_SK),
                     "UpdateExpression": "SET redeemed_at = :now",
                     "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(redeemed_at) "
                     "AND valid_until >= :now",
@@ -391,24 +307,14 @@ class DynamoFollowupStore(DynamoTable):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self._key(tables.funnel_pk(business_id, day), "V"),
-                    "UpdateExpression": "ADD redeemed :one SET #type = :type",
-                    "ExpressionAttributeNames": {"#type": "type"},
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":type": {"S": "funnel"}},
-                }
-            },
-        ]
-        reasons = self._transact(items)
-        if reasons is None:
+            "funnel": {"Update": self._funnel_count(business_id, day, tables.VOUCHER_SK, "redeemed")},
+        }
+        cancelled = self._transact(items)
+        if cancelled is None:
             return "redeemed"
-        if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
-            from chalicelib.errors import TemporarilyUnavailable
-
+        if not cancelled.failed("voucher"):
             raise TemporarilyUnavailable()
-        old = reasons[0].get("Item")
+        old = cancelled.old("voucher")
         current = self._plain(old) if old else None
         if current is None:
             found = self.get_voucher(business_id, code)  # moto may omit the old item
@@ -421,130 +327,87 @@ class DynamoFollowupStore(DynamoTable):
 
     # ---- apologies and recovery -------------------------------------------------------------------
 
-    def record_apology(
-        self,
-        *,
-        business_id: str,
-        day: str,
-        response_id: str,
-        email_hash: str,
-        metric: str,
-        score: int,
-        touchpoint_id: str,
-        sent_at: str,
-    ) -> None:
-        from botocore.exceptions import ClientError
-
-        keep = _epoch(sent_at) + _APOLOGY_KEEP_DAYS * 86400
+    def record_apology(self, apology: Apology) -> None:
+        keep = _epoch(apology.sent_at) + _APOLOGY_KEEP_DAYS * 86400
+        gsi = tables.email_gsi_pk(apology.business_id, apology.email_hash)
+        record = {
+            "PK": tables.apology_pk(apology.business_id, apology.day),
+            "SK": apology.response_id,
+            "type": "apology",
+            "email_hash": apology.email_hash,
+            "metric": apology.metric,
+            "score": apology.score,
+            "touchpoint_id": apology.touchpoint_id,
+            "sent_at": apology.sent_at,
+            "GSI1PK": gsi,
+            "GSI1SK": tables.apology_gsi_sk(apology.response_id),
+            tables.TTL_ATTRIBUTE: keep,
+        }
+        pointer = {
+            "PK": tables.apology_pointer_pk(apology.business_id, apology.email_hash),
+            "SK": tables.APOLOGY_POINTER_SK,
+            "type": "apology_pointer",
+            "day": apology.day,
+            "response_id": apology.response_id,
+            "sent_at": apology.sent_at,
+            "GSI1PK": gsi,
+            "GSI1SK": tables.APOLOGY_POINTER_GSI_SK,
+            tables.TTL_ATTRIBUTE: keep,
+        }
         items = [
+            # A repeated delivery must not wipe a recovered_at set in between.
+            {"Item": self._item(record), "ConditionExpression": "attribute_not_exists(PK)"},
             {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": self._item(
-                        {
-                            "PK": tables.apology_pk(business_id, day),
-                            "SK": response_id,
-                            "type": "apology",
-                            "email_hash": email_hash,
-                            "metric": metric,
-                            "score": score,
-                            "touchpoint_id": touchpoint_id,
-                            "sent_at": sent_at,
-                            "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
-                            "GSI1SK": "A#" + response_id,
-                            tables.TTL_ATTRIBUTE: keep,
-                        }
-                    ),
-                    # A repeated delivery must not wipe a recovered_at set in between.
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": self._item(
-                        {
-                            "PK": tables.apology_pointer_pk(business_id, email_hash),
-                            "SK": "A",
-                            "type": "apology_pointer",
-                            "day": day,
-                            "response_id": response_id,
-                            "sent_at": sent_at,
-                            "GSI1PK": tables.email_gsi_pk(business_id, email_hash),
-                            "GSI1SK": "AE",
-                            tables.TTL_ATTRIBUTE: keep,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(PK) OR sent_at <= :t",
-                    "ExpressionAttributeValues": {":t": {"S": sent_at}},
-                }
+                "Item": self._item(pointer),
+                "ConditionExpression": "attribute_not_exists(PK) OR sent_at <= :t",
+                "ExpressionAttributeValues": {":t": {"S": apology.sent_at}},
             },
         ]
         # Two independent conditional puts, no transaction: each is idempotent on its own, and the pointer
         # only ever moves to a newer apology, whichever order a crash and a redelivery leave them in.
+        # A failed condition means already recorded (a redelivered record) or a newer apology is the pointer.
         for entry in items:
-            try:
-                with _translated():
-                    self.client.put_item(**entry["Put"])
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
-                # Already recorded (a redelivered record) or a newer apology is the pointer: both are fine.
+            conditional(self.client.put_item, TableName=self.table, **entry)
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.apology_pointer_pk(business_id, email_hash), "A"),
-                ConsistentRead=True,
-            )
-        item = got.get("Item")
-        if not item:
+        p = self._get(tables.apology_pointer_pk(business_id, email_hash), tables.APOLOGY_POINTER_SK)
+        if p is None:
             return None
-        p = self._plain(item)
         return ApologyPointer(business_id, p["day"], p["response_id"], p["sent_at"])
 
     def mark_recovered(self, pointer: ApologyPointer, *, at: str) -> bool:
-        try:
-            with _translated():
-                self.client.update_item(
-                    TableName=self.table,
-                    Key=self._key(tables.apology_pk(pointer.business_id, pointer.day), pointer.response_id),
-                    UpdateExpression="SET recovered_at = :t",
-                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(recovered_at)",
-                    ExpressionAttributeValues={":t": {"S": at}},
-                )
-        except Exception as exc:
-            if self._failed_condition(exc):
-                return False
-            raise
-        return True
+        recovered = conditional(
+            self.client.update_item,
+            TableName=self.table,
+            Key=self._key(tables.apology_pk(pointer.business_id, pointer.day), pointer.response_id),
+            UpdateExpression="SET recovered_at = :t",
+            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(recovered_at)",
+            ExpressionAttributeValues={":t": {"S": at}},
+        )
+        return recovered is not None
 
     # ---- owner-alert windows ----------------------------------------------------------------------
 
     def count_alert(self, business_id: str, window: int, ref: AlertRef, *, limit: int, batch_cap: int) -> int:
-        key = self._key(tables.alert_window_pk(business_id, window), "AW")
-        try:
-            with _translated():
-                got = self.client.update_item(
-                    TableName=self.table,
-                    Key=key,
-                    UpdateExpression="ADD alerts :one, rids :rid SET #type = :type, #ttl = :ttl",
-                    # Counted once per response, however often the stream delivers it.
-                    ConditionExpression="attribute_not_exists(rids) OR NOT contains(rids, :r)",
-                    ExpressionAttributeNames={"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":rid": {"SS": [ref.response_id]},
-                        ":r": {"S": ref.response_id},
-                        ":type": {"S": "alert_window"},
-                        ":ttl": {"N": str((window + 1) * 300 + 7 * 86400)},
-                    },
-                    ReturnValues="UPDATED_NEW",
-                )
-        except Exception as exc:
-            if not self._failed_condition(exc):
-                raise
+        key = self._key(tables.alert_window_pk(business_id, window), tables.ALERT_WINDOW_SK)
+        got = conditional(
+            self.client.update_item,
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="ADD alerts :one, rids :rid SET #type = :type, #ttl = :ttl",
+            # Counted once per response, however often the stream delivers it.
+            ConditionExpression="attribute_not_exists(rids) OR NOT contains(rids, :r)",
+            ExpressionAttributeNames={"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":rid": {"SS": [ref.response_id]},
+                ":r": {"S": ref.response_id},
+                ":type": {"S": "alert_window"},
+                ":ttl": {"N": str((window + 1) * 300 + 7 * 86400)},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        if got is None:
             refs, _ = self.alert_batch(business_id, window, limit=limit)
             ids = [r.response_id for r in refs]
             if ref.response_id not in ids:
@@ -567,16 +430,9 @@ class DynamoFollowupStore(DynamoTable):
         return position
 
     def alert_batch(self, business_id: str, window: int, *, limit: int) -> tuple[list[AlertRef], int]:
-        with _translated():
-            got = self.client.get_item(
-                TableName=self.table,
-                Key=self._key(tables.alert_window_pk(business_id, window), "AW"),
-                ConsistentRead=True,
-            )
-        item = got.get("Item")
-        if not item:
+        plain = self._get(tables.alert_window_pk(business_id, window), tables.ALERT_WINDOW_SK)
+        if plain is None:
             return [], 0
-        plain = self._plain(item)
         refs = [
             AlertRef(str(entry[0]), str(entry[1]), str(entry[2]))
             for entry in plain.get("batch", [])
@@ -590,7 +446,8 @@ class DynamoFollowupStore(DynamoTable):
         keys = [self._key(pk, sk) for pk, sk in wanted]
         for start in range(0, len(keys), 100):
             pending: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            for _attempt in range(5):
+            # Unprocessed keys are throttled reads: back off before asking again (5 tries, then what was read).
+            for _attempt in attempts(5, base=0.05, cap=1.0):
                 with _translated():
                     got = self.client.batch_get_item(RequestItems=pending)
                 for item in got.get("Responses", {}).get(self.table, []):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import DynamoStore, _translated
+from chalicelib.adapters.dynamodb import DynamoStore, _translated, conditional, query_pages
 from chalicelib.ports import RegisteredBusiness, ResponseRow, StoredReport
 
 _ROW_FIELDS = ("touchpoint_id", "channel", "metric", "score", "created_at", "comment")
@@ -32,14 +32,7 @@ class DynamoReports:
         return self._store.table
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
-        while True:
-            with _translated():
-                page = self._client.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_pages(self._client, TableName=self._table, **kwargs)
 
     # ---- the business index ----------------------------------------------------------------------
 
@@ -84,23 +77,17 @@ class DynamoReports:
                     continue  # a half-written index item: the business is picked up once it is rewritten
 
     def mark_reported(self, business_id: str, day: str) -> None:
-        from botocore.exceptions import ClientError
-
         shard = tables.registry_shard(business_id)
-        try:
-            with _translated():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
-                    UpdateExpression="SET #l = :d",
-                    # A backfill of an old day must not move the marker back.
-                    ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#l) OR #l < :d)",
-                    ExpressionAttributeNames={"#l": "last_day"},
-                    ExpressionAttributeValues={":d": {"S": day}},
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        conditional(
+            self._client.update_item,
+            TableName=self._table,
+            Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
+            UpdateExpression="SET #l = :d",
+            # A backfill of an old day must not move the marker back (a failed condition is that case).
+            ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#l) OR #l < :d)",
+            ExpressionAttributeNames={"#l": "last_day"},
+            ExpressionAttributeValues={":d": {"S": day}},
+        )
 
     # ---- one day's inputs ------------------------------------------------------------------------
 
@@ -133,9 +120,10 @@ class DynamoReports:
             ExpressionAttributeValues={":pk": {"S": tables.funnel_pk(business_id, day)}},
         ):
             sk = item["SK"]["S"]
-            if sk.startswith("TP#"):
-                opened[sk[3:]] = _int(item.get("opened"))
-            elif sk == "V":
+            touchpoint_id = tables.touchpoint_sk.rest(sk)
+            if touchpoint_id is not None:
+                opened[touchpoint_id] = _int(item.get("opened"))
+            elif sk == tables.VOUCHER_SK:
                 issued, redeemed = _int(item.get("issued")), _int(item.get("redeemed"))
         return opened, issued, redeemed
 
@@ -199,7 +187,6 @@ class DynamoReports:
             found.append(StoredReport(day=item["SK"]["S"], report=report or {}, tally=tally))
         return found
 
-
     # ---- #11 item 7: erasure in stored reports ---------------------------------------------------
 
     def erase_report_comments(self, business_id: str, day: str, comments: set[tuple[str, str]]) -> int:
@@ -239,7 +226,7 @@ class DynamoReports:
                 TableName=self._table,
                 Item={
                     "PK": {"S": tables.revoked_session_pk(business_id, session_id)},
-                    "SK": {"S": "X"},
+                    "SK": {"S": tables.REVOKED_SESSION_SK},
                     "type": {"S": "revoked_session"},
                     tables.TTL_ATTRIBUTE: {"N": str(until + 3600)},
                 },
@@ -249,7 +236,10 @@ class DynamoReports:
         with _translated():
             got = self._client.get_item(
                 TableName=self._table,
-                Key={"PK": {"S": tables.revoked_session_pk(business_id, session_id)}, "SK": {"S": "X"}},
+                Key={
+                    "PK": {"S": tables.revoked_session_pk(business_id, session_id)},
+                    "SK": {"S": tables.REVOKED_SESSION_SK},
+                },
                 ProjectionExpression="PK",
                 ConsistentRead=True,
             )

@@ -14,14 +14,13 @@ Two things keep us inside SES's limits and lose nothing on the way:
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from functools import cached_property
 from typing import Any
 
-# The errors belong to the Mailer port; they are re-exported here, where callers of SES look for them.
+# The errors belong to the Mailer port, backoff to every adapter; re-exported here, where callers of SES look.
+from chalicelib.adapters.aws import LazyClient, attempts, backoff
 from chalicelib.ports import MailError, MailRejected, MailThrottled, MailUnavailable
 
 __all__ = ["MailError", "MailRejected", "MailThrottled", "MailUnavailable", "SesMailer", "TokenBucket", "backoff"]
@@ -29,6 +28,17 @@ __all__ = ["MailError", "MailRejected", "MailThrottled", "MailUnavailable", "Ses
 
 _THROTTLING = {"TooManyRequestsException", "Throttling", "ThrottlingException", "LimitExceededException"}
 _UNAVAILABLE = {"InternalFailure", "ServiceUnavailable", "InternalServerError", "RequestTimeout"}
+
+
+def _client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # Our loop retries (with the bucket in between); botocore's would retry blind to the rate.
+    return boto3.client(
+        "sesv2",
+        config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
+    )
 
 
 class TokenBucket:
@@ -69,12 +79,7 @@ class TokenBucket:
             waited += pause
 
 
-def backoff(attempt: int, *, base: float = 0.1, cap: float = 5.0, rng: Callable[[], float] = random.random) -> float:
-    """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
-    return rng() * min(cap, base * 2**attempt)
-
-
-class SesMailer:
+class SesMailer(LazyClient):
     def __init__(
         self,
         *,
@@ -85,7 +90,7 @@ class SesMailer:
         sleep: Callable[[float], None] = time.sleep,
         bucket: TokenBucket | None = None,
     ):
-        self._client = client
+        super().__init__("sesv2", client)
         self._configuration_set = configuration_set
         self.attempts = attempts
         self._sleep = sleep
@@ -94,18 +99,8 @@ class SesMailer:
         self.bucket = bucket or TokenBucket(max_send_rate * 0.95, burst=1, sleep=sleep)
         self.stats = {"sent": 0, "throttled": 0, "retries": 0}
 
-    @cached_property
-    def client(self) -> Any:
-        if self._client is not None:
-            return self._client
-        import boto3
-        from botocore.config import Config
-
-        # Our loop retries (with the bucket in between); botocore's would retry blind to the rate.
-        return boto3.client(
-            "sesv2",
-            config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
-        )
+    def _make(self) -> Any:
+        return _client()
 
     def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -118,10 +113,8 @@ class SesMailer:
         if self._configuration_set:
             kwargs["ConfigurationSetName"] = self._configuration_set
         last: MailError = MailUnavailable("no attempt made")
-        for attempt in range(self.attempts):
-            if attempt:
-                self.stats["retries"] += 1
-                self._sleep(backoff(attempt))
+        for attempt in attempts(self.attempts, base=0.1, cap=5.0, sleep=self._sleep):
+            self.stats["retries"] += 1 if attempt else 0
             self.bucket.acquire()
             try:
                 answer = self.client.send_email(**kwargs)

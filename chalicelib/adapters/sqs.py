@@ -17,13 +17,12 @@ Clients are made on first use (moto only intercepts clients created after its mo
 from __future__ import annotations
 
 import json
-import random
 import re
-import time
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
+from chalicelib.adapters.aws import LazyClient, attempts
 from chalicelib.ports import ReportJob
 
 _SQS_MAX_DELAY = 900  # seconds, SQS's limit for DelaySeconds
@@ -42,18 +41,13 @@ def _client() -> Any:
     )
 
 
-class _Queue:
-    def __init__(self, queue_name: str, client: Any | None = None):
-        self.queue_name = queue_name
-        self._client = client
-
-    @cached_property
-    def client(self) -> Any:
-        return self._client or _client()
+class _Queue(LazyClient):
+    def _make(self) -> Any:
+        return _client()
 
     @cached_property
     def url(self) -> str:
-        return str(self.client.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
+        return str(self.client.get_queue_url(QueueName=self.name)["QueueUrl"])
 
 
 class SqsReportQueue(_Queue):
@@ -64,7 +58,7 @@ class SqsReportQueue(_Queue):
             pending = {
                 str(i): {"Id": str(i), "MessageBody": encode(job)} for i, job in enumerate(jobs[start : start + BATCH])
             }
-            for attempt in range(_ATTEMPTS):
+            for _attempt in attempts(_ATTEMPTS, base=0.025, cap=2.0):
                 answer = self.client.send_message_batch(QueueUrl=self.url, Entries=list(pending.values()))
                 for ok in answer.get("Successful", []):
                     pending.pop(ok["Id"], None)
@@ -74,7 +68,6 @@ class SqsReportQueue(_Queue):
                     break
                 if any(f.get("SenderFault") for f in failed):
                     raise RuntimeError(f"SQS refused report jobs: {failed[:3]}")
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())
             if pending:
                 raise RuntimeError(f"{len(pending)} report jobs could not be enqueued")
         return sent

@@ -31,14 +31,15 @@ carries every write of the table; only responses matter here, everything else is
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, Redeemed, StoredResponse
 from chalicelib.observability import count, logger
-from chalicelib.ports import AlertFlusher, AlertRef, Clock, EmailTemplates, FollowupStore, Voucher
+from chalicelib.ports import AlertFlusher, AlertRef, Apology, Clock, EmailTemplates, FollowupStore, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.mail import STREAM_LETTER, MailInFlight, MailService, identity_hash
 from chalicelib.settings import Settings
@@ -173,7 +174,9 @@ class Followups:
 
     # ---- vouchers -------------------------------------------------------------------------------------
 
-    def _issue(self, business: Business, response: StoredResponse, kind: str, now: datetime) -> Voucher | None:
+    def _issue(
+        self, business: Business, response: StoredResponse, kind: Literal["answer", "recovery"], now: datetime
+    ) -> Voucher | None:
         policy = business.voucher
         assert policy is not None and response.email_hash is not None and response.email is not None
         not_before = None
@@ -186,7 +189,7 @@ class Followups:
             issued_at=iso_utc(now),
             valid_until=_end_of_local_day(now + timedelta(days=policy.valid_days), business.timezone),
             response_id=response.response_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
         )
         day = local_day(now, business.timezone).isoformat()
         person = identity_hash(self._settings.app_secret, response.email)
@@ -206,28 +209,36 @@ class Followups:
         voucher = self._issue(business, response, "answer", now)
         if voucher is None:
             return
-        locale = response.locale or business.locale
+        self._email_customer("voucher", key, business, response, voucher, now)
+
+    def _email_customer(
+        self,
+        kind: Literal["voucher", "apology"],
+        key: str,
+        business: Business,
+        response: StoredResponse,
+        voucher: Voucher | None,
+        now: datetime,
+        reply_to: str | None = None,
+    ) -> str:
+        """Render the customer's email (with its voucher, if any) and deliver it; the delivery's outcome."""
         assert response.email is not None
+        locale = response.locale or business.locale
         rendered = self._templates.render(
-            "voucher",
+            kind,
             locale,
             subject_args={"name": business.name},
             business_name=business.name,
-            code=voucher.code,
-            description=voucher.description,
-            valid_until=self._display_day(locale, voucher.valid_until, business.timezone),
+            code=voucher.code if voucher else "",
+            description=voucher.description if voucher else "",
+            valid_until=self._display_day(locale, voucher.valid_until, business.timezone) if voucher else "",
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
         )
         outcome = self._mail.deliver(
-            kind="voucher",
-            dedupe_key=key,
-            business=business,
-            to=response.email,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
+            kind=kind, dedupe_key=key, business=business, to=response.email, email=rendered, reply_to=reply_to
         )
         self._after_customer_email(business, outcome, now)
+        return outcome
 
     def _gets_no_email(self, kind: str, key: str, business: Business, response: StoredResponse, now: datetime) -> bool:
         """True when this customer email will not go out (suppressed address, a daily cap already full), so
@@ -266,7 +277,7 @@ class Followups:
             code=code,
             description=voucher.description if voucher else "",
             valid_until=voucher.valid_until if voucher else None,
-            redeemed_at=voucher.redeemed_at if voucher else iso_utc(now),
+            redeemed_at=voucher.redeemed_at if voucher and voucher.redeemed_at else iso_utc(now),
         )
 
     # ---- apology and recovery -------------------------------------------------------------------------
@@ -282,40 +293,21 @@ class Followups:
             return
         if business.voucher is not None:
             recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
-        locale = response.locale or business.locale
-        rendered = self._templates.render(
-            "apology",
-            locale,
-            subject_args={"name": business.name},
-            business_name=business.name,
-            code=recovery.code if recovery else "",
-            description=recovery.description if recovery else "",
-            valid_until=self._display_day(locale, recovery.valid_until, business.timezone) if recovery else "",
-            unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
-        )
-        outcome = self._mail.deliver(
-            kind="apology",
-            dedupe_key=key,
-            business=business,
-            to=response.email,
-            subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
-            reply_to=business.owner_emails[0] if business.owner_emails else None,
-        )
-        self._after_customer_email(business, outcome, now)
+        reply_to = business.owner_emails[0] if business.owner_emails else None
+        outcome = self._email_customer("apology", key, business, response, recovery, now, reply_to)
         # Recorded once it is out (or was, on a redelivered record whose write failed last time).
         if outcome in ("sent", "dead_lettered") or self._mail.status(key) in ("sent", "queued"):
-            self._store.record_apology(
+            apology = Apology(
                 business_id=business.business_id,
                 day=local_day(now, business.timezone).isoformat(),
                 response_id=response.response_id,
+                sent_at=iso_utc(now),
                 email_hash=response.email_hash,
                 metric=response.metric,
                 score=response.score,
                 touchpoint_id=response.touchpoint_id,
-                sent_at=iso_utc(now),
             )
+            self._store.record_apology(apology)
 
     def _after_customer_email(self, business: Business, outcome: str, now: datetime) -> None:
         """The day a business reaches its own cap, its owners hear it once (one dedupe key per owner per
@@ -323,25 +315,45 @@ class Followups:
         if outcome != "capped_business_day":
             return
         day = local_day(now, business.timezone).isoformat()
+        self._email_owners(
+            "cap_notice",
+            f"cap-notice#{business.business_id}#{day}",
+            business,
+            {"name": business.name},
+            limit=self._settings.mail_cap_per_business,
+            day=self._templates.format_day(business.locale, day),
+        )
+
+    def _email_owners(
+        self,
+        kind: Literal["cap_notice", "alert"],
+        key: str,
+        business: Business,
+        subject_args: dict[str, Any],
+        *,
+        reply_to: str | None = None,
+        about: Sequence[str] = (),
+        **values: Any,
+    ) -> None:
+        """One email to each owner of the business (``{key}#{index}`` dedupes each), in the business's locale."""
         for index, owner in enumerate(business.owner_emails):
             rendered = self._templates.render(
-                "cap_notice",
+                kind,
                 business.locale,
-                subject_args={"name": business.name},
+                subject_args=subject_args,
                 business_name=business.name,
-                limit=self._settings.mail_cap_per_business,
-                day=self._templates.format_day(business.locale, day),
                 unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
+                **values,
             )
             self._mail.send(
-                kind="cap_notice",
-                dedupe_key=f"cap-notice#{business.business_id}#{day}#{index}",
+                kind=kind,
+                dedupe_key=f"{key}#{index}",
                 business=business,
                 to=owner,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
+                email=rendered,
+                reply_to=reply_to,
                 to_customer=False,
+                about=about,
             )
 
     def _maybe_recovered(self, business: Business, response: StoredResponse) -> None:
@@ -368,25 +380,19 @@ class Followups:
             and old.unhappy
             and ((response.comment and not old.comment) or (response.consent and not old.consent))
         )
+
+        def alone(key: str) -> None:
+            about = [response.email_hash] if response.email_hash else []
+            self._send_alert(business, [summary], key, reply_to=summary.get("customer") or None, about=about)
+
+        key = f"alert#{business.business_id}#{response.response_id}"
         if follow_up:
-            self._send_alert(
-                business,
-                [summary],
-                f"alert#{business.business_id}#{response.response_id}#more",
-                reply_to=summary.get("customer") or None,
-                about=[response.email_hash] if response.email_hash else [],
-            )
+            alone(key + "#more")
             return
         ref = AlertRef(response.response_id, response.local_date, _sort_key(response))
         position = self._store.count_alert(business.business_id, window, ref, limit=limit, batch_cap=ALERT_BATCH_CAP)
         if position <= limit:
-            self._send_alert(
-                business,
-                [summary],
-                f"alert#{business.business_id}#{response.response_id}",
-                reply_to=summary.get("customer") or None,
-                about=[response.email_hash] if response.email_hash else [],
-            )
+            alone(key)
         elif position == limit + 1:
             delay = (window + 1) * ALERT_WINDOW_SECONDS - int(now.timestamp()) + 5
             self._flusher.schedule(business.business_id, window, delay)
@@ -425,34 +431,22 @@ class Followups:
         hidden: int = 0,
         about: list[str] | None = None,
     ) -> None:
-        for index, owner in enumerate(business.owner_emails):
-            rendered = self._templates.render(
-                "alert",
-                business.locale,
-                subject_args={
-                    "name": business.name,
-                    "metric": alerts[0]["metric_label"],
-                    "score": alerts[0]["score"],
-                    "count": len(alerts) + hidden,
-                },
-                business_name=business.name,
-                alerts=alerts,
-                more=len(alerts) > 1 or hidden > 0,
-                hidden=hidden,
-                unsubscribe_url=self._mail.unsubscribe_url(business.business_id, owner),
-            )
-            self._mail.send(
-                kind="alert",
-                dedupe_key=f"{key}#{index}",
-                business=business,
-                to=owner,
-                subject=rendered.subject,
-                html=rendered.html,
-                text=rendered.text,
-                reply_to=reply_to if len(alerts) == 1 else None,
-                to_customer=False,
-                about=about or [],
-            )
+        self._email_owners(
+            "alert",
+            key,
+            business,
+            {
+                "name": business.name,
+                "metric": alerts[0]["metric_label"],
+                "score": alerts[0]["score"],
+                "count": len(alerts) + hidden,
+            },
+            reply_to=reply_to if len(alerts) == 1 else None,
+            about=about or [],
+            alerts=alerts,
+            more=len(alerts) > 1 or hidden > 0,
+            hidden=hidden,
+        )
 
     def _summary(self, business: Business, response: StoredResponse) -> dict[str, Any]:
         touchpoint = self._directory.touchpoint(business.business_id, response.touchpoint_id)

@@ -21,7 +21,7 @@ from chalicelib.domain.models import (
     StoredResponse,
 )
 from chalicelib.errors import InvalidInput, MalformedRequest
-from chalicelib.ports import Clock, ResponseStore
+from chalicelib.ports import Clock, DayQuery, ResponseStore
 from chalicelib.services.access import Caller
 from chalicelib.settings import Settings
 
@@ -45,14 +45,9 @@ class Insights:
         next_cursor = None
         for day in days_newest_first(start, resume_day):
             want = query.limit - len(items)
-            page = self._responses.query_day(
-                business.business_id,
-                day.isoformat(),
-                limit=want,
-                start_after=resume_after if day == resume_day else None,
-                metric=query.metric,
-                touchpoint_id=query.touchpoint_id,
-            )
+            after = resume_after if day == resume_day else None
+            one_day = DayQuery(business.business_id, day.isoformat(), want, after, query.metric, query.touchpoint_id)
+            page = self._responses.query_day(one_day)
             items.extend(_item(r) for r in page.items)
             if len(items) >= query.limit:
                 if page.last_sort_key is not None:
@@ -72,7 +67,7 @@ class Insights:
         overall: dict[str, Counter[int]] = {m: Counter() for m in METRICS}
         groups: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: {m: Counter() for m in METRICS})
         for day in days_newest_first(start, end):
-            page = self._responses.query_day(business.business_id, day.isoformat(), limit=None)
+            page = self._responses.query_day(DayQuery(business.business_id, day.isoformat()))
             for r in page.items:
                 overall[r.metric][r.score] += 1
                 if query.group_by:

@@ -1,8 +1,8 @@
 """THE mail layer: every email the service sends (voucher, apology, owner alert, daily digest) goes through
 ``MailService.send``, so the rules below hold for all of them.
 
-    MailService.deliver(*, kind: str, dedupe_key: str, business: Business, to: str, subject: str,
-                        html: str, text: str, reply_to: str | None = None, to_customer: bool = True,
+    MailService.deliver(*, kind: str, dedupe_key: str, business: Business, to: str,
+                        email: RenderedEmail, reply_to: str | None = None, to_customer: bool = True,
                         automatic: bool = True, about: Sequence[str] = ()) -> outcome
     MailService.send(**the same) -> bool   (deliver(...) == "sent")
 
@@ -14,7 +14,7 @@
 * ``business``: its name becomes the sender's display name; its ``sender_email`` (else ``MAIL_FROM``)
   the address.
 * ``to``: ONE plain address (call once per owner). ``reply_to``: a plain address or None.
-* ``subject``, ``html``, ``text``: already rendered (``chalicelib/web/emails.py``); both parts are sent as
+* ``email``: subject, html and text already rendered (``chalicelib/web/emails.py``); both parts are sent as
   multipart/alternative. Put ``unsubscribe_url(business_id, to)`` in the footer of the body.
 * ``to_customer``: True for a respondent (unsubscribing stops every email of that business to them),
   False for an owner (the same, for alerts and digests): both carry the List-Unsubscribe headers.
@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import tables
 from chalicelib.domain import keys
 from chalicelib.domain.addresses import email_hash as address_hash
 from chalicelib.domain.addresses import is_plain_address as valid_address
@@ -56,7 +57,17 @@ from chalicelib.domain.addresses import normalize_address
 from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.models import Business
 from chalicelib.observability import count, logger
-from chalicelib.ports import Clock, DeadLetters, EmailCap, Mailer, MailError, MailLedger, SuppressionStore
+from chalicelib.ports import (
+    Clock,
+    DeadLetters,
+    EmailCap,
+    MailClaim,
+    Mailer,
+    MailError,
+    MailLedger,
+    RenderedEmail,
+    SuppressionStore,
+)
 from chalicelib.settings import Settings
 
 _STALE_CLAIM = timedelta(minutes=15)  # a sender that held a claim this long without finishing has died
@@ -134,9 +145,7 @@ class MailService:
         dedupe_key: str,
         business: Business,
         to: str,
-        subject: str,
-        html: str,
-        text: str,
+        email: RenderedEmail,
         reply_to: str | None = None,
         to_customer: bool = True,
         automatic: bool = True,
@@ -154,14 +163,8 @@ class MailService:
             return "suppressed"
         now = self._clock.now()
         caps = self.caps_for(business, to, now) if to_customer and automatic else []
-        claimed = self._ledger.claim_within(
-            dedupe_key,
-            kind=kind,
-            business_id=business.business_id,
-            now=iso_utc(now),
-            stale_before=iso_utc(now - _STALE_CLAIM),
-            caps=caps,
-        )
+        claim = MailClaim(dedupe_key, kind, business.business_id, iso_utc(now), iso_utc(now - _STALE_CLAIM))
+        claimed = self._ledger.claim_within(claim, caps)
         if claimed == "taken":
             entry = self._ledger.get(dedupe_key)
             if entry is not None and entry.status == "sending":
@@ -184,9 +187,9 @@ class MailService:
             business=business,
             sender=sender,
             to=to,
-            subject=subject,
-            html=html,
-            text=text,
+            subject=email.subject,
+            html=email.html,
+            text=email.text,
             reply_to=reply_to,
             to_customer=to_customer,
         )
@@ -247,12 +250,14 @@ class MailService:
         return [
             EmailCap(
                 "address_business",
-                f"{business.business_id}#{person}#{day}",
+                tables.person_business_cap(business.business_id, person, day),
                 settings.mail_cap_per_address_business,
                 expires,
             ),
-            EmailCap("address_day", f"*#{person}#{utc_day}", settings.mail_cap_per_address, expires),
-            EmailCap("business_day", f"B#{business.business_id}#{day}", settings.mail_cap_per_business, expires),
+            EmailCap("address_day", tables.person_cap(person, utc_day), settings.mail_cap_per_address, expires),
+            EmailCap(
+                "business_day", tables.business_cap(business.business_id, day), settings.mail_cap_per_business, expires
+            ),
         ]
 
     def _dead_letter(
@@ -268,6 +273,7 @@ class MailService:
         about: Sequence[str] = (),
         caps: Sequence[EmailCap] = (),
     ) -> None:
+        failed_at = iso_utc(self._clock.now())
         letter = {
             "v": 1,
             "kind": kind,
@@ -279,7 +285,7 @@ class MailService:
             "recipients": recipients,
             "raw": base64.b64encode(raw).decode(),
             "error": f"{type(exc).__name__}: {exc}"[:500],
-            "failed_at": iso_utc(self._clock.now()),
+            "failed_at": failed_at,
         }
         try:
             self._dead.put(letter)
@@ -287,7 +293,7 @@ class MailService:
             # Neither SES nor SQS: give the key back so the caller's retry sends it, and let the caller fail.
             self._ledger.release(dedupe_key, caps=caps)
             raise
-        self._ledger.finish(dedupe_key, status="queued", message_id=None, now=letter["failed_at"])
+        self._ledger.finish(dedupe_key, status="queued", message_id=None, now=failed_at)
         logger.error("email dead-lettered", extra={"kind": kind, "dedupe_key": dedupe_key, "error": letter["error"]})
         count("EmailsDeadLettered", kind=kind)
 

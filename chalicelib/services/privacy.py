@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from chalicelib import tables
 from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc
 from chalicelib.domain.models import Erased
@@ -18,8 +19,15 @@ ForgetMail = Callable[[str, str], int]
 
 
 class Privacy:
-    def __init__(self, responses: ResponseStore, clock: Clock, settings: Settings, *,
-                 reports: ReportStore | None = None, forget_mail: ForgetMail | None = None) -> None:
+    def __init__(
+        self,
+        responses: ResponseStore,
+        clock: Clock,
+        settings: Settings,
+        *,
+        reports: ReportStore | None = None,
+        forget_mail: ForgetMail | None = None,
+    ) -> None:
         self._responses, self._clock, self._settings = responses, clock, settings
         # #11 item 7 (erasure): stored reports hold copies of unhappy comments; the mail layer (alert
         # batches, the dead-letter queue) holds others and forgets them through ``forget_mail``
@@ -38,15 +46,15 @@ class Privacy:
         responses = links = 0
         # report day -> (created_at, text) of the person's comments, as stored reports keep them
         commented: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        response_prefix = f"R#{business.business_id}#"  # the keys find_personal_data returns (tables.py)
         for pk, sk in found:
             comment = self._responses.erase_personal_data(pk, sk, now)
-            if pk.startswith(response_prefix):
+            day = tables.response_pk.rest(pk, business.business_id)
+            if day is not None:
                 responses += 1
                 if comment:
-                    # R#{biz}#{day} / {created_at}#{response_id}
-                    commented[pk[len(response_prefix) :]].add((sk.rsplit("#", 1)[0], comment))
-            elif pk.startswith("C#"):
+                    created_at = tables.response_sk.split(sk)[0]
+                    commented[day].add((created_at, comment))
+            elif tables.claim_pk.rest(pk, business.business_id) is not None:
                 links += 1
         # After the responses: a report recomputed from now on no longer sees the comment either.
         report_comments = 0

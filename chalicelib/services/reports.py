@@ -269,9 +269,7 @@ class Reports:
                 dedupe_key=f"digest#{business.business_id}#{report.date}#{owner_hash}",
                 business=business,
                 to=owner,
-                subject=email.subject,
-                html=email.html,
-                text=email.text,
+                email=email,
                 to_customer=False,
             ):
                 sent += 1

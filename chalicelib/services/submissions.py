@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib import tables
 from chalicelib.domain import keys, limits, nonces, tokens
 from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
@@ -25,7 +26,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.errors import Conflict, Expired, InvalidInput, InvalidToken, NotFound
 from chalicelib.observability import response_recorded
-from chalicelib.ports import Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore
+from chalicelib.ports import Addition, Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore, WriteGuards
 from chalicelib.services.directory import Directory
 from chalicelib.services.sites import Sites
 from chalicelib.settings import Settings
@@ -34,8 +35,8 @@ SITE_TOUCHPOINT = "site"  # responses sent through a site key without a touchpoi
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _DAY = 86400
 # What an answer to a shared link or a site key must prove: the nonce's kind and subject, and where its
-# soft once-per-day respondent claim is scoped (touchpoint or site) with which claim prefix.
-_Proof = tuple[nonces.Kind, str, str, str]
+# soft once-per-day respondent claim is scoped (touchpoint or site) with which claim key.
+_Proof = tuple[nonces.Kind, str, str, tables.KeyFormat]
 MIN_HUMAN_MS = 600  # from the widget showing its question to a tap
 
 
@@ -149,10 +150,10 @@ class Submissions:
         if proof is not None:
             # A shared link or a site key: the page view's nonce is the claim (checked last of the input,
             # so a malformed answer hears what is wrong with it, not only that its page is stale).
-            kind, subject, where, prefix = proof
+            kind, subject, where, claim = proof
             page = nonces.verify(self._settings.app_secret, data.nonce, kind, business.business_id, subject, _ts(now))
-            claim_key = f"N#{page.nonce_id}"
-            extra_keys = self._respondent_claims(data, business, where, now, prefix)
+            claim_key = tables.nonce_claim(page.nonce_id)
+            extra_keys = self._respondent_claims(data, business, where, now, claim)
 
         unhappy = is_unhappy(metric, data.score)
         created = iso_utc(now)
@@ -195,13 +196,8 @@ class Submissions:
                 expires_at=int(now.timestamp()) + _DAY,
             )
         quotas = self._limits(meta, business.business_id, scope, int(now.timestamp()))
-        outcome = self._store.record(
-            response,
-            Claim(business.business_id, claim_key, claim_ttl),
-            idem,
-            quotas,
-            extra_claims=[Claim(business.business_id, key, claim_ttl) for key in extra_keys],
-        )
+        response_claims = [Claim(business.business_id, key, claim_ttl) for key in (claim_key, *extra_keys)]
+        outcome = self._store.record(response, WriteGuards(response_claims, idem, quotas))
 
         if outcome.kind == "replay" and outcome.replay is not None:
             if outcome.replay.fingerprint != (idem.fingerprint if idem else None):
@@ -243,9 +239,15 @@ class Submissions:
             raise InvalidInput("The link decides the touchpoint; it cannot be overridden.", code="touchpoint_mismatch")
         if claims.minted:
             # One answer per receipt or email: the link is the claim, no nonce needed (a POS posts none).
-            return business, touchpoint, claims, f"L#{claims.touchpoint_id}#{claims.link_id}", None
+            return business, touchpoint, claims, tables.link_claim(claims.touchpoint_id, claims.link_id), None
         # A static QR is one link for everyone: only a page view's nonce tells two customers apart.
-        return business, touchpoint, claims, "", ("link", touchpoint.touchpoint_id, touchpoint.touchpoint_id, "T")
+        return (
+            business,
+            touchpoint,
+            claims,
+            "",
+            ("link", touchpoint.touchpoint_id, touchpoint.touchpoint_id, tables.touchpoint_respondent_claim),
+        )
 
     def _from_site_key(self, data: ResponseIn, meta: RequestMeta) -> tuple[Business, Touchpoint | None, str, _Proof]:
         site_key = data.site_key or ""
@@ -254,10 +256,15 @@ class Submissions:
             raise InvalidInput("metric is required with a site key.", code="metric_required")
         touchpoint = self._sites.touchpoint(business, data.touchpoint_id, data.metric)
         subject = nonces.site_subject(self._settings.app_secret, site_key)
-        return business, touchpoint, "", ("site", subject, data.touchpoint_id or SITE_TOUCHPOINT, "W")
+        return (
+            business,
+            touchpoint,
+            "",
+            ("site", subject, data.touchpoint_id or SITE_TOUCHPOINT, tables.site_respondent_claim),
+        )
 
     def _respondent_claims(
-        self, data: ResponseIn, business: Business, where: str, now: datetime, prefix: str
+        self, data: ResponseIn, business: Business, where: str, now: datetime, claim: tables.KeyFormat
     ) -> list[str]:
         """The soft once-per-day rule: the anonymous id a widget keeps in its browser, when it sends one.
         Keyed, so the stored claim says nothing about the person; never derived from the network."""
@@ -265,7 +272,7 @@ class Submissions:
             return []
         day = local_day(now, business.timezone).isoformat()
         who = keys.keyed_hash(self._settings.app_secret, "browser", data.respondent_id)[:24]
-        return [f"{prefix}#{where}#{day}#{who}"]
+        return [claim(where, day, who)]
 
     def _limits(self, meta: RequestMeta, business_id: str, scope: str, now: int) -> list[RateLimit]:
         """Per client address within this business, then per link or site key; counted in the same write
@@ -296,13 +303,8 @@ class Submissions:
             raise InvalidInput("Send a comment, an email address, or both.", code="nothing_to_save")
         if now - parse_iso_utc(locator.created_at) > self._window:
             raise Conflict("This response can no longer be changed.", code="edit_window_closed")
-        saved = self._store.add_comment(
-            locator,
-            comment=data.comment,
-            email=data.email,
-            email_hash=self._email_hash(data.email) if data.email else None,
-            updated_at=iso_utc(now),
-        )
+        email_hash = self._email_hash(data.email) if data.email else None
+        saved = self._store.add_comment(locator, Addition(iso_utc(now), data.comment, data.email, email_hash))
         if not saved:
             raise NotFound("Unknown response.", code="response_not_found")
         return CommentSaved(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from chalicelib import tables
 from chalicelib.domain.models import StoredResponse
 from chalicelib.observability import logger
 
@@ -54,7 +55,7 @@ def _record(record: Any, followups: Followups) -> None:
         if name not in ("INSERT", "MODIFY", "REMOVE"):
             raise MalformedRecord(f"unknown eventName {name!r}")
         keys = record.dynamodb.keys
-        if name == "REMOVE" or not str(keys.get("PK", "")).startswith("R#"):
+        if name == "REMOVE" or not str(keys.get("PK", "")).startswith(tables.response_pk.begins()):
             return  # only responses drive emails
         if not isinstance(stream.get("NewImage"), dict):
             raise MalformedRecord("response record without NewImage (stream view must be NEW_AND_OLD_IMAGES)")

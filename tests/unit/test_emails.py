@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.adapters.ses import MailRejected, MailThrottled, MailUnavailable, SesMailer, TokenBucket, backoff
 from chalicelib.errors import InvalidToken
+from chalicelib.ports import MailClaim, RenderedEmail
 from chalicelib.services.mail import MailInFlight, address_hash, read_unsubscribe_token
 from chalicelib.web import emails, i18n
 from tests.unit.test_followups_fakes import SETTINGS, Loop
@@ -39,9 +40,7 @@ def send(loop: Loop, key: str = "k1", to: str = "khach@example.com", **over: obj
         "dedupe_key": key,
         "business": business,
         "to": to,
-        "subject": "Chào bạn",
-        "html": "<p>Xin chào</p>",
-        "text": "Xin chào",
+        "email": RenderedEmail(subject="Chào bạn", html="<p>Xin chào</p>", text="Xin chào"),
         **over,
     }
     return loop.mail.send(**args)
@@ -104,7 +103,9 @@ def test_the_same_dedupe_key_never_sends_twice(loop: Loop) -> None:
 
 
 def test_another_sender_holding_a_fresh_claim_makes_the_caller_retry_later(loop: Loop) -> None:
-    loop.ledger.claim("k1", kind="voucher", business_id="biz001", now="2026-11-20T02:59:00.000000Z", stale_before="")
+    loop.ledger.claim(
+        MailClaim("k1", kind="voucher", business_id="biz001", now="2026-11-20T02:59:00.000000Z", stale_before="")
+    )
     with pytest.raises(MailInFlight):
         send(loop)
     loop.clock.advance(minutes=20)  # that sender died: its claim is stale, this one takes over

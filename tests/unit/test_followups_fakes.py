@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import email
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from email import policy
 from typing import Any, Literal
 
 from chalicelib.adapters.ses import MailRejected, MailThrottled
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint, VoucherPolicy
-from chalicelib.ports import AlertRef, ApologyPointer, EmailCap, LedgerEntry, Voucher
+from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, MailClaim, Voucher
 from chalicelib.services.directory import Directory
 from chalicelib.services.followups import Followups
 from chalicelib.services.mail import MailService
@@ -76,12 +76,8 @@ class FakeLedgerAndSuppressions:
         self.counters: dict[str, int] = {}
         self.capped: dict[str, str] = {}
 
-    def claim(self, dedupe_key: str, *, kind: str, business_id: str, now: str, stale_before: str) -> bool:
-        entry = self.entries.get(dedupe_key)
-        if entry is not None and not (entry.status == "sending" and entry.claimed_at < stale_before):
-            return False
-        self.entries[dedupe_key] = LedgerEntry(dedupe_key, "sending", now)
-        return True
+    def claim(self, claim: MailClaim) -> bool:
+        return self.claim_within(claim, ()) == "claimed"
 
     def get(self, dedupe_key: str) -> LedgerEntry | None:
         return self.entries.get(dedupe_key)
@@ -95,18 +91,10 @@ class FakeLedgerAndSuppressions:
             for cap in caps:
                 self.counters[cap.key] -= 1
 
-    def claim_within(
-        self,
-        dedupe_key: str,
-        *,
-        kind: str,
-        business_id: str,
-        now: str,
-        stale_before: str,
-        caps: Sequence[EmailCap],
-    ) -> str:
+    def claim_within(self, claim: MailClaim, caps: Sequence[EmailCap]) -> str:
+        dedupe_key, now = claim.dedupe_key, claim.now
         entry = self.entries.get(dedupe_key)
-        if entry is not None and not (entry.status == "sending" and entry.claimed_at < stale_before):
+        if entry is not None and not (entry.status == "sending" and entry.claimed_at < claim.stale_before):
             return "taken"
         for cap in caps:  # all or nothing, as the DynamoDB transaction
             if self.counters.get(cap.key, 0) >= cap.limit:
@@ -178,13 +166,7 @@ class FakeFollowupStore:
         self.saved: dict[str, StoredResponse] = {}  # the responses as the table holds them
 
     def issue_voucher(
-        self,
-        voucher: Voucher,
-        *,
-        email_hash: str,
-        not_before: str | None,
-        day: str,
-        limit_hash: str | None = None,
+        self, voucher: Voucher, *, email_hash: str, not_before: str | None, day: str, limit_hash: str | None = None
     ) -> Voucher | None:
         marker = (voucher.business_id, voucher.response_id, voucher.kind)
         if marker in self.of_response:
@@ -219,13 +201,18 @@ class FakeFollowupStore:
     def get_voucher(self, business_id: str, code: str) -> Voucher | None:
         return self.vouchers.get((business_id, code))
 
-    def record_apology(self, *, business_id: str, day: str, response_id: str, email_hash: str, **fields: Any) -> None:
-        key = (business_id, day, response_id)
+    def record_apology(self, apology: Apology) -> None:
+        key = (apology.business_id, apology.day, apology.response_id)
         if key not in self.apologies:
-            self.apologies[key] = {"email_hash": email_hash, **fields}
-        current = self.pointers.get((business_id, email_hash))
-        if current is None or current.sent_at <= fields["sent_at"]:
-            self.pointers[(business_id, email_hash)] = ApologyPointer(business_id, day, response_id, fields["sent_at"])
+            fields = asdict(apology)
+            self.apologies[key] = {
+                name: fields[name] for name in ("email_hash", "metric", "score", "touchpoint_id", "sent_at")
+            }
+        current = self.pointers.get((apology.business_id, apology.email_hash))
+        if current is None or current.sent_at <= apology.sent_at:
+            self.pointers[(apology.business_id, apology.email_hash)] = ApologyPointer(
+                apology.business_id, apology.day, apology.response_id, apology.sent_at
+            )
 
     def latest_apology(self, business_id: str, email_hash: str) -> ApologyPointer | None:
         return self.pointers.get((business_id, email_hash))

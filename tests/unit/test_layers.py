@@ -27,9 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     "settings": {"secrets"},
     "tables": set(),
     "ports": {"domain"},
-    "services": {"domain", "errors", "ports", "settings", "observability"},
+    # tables: the key formats (pure strings, no boto3) that claims, caps and erasure build or read.
+    "services": {"domain", "errors", "ports", "tables", "settings", "observability"},
     "adapters": {"domain", "errors", "ports", "tables", "settings", "observability"},
-    "web": {"domain", "errors", "ports", "services", "settings", "observability"},
+    "web": {"domain", "errors", "ports", "services", "tables", "settings", "observability"},
     # The routing table: parses, calls one service (whose argument and result types it names) through
     # wiring, and answers with the web layer. Never an adapter or the dev server.
     "app": {"web", "wiring", "services", "domain", "errors", "settings", "observability"},
