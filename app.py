@@ -312,7 +312,7 @@ REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE_NAME") or "surveys-reports"
 
 @app.on_sqs_message(queue=REPORTS_QUEUE, batch_size=1, name="report_worker")
 def report_worker(event: SQSEvent) -> None:
-    from chalicelib.adapters.sqs import decode
+    from chalicelib.domain.jobs import decode
     from chalicelib.web.events import queue_messages
 
     for job in queue_messages(event, decode, "dropping a report message that is not a job"):
@@ -343,7 +343,7 @@ def on_response_change(event: DynamoDBEvent) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=ALERT_QUEUE, batch_size=10, name="alert_flusher")
 def flush_owner_alerts(event: SQSEvent) -> None:
-    from chalicelib.adapters.sqs import parse_alert_flush
+    from chalicelib.domain.jobs import parse_alert_flush
     from chalicelib.web.events import queue_messages
 
     refusal = "dropping an alert-flush message that is not one"

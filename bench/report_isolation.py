@@ -64,8 +64,8 @@ def main() -> None:
 
     from chalicelib import tables, wiring
     from chalicelib.adapters.dynamodb import DynamoStore
+    from chalicelib.domain.jobs import ReportJob
     from chalicelib.domain.models import BusinessIn, TouchpointIn
-    from chalicelib.ports import ReportJob
     from chalicelib.settings import get_settings
 
     class Clock:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from chalicelib.domain.jobs import ReportJob
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 
@@ -172,12 +173,6 @@ class RegisteredBusiness:
     timezone: str
     created_day: str
     last_day: str | None = None  # the last local day whose report was stored
-
-
-@dataclass(frozen=True)
-class ReportJob:
-    business_id: str
-    day: str
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,16 @@ Clients are made on first use (moto only intercepts clients created after its mo
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
 from chalicelib.adapters.aws import LazyClient, attempts
-from chalicelib.ports import ReportJob
+from chalicelib.domain.jobs import ReportJob, decode, encode, encode_alert_flush
 
 _SQS_MAX_DELAY = 900  # seconds, SQS's limit for DelaySeconds
 BATCH = 10  # SQS's limit per SendMessageBatch and per ReceiveMessage
 _ATTEMPTS = 6
-_BUSINESS_ID = re.compile(r"[0-9a-z]{6,16}")
 
 
 def _client() -> Any:
@@ -124,47 +122,9 @@ class SqsAlertFlusher(_Queue):
     def schedule(self, business_id: str, window: int, delay_seconds: int) -> None:
         self.client.send_message(
             QueueUrl=self.url,
-            MessageBody=json.dumps({"business_id": business_id, "window": window}),
+            MessageBody=encode_alert_flush(business_id, window),
             DelaySeconds=max(0, min(_SQS_MAX_DELAY, delay_seconds)),
         )
-
-
-def encode(job: ReportJob) -> str:
-    return json.dumps({"business_id": job.business_id, "day": job.day}, separators=(",", ":"))
-
-
-def _our_message(body: str, second: str) -> tuple[str, Any] | None:
-    """(business id, the other field) of a JSON object body with a well-formed business id, else None:
-    a body that is not one of ours is dropped, never retried."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    business_id = data.get("business_id")
-    if not (isinstance(business_id, str) and _BUSINESS_ID.fullmatch(business_id)):
-        return None
-    return business_id, data.get(second)
-
-
-def decode(body: str) -> ReportJob | None:
-    """The job of a message body, or None when the body is not one of ours."""
-    found = _our_message(body, "day")
-    if found is None or not (isinstance(found[1], str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", found[1])):
-        return None
-    return ReportJob(business_id=found[0], day=found[1])
-
-
-def parse_alert_flush(body: str) -> tuple[str, int] | None:
-    """(business id, window) of an alert-flush message, or None for a body that is not one of ours."""
-    found = _our_message(body, "window")
-    if found is None:
-        return None
-    window = found[1]
-    if not (isinstance(window, int) and not isinstance(window, bool) and 0 <= window < 10**8):
-        return None
-    return found[0], window
 
 
 def create_queues(names: list[str], client: Any | None = None) -> None:

@@ -367,13 +367,9 @@ def build_report(
     past = {w: t.by_metric("all").get("", {}) for w, t in windows.items()}
     invalid = sum(n for (_, _, m, s, _), n in inputs.tally.counts.items() if not _valid(m, s))
     return DailyReport(
-        business_id=business_id,
-        business_name=business_name,
-        date=day,
-        timezone=timezone,
-        locale=locale,
-        min_responses=min_n,
-        computed_at=computed_at,
+        # Which business-day, as the business sees it, and when it was computed with which threshold.
+        business_id=business_id, business_name=business_name, date=day, timezone=timezone, locale=locale,
+        min_responses=min_n, computed_at=computed_at,
         responses=inputs.tally.n - invalid,
         metrics={
             m: _metric_report(m, today.get(m, {}), {w: past[w].get(m, {}) for w in windows}, min_n) for m in METRICS

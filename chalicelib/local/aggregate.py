@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
 
     import app as application
-    from chalicelib.adapters.sqs import encode
+    from chalicelib.domain.jobs import encode
     from chalicelib.local.scheduler import lambda_context, sqs_event
     from chalicelib.settings import get_settings
 

@@ -69,23 +69,13 @@ def normalize_voucher_code(raw: str) -> str | None:
 
 class Followups:
     def __init__(
-        self,
-        directory: Directory,
-        store: FollowupStore,
-        mail: MailService,
-        flusher: AlertFlusher,
-        clock: Clock,
-        settings: Settings,
-        *,
-        templates: EmailTemplates,
+        self, directory: Directory, store: FollowupStore, mail: MailService, flusher: AlertFlusher,
+        clock: Clock, settings: Settings, *, templates: EmailTemplates,
     ):
-        self._directory = directory
-        self._templates = templates
-        self._store = store
-        self._mail = mail
-        self._flusher = flusher
-        self._clock = clock
-        self._settings = settings
+        self._directory, self._store, self._templates = directory, store, templates
+        # What follows an answer: the one mail layer, and the flusher of batched owner alerts.
+        self._mail, self._flusher = mail, flusher
+        self._clock, self._settings = clock, settings
 
     # ---- the stream -----------------------------------------------------------------------------------
 

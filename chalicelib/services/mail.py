@@ -99,20 +99,11 @@ def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str] | None:
 
 class MailService:
     def __init__(
-        self,
-        mailer: Mailer,
-        ledger: MailLedger,
-        suppressions: SuppressionStore,
-        dead_letters: DeadLetters,
-        clock: Clock,
-        settings: Settings,
+        self, mailer: Mailer, ledger: MailLedger, suppressions: SuppressionStore, dead_letters: DeadLetters,
+        clock: Clock, settings: Settings,
     ):
-        self._mailer = mailer
-        self._ledger = ledger
-        self._suppressions = suppressions
-        self._dead = dead_letters
-        self._clock = clock
-        self._settings = settings
+        self._mailer, self._ledger, self._suppressions, self._dead = mailer, ledger, suppressions, dead_letters
+        self._clock, self._settings = clock, settings
 
     # ---- helpers for whoever renders an email -------------------------------------------------------
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
+from chalicelib.domain.jobs import ReportJob
 from chalicelib.domain.keys import keyed_hash, new_id, same, seal, unseal
 from chalicelib.domain.models import Business
 from chalicelib.domain.report import (
@@ -37,7 +38,6 @@ from chalicelib.ports import (
     BusinessStore,
     Clock,
     DigestRenderer,
-    ReportJob,
     ReportQueue,
     ReportStore,
     ResponseRow,
@@ -83,23 +83,12 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 class Reports:
     def __init__(
-        self,
-        businesses: BusinessStore,
-        store: ReportStore,
-        registry: BusinessRegistry,
-        clock: Clock,
-        settings: Settings,
-        *,
-        queue: ReportQueue | None = None,
-        mail: Callable[[], Any] | None = None,
+        self, businesses: BusinessStore, store: ReportStore, registry: BusinessRegistry, clock: Clock,
+        settings: Settings, *, queue: ReportQueue | None = None, mail: Callable[[], Any] | None = None,
         render_digest: DigestRenderer | None = None,
     ):
-        self._businesses = businesses
-        self._store = store
-        self._registry = registry
-        self._clock = clock
-        self._settings = settings
-        self._queue = queue
+        self._businesses, self._store, self._registry = businesses, store, registry
+        self._clock, self._settings, self._queue = clock, settings, queue
         # The mail layer is looked up when a digest goes out, so computing a report never loads it.
         self._mail = mail
         self._render_digest = render_digest
@@ -205,23 +194,12 @@ class Reports:
             TouchpointInfo(t.touchpoint_id, t.name, t.channel, t.metric) for t in self._businesses.list_touchpoints(biz)
         ]
         report = build_report(
-            business_id=biz,
-            business_name=business.name,
-            day=day.isoformat(),
-            timezone=business.timezone,
-            locale=business.locale,
-            computed_at=iso_utc(self._clock.now()),
+            business_id=biz, business_name=business.name, day=day.isoformat(), timezone=business.timezone,
+            locale=business.locale, computed_at=iso_utc(self._clock.now()),
             inputs=DayInputs(
-                tally=tally,
-                windows=windows,
-                window_ranges=ranges,
-                opened=opened,
-                vouchers_issued=issued,
-                vouchers_redeemed=redeemed,
-                apologised=apologised,
-                recovered=recovered,
-                comments=keeper.newest(),
-                comments_total=keeper.total,
+                tally=tally, windows=windows, window_ranges=ranges, opened=opened,
+                vouchers_issued=issued, vouchers_redeemed=redeemed, apologised=apologised, recovered=recovered,
+                comments=keeper.newest(), comments_total=keeper.total,
             ),
             touchpoints=touchpoints,
             min_n=self._settings.min_responses,

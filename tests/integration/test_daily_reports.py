@@ -280,7 +280,7 @@ def _calls(client_: Any, job: Any) -> list[str]:
 def test_one_business_s_report_costs_the_same_calls_however_busy_another_business_is(
     client: Client, clock: FakeClock, mailer: CapturingMailer
 ) -> None:
-    from chalicelib.ports import ReportJob
+    from chalicelib.domain.jobs import ReportJob
 
     a = make_business(client, name="Quiet")
     b = make_business(client, name="Busy")

@@ -40,9 +40,6 @@ ALLOWED: dict[str, set[str]] = {
     # The dead-letter redrive CLI runs the services wiring builds; `make redrive` passes local ones.
     "redrive": {"wiring"},
 }
-# app.py's job handlers still decode the SQS bodies with the queue adapter's parsers; issue #12 parses
-# stream and SQS events at the edge (web), which removes this. Listed here so the test says when it goes.
-APP_STILL_IMPORTS = {"chalicelib.adapters.sqs"}
 
 
 def _module_name(path: Path, root: Path = ROOT) -> str:
@@ -106,16 +103,9 @@ def test_each_layer_imports_only_the_layers_inside_it(layer: str) -> None:
     for module, path in sorted(mine.items()):
         for line, target in _chalicelib_imports(module, path, modules):
             allowed = target != "app" and _layer(target) in ALLOWED[layer] | {layer}
-            if not allowed and not (layer == "app" and target in APP_STILL_IMPORTS):
+            if not allowed:
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     assert wrong == []
-
-
-def test_the_app_exception_is_still_needed() -> None:
-    # When app.py stops importing the queue adapter, APP_STILL_IMPORTS must go with it.
-    modules = _sources()
-    used = {target for _, target in _chalicelib_imports("app", modules["app"], modules)}
-    assert used >= APP_STILL_IMPORTS
 
 
 def test_nothing_but_the_dev_server_imports_the_dev_server() -> None:

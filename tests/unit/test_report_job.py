@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.jobs import ReportJob
 from chalicelib.domain.keys import seal
 from chalicelib.domain.models import Business, Touchpoint
 from chalicelib.domain.report import CommentKeeper, DayInputs, Tally, build_report
-from chalicelib.ports import RegisteredBusiness, ReportJob, ResponseRow, StoredReport
+from chalicelib.ports import RegisteredBusiness, ResponseRow, StoredReport
 from chalicelib.services.reports import CATCHUP_DAYS, Reports, parse_day
 from chalicelib.settings import Settings
 from chalicelib.web.dashboard import trend_chart
@@ -400,13 +401,13 @@ def test_the_trend_chart_breaks_the_line_on_days_without_a_headline_and_bands_th
     ],
 )
 def test_a_queue_message_that_is_not_a_report_job_is_recognised_and_dropped(body: str) -> None:
-    from chalicelib.adapters.sqs import decode
+    from chalicelib.domain.jobs import decode
 
     assert decode(body) is None
 
 
 def test_a_report_job_survives_its_trip_through_the_queue() -> None:
-    from chalicelib.adapters.sqs import decode, encode
+    from chalicelib.domain.jobs import decode, encode
 
     assert decode(encode(ReportJob("saigon01", "2026-11-19"))) == ReportJob("saigon01", "2026-11-19")
 
@@ -424,7 +425,7 @@ def test_a_report_job_survives_its_trip_through_the_queue() -> None:
     ],
 )
 def test_an_alert_flush_message_that_is_not_ours_is_recognised_and_dropped(body: str) -> None:
-    from chalicelib.adapters.sqs import parse_alert_flush
+    from chalicelib.domain.jobs import parse_alert_flush
 
     assert parse_alert_flush(body) is None
     assert parse_alert_flush('{"business_id": "saigon01", "window": 5}') == ("saigon01", 5)
