@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.reports_store import DynamoReports
 from chalicelib.ports import Clock, SystemClock
-from chalicelib.services.access import Access
 from chalicelib.services.directory import Directory
-from chalicelib.services.insights import Insights
-from chalicelib.services.links import Links
-from chalicelib.services.pos_keys import PosKeys
-from chalicelib.services.privacy import Privacy
 from chalicelib.services.sites import Sites
 from chalicelib.services.submissions import Submissions
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.ports import AlertFlusher, Mailer
+    from chalicelib.services.access import Access
     from chalicelib.services.followups import Followups
+    from chalicelib.services.insights import Insights
+    from chalicelib.services.links import Links
     from chalicelib.services.mail import MailService
+    from chalicelib.services.pos_keys import PosKeys
+    from chalicelib.services.privacy import Privacy
     from chalicelib.services.reports import Reports
 
 
@@ -36,16 +36,50 @@ class Services:
     # The public path: a score, a comment, and the site-key policy of the widget.
     submissions: Submissions
     sites: Sites
-    store: DynamoStore | None = None
-    clock: Clock | None = None
+    directory: Directory  # one per container: a key rotation seen by one service is seen by all
+    store: DynamoStore
+    clock: Clock
     mailer: Mailer | None = None  # else SESv2; tests inject a flaky one, `make run` its .eml outbox around SES
     alert_flusher: AlertFlusher | None = None  # else SQS delayed messages; `make run` a timer thread
-    # The owner API, by what it does (docs/architecture.md, "Services").
-    access: Access
-    pos_keys: PosKeys
-    links: Links
-    insights: Insights
-    privacy: Privacy
+
+    # ---- the owner API, by what it does (docs/architecture.md, "Services") ----------------------------
+    # Built on first use, like the mail and report layers below: a submission's cold start imports none.
+
+    @cached_property
+    def access(self) -> Access:
+        from chalicelib.services.access import Access
+
+        return Access(self.directory, self.store, self.clock, self.settings, registry=DynamoReports(self.store))
+
+    @cached_property
+    def pos_keys(self) -> PosKeys:
+        from chalicelib.services.pos_keys import PosKeys
+
+        return PosKeys(self.directory, self.store, self.settings)
+
+    @cached_property
+    def links(self) -> Links:
+        from chalicelib.services.links import Links
+
+        return Links(self.directory, self.store, self.store, self.clock, self.settings)
+
+    @cached_property
+    def insights(self) -> Insights:
+        from chalicelib.services.insights import Insights
+
+        return Insights(self.store, self.clock, self.settings)
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        from chalicelib.services.privacy import Privacy
+
+        # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's dead letters
+        # (looked up when an erasure runs, so building this never builds the mail layer).
+        def forget_mail(business_id: str, email_hash: str) -> int:
+            return self.mail.forget(business_id, email_hash)
+
+        reports = DynamoReports(self.store)
+        return Privacy(self.store, self.clock, self.settings, reports=reports, forget_mail=forget_mail)
 
     @cached_property
     def mail(self) -> MailService:
@@ -60,7 +94,7 @@ class Services:
             ledger,
             ledger,
             SqsDeadLetters(self.settings.mail_dlq_name),
-            self.clock or SystemClock(),
+            self.clock,
             self.settings,
         )
 
@@ -71,13 +105,13 @@ class Services:
         from chalicelib.services.followups import Followups
         from chalicelib.web import emails
 
-        store = self.store or DynamoStore(self.settings.table_name)
+        store = self.store
         return Followups(
             Directory(store, self.settings.business_cache_seconds),
             DynamoFollowupStore(self.settings.table_name, getattr(self.store, "_client", None)),
             self.mail,
             self.alert_flusher or SqsAlertFlusher(self.settings.alert_queue_name),
-            self.clock or SystemClock(),
+            self.clock,
             self.settings,
             templates=emails,
         )
@@ -89,13 +123,13 @@ class Services:
         from chalicelib.services.reports import Reports
         from chalicelib.web.digest import render_digest
 
-        store = self.store or DynamoStore(self.settings.table_name)
+        store = self.store
         reports_store = DynamoReports(store)
         return Reports(
             store,
             reports_store,
             reports_store,
-            self.clock or SystemClock(),
+            self.clock,
             self.settings,
             queue=SqsReportQueue(self.settings.reports_queue_name),
             mail=lambda: getattr(self, "mail", None),
@@ -122,27 +156,16 @@ def build(
     clock = clock or SystemClock()
     directory = Directory(store, settings.business_cache_seconds)
     sites = Sites(directory, clock, settings)
-
-    def forget_mail(business_id: str, email_hash: str) -> int:
-        # Looked up when an erasure runs, so the API's cold start never builds the mail layer.
-        return built.mail.forget(business_id, email_hash)
-
-    built = Services(
+    return Services(
         settings=settings,
         submissions=Submissions(directory, store, clock, settings, sites),
         sites=sites,
-        access=Access(directory, store, clock, settings, registry=DynamoReports(store)),
-        pos_keys=PosKeys(directory, store, settings),
-        links=Links(directory, store, store, clock, settings),
-        insights=Insights(store, clock, settings),
-        # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's (dead letters).
-        privacy=Privacy(store, clock, settings, reports=DynamoReports(store), forget_mail=forget_mail),
+        directory=directory,
         store=store,
         clock=clock,
         mailer=mailer,
         alert_flusher=alert_flusher,
     )
-    return built
 
 
 _current: Services | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -17,14 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StrictBool,
     StrictInt,
-    model_serializer,
 )
 
 from chalicelib.domain import addresses, tokens
-from chalicelib.domain.metrics import MetricSummary
 
 Metric = Literal["nps", "csat", "ces"]
 Channel = Literal["qr", "receipt", "email", "web"]
@@ -368,42 +365,3 @@ class SiteConfig(Out):
     touchpoint_id: str | None = None
     # #11 item 1: a fresh single-use nonce for this page view's answer (POST /v1/responses "nonce").
     nonce: str
-
-
-# ---- owner answers: metrics and a voucher's redemption -------------------------------------------------
-
-
-class MetricsGroup(Out):
-    key: str  # a day, a touchpoint id or a channel, by the query's group_by
-    metrics: dict[Metric, MetricSummary]
-
-
-class MetricsAnswer(Out):
-    """``GET .../metrics``: each metric's summary over a date range, optionally per group."""
-
-    business_id: str
-    from_: str = Field(alias="from")
-    to: str
-    timezone: str
-    min_responses: int
-    overall: dict[Metric, MetricSummary]
-    group_by: Literal["day", "touchpoint", "channel"] | None = None
-    groups: list[MetricsGroup] | None = None
-
-    @model_serializer(mode="wrap")
-    def _ungrouped_without_groups(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The contract: an ungrouped answer has no group_by or groups keys at all (not nulls).
-        data: dict[str, Any] = handler(self)
-        if self.group_by is None:
-            data.pop("group_by", None)
-            data.pop("groups", None)
-        return data
-
-
-class Redeemed(Out):
-    """A voucher redeemed at the till, the first time (a second time is a 409)."""
-
-    code: Annotated[str, Field(pattern=r"^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4}){3}$")]
-    description: str
-    valid_until: str | None
-    redeemed_at: str

@@ -35,9 +35,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from chalicelib.domain.answers import Redeemed
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
-from chalicelib.domain.models import Business, Redeemed, StoredResponse
+from chalicelib.domain.models import Business, StoredResponse
 from chalicelib.observability import count, logger
 from chalicelib.ports import AlertFlusher, AlertRef, Apology, Clock, EmailTemplates, FollowupStore, Voucher
 from chalicelib.services.directory import Directory

@@ -7,13 +7,12 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 from chalicelib.domain import keys
+from chalicelib.domain.answers import MetricsAnswer, MetricsGroup
 from chalicelib.domain.calendar import days_newest_first, local_day
 from chalicelib.domain.metrics import METRICS, MetricSummary, as_metric, summarize
 from chalicelib.domain.models import (
     Business,
     Metric,
-    MetricsAnswer,
-    MetricsGroup,
     MetricsQuery,
     ResponseItem,
     ResponsesPage,
