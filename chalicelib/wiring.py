@@ -156,15 +156,10 @@ def build(
     clock = clock or SystemClock()
     directory = Directory(store, settings.business_cache_seconds)
     sites = Sites(directory, clock, settings)
+    submissions = Submissions(directory, store, clock, settings, sites)
     return Services(
-        settings=settings,
-        submissions=Submissions(directory, store, clock, settings, sites),
-        sites=sites,
-        directory=directory,
-        store=store,
-        clock=clock,
-        mailer=mailer,
-        alert_flusher=alert_flusher,
+        settings=settings, submissions=submissions, sites=sites, directory=directory, store=store, clock=clock,
+        mailer=mailer, alert_flusher=alert_flusher,
     )
 
 
