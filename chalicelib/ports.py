@@ -60,14 +60,16 @@ class RecordOutcome:
     replay: IdempotencyRecord | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LinkRecord:
+    # Which link: a touchpoint's minted link, named by the receipt it was printed on when it was.
     business_id: str
     touchpoint_id: str
     link_id: str
+    receipt_id: str | None = None
+    # Its lifetime, then who it was sent to (kept with consent only; the keyed hash finds it for erasure).
     created_at: str
     link_expires_at: int
-    receipt_id: str | None = None
     email: str | None = None
     email_hash: str | None = None
 
