@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from chalicelib import tables
 from chalicelib.domain.answers import Redeemed
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
@@ -123,7 +124,8 @@ class Followups:
             "about": [response.email_hash] if response and response.email_hash else [],
         }
         if response is not None:
-            letter["response"] = [response.response_id, response.local_date, _sort_key(response)]
+            where = _where(response)
+            letter["response"] = [where.response_id, where.day, where.sort_key]
         self._mail.park(letter)
 
     def redrive_record(self, letter: dict[str, Any]) -> None:
@@ -380,7 +382,7 @@ class Followups:
         if follow_up:
             alone(key + "#more")
             return
-        ref = AlertRef(response.response_id, response.local_date, _sort_key(response))
+        ref = _where(response)
         position = self._store.count_alert(business.business_id, window, ref, limit=limit, batch_cap=ALERT_BATCH_CAP)
         if position <= limit:
             alone(key)
@@ -459,9 +461,12 @@ class Followups:
         return self._templates.format_day(locale, parse_iso_utc(iso).astimezone(zone(timezone)).date().isoformat())
 
 
-def _sort_key(response: StoredResponse) -> str:
-    # The response item's sort key (services/submissions.py): created_at, then the id.
-    return f"{response.created_at}#{response.response_id}"
+
+
+def _where(response: StoredResponse) -> AlertRef:
+    """Where the response item is stored: what a batched alert and a parked stream record keep of it."""
+    sort_key = tables.response_sk(response.created_at, response.response_id)
+    return AlertRef(response.response_id, response.local_date, sort_key)
 
 
 def _passing(exc: Exception) -> bool:

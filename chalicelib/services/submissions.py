@@ -179,7 +179,8 @@ class Submissions:
             email_hash=email_hash,
             consent=data.consent and data.email is not None,
         )
-        locator = ResponseLocator(business.business_id, day, f"{created}#{response_id}", response_id, created)
+        sort_key = tables.response_sk(created, response_id)
+        locator = ResponseLocator(business.business_id, day, sort_key, response_id, created)
         body = ResponseCreated(response_id=response_id, edit_token=self._edit_token(locator), unhappy=unhappy)
         # Claims outlive the edit window, so a late repeat still finds its response and gets a 409.
         claim_ttl = int(now.timestamp()) + max(2 * _DAY, int(self._window.total_seconds()) + _DAY)
@@ -323,7 +324,7 @@ class Submissions:
         if not (isinstance(payload, list) and len(payload) == 3 and all(isinstance(p, str) for p in payload)):
             raise InvalidToken("Wrong edit token for this response.", code="invalid_edit_token")
         business_id, day, created = payload
-        return ResponseLocator(business_id, day, f"{created}#{response_id}", response_id, created)
+        return ResponseLocator(business_id, day, tables.response_sk(created, response_id), response_id, created)
 
     def _email_hash(self, email: str) -> str:
         return email_hash(self._settings.app_secret, email)
