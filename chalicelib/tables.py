@@ -191,6 +191,14 @@ apology_pointer_pk = KeyFormat("AE", "business_id", "email_hash")  # the latest 
 APOLOGY_POINTER_SK = "A"
 alert_window_pk = KeyFormat("AW", "business_id", "window")  # a 5-minute owner-alert counter and batch
 ALERT_WINDOW_SK = "AW"
+# The ``{dedupe_key}`` of ledger_pk: what makes an email the only one of its kind (an owner's copy adds
+# ``#{index}`` of the owner, a single alert past its window ``#more``).
+voucher_mail = KeyFormat("voucher", "business_id", "response_id")
+apology_mail = KeyFormat("apology", "business_id", "response_id")
+alert_mail = KeyFormat("alert", "business_id", "response_id")
+alert_batch_mail = KeyFormat("alert-batch", "business_id", "window")
+cap_notice_mail = KeyFormat("cap-notice", "business_id", "day")
+digest_mail = KeyFormat("digest", "business_id", "day", "owner_hash")
 
 # ---- issue #11 item 4: daily caps on automatic customer emails ------------------------------------------
 # ``CAP#{key}`` / ``C`` with a counter ``n``, counted in the same transaction as the email's ledger claim;

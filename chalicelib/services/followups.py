@@ -196,7 +196,7 @@ class Followups:
 
     def _voucher_for_answering(self, business: Business, response: StoredResponse, now: datetime) -> None:
         assert response.email is not None
-        key = f"voucher#{business.business_id}#{response.response_id}"
+        key = tables.voucher_mail(business.business_id, response.response_id)
         if self._gets_no_email("voucher", key, business, response, now):
             return
         voucher = self._issue(business, response, "answer", now)
@@ -281,7 +281,7 @@ class Followups:
         # depends on the score), each under the same per-person limit. The customer's comment is never
         # passed to the template: a customer's words never go to a customer address.
         recovery = None
-        key = f"apology#{business.business_id}#{response.response_id}"
+        key = tables.apology_mail(business.business_id, response.response_id)
         if self._gets_no_email("apology", key, business, response, now):
             return
         if business.voucher is not None:
@@ -310,7 +310,7 @@ class Followups:
         day = local_day(now, business.timezone).isoformat()
         self._email_owners(
             "cap_notice",
-            f"cap-notice#{business.business_id}#{day}",
+            tables.cap_notice_mail(business.business_id, day),
             business,
             {"name": business.name},
             limit=self._settings.mail_cap_per_business,
@@ -378,7 +378,7 @@ class Followups:
             about = [response.email_hash] if response.email_hash else []
             self._send_alert(business, [summary], key, reply_to=summary.get("customer") or None, about=about)
 
-        key = f"alert#{business.business_id}#{response.response_id}"
+        key = tables.alert_mail(business.business_id, response.response_id)
         if follow_up:
             alone(key + "#more")
             return
@@ -407,7 +407,7 @@ class Followups:
             self._send_alert(
                 business,
                 summaries,
-                f"alert-batch#{business_id}#{window}",
+                tables.alert_batch_mail(business_id, window),
                 reply_to=None,
                 hidden=total - len(summaries),
                 about=sorted({r.email_hash for r in responses if r.email_hash}),

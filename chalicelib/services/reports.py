@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib import tables
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.jobs import ReportJob
 from chalicelib.domain.keys import keyed_hash, new_id, same, seal, unseal
@@ -244,7 +245,7 @@ class Reports:
             )
             if mailer.send(
                 kind="digest",
-                dedupe_key=f"digest#{business.business_id}#{report.date}#{owner_hash}",
+                dedupe_key=tables.digest_mail(business.business_id, report.date, owner_hash),
                 business=business,
                 to=owner,
                 email=email,
