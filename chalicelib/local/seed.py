@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.models import BusinessIn, Channel, LinksIn, Metric, TouchpointIn, VoucherPolicy
+
+if TYPE_CHECKING:
+    from chalicelib.wiring import Services
 
 
 @dataclass
@@ -18,6 +21,7 @@ class Demo:
     site_key: str
     touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     receipt_url: str = ""
+    history: str = ""  # what the seeded past holds, one line (empty without one)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -88,10 +92,31 @@ def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
     )
 
 
-def seed_demo(env: dict[str, str]) -> Demo:
+def seed_demo(env: dict[str, str], days: int = 0) -> Demo:
+    """The demo café with ``days`` days of history before now (0: a café opened just now). The history is
+    written through the services with a clock in the past (``chalicelib/local/history.py``); then the
+    services `make run` serves with (installed by server.py) mint the printed receipt link, so its expiry
+    counts from today."""
     from chalicelib import wiring
 
-    services = wiring.services()  # the local services server.py installed
+    if days:
+        from chalicelib.local.history import write_history
+
+        demo, written = write_history(env, days, _create)
+        demo.history = written.summary()
+    else:
+        demo = _create(wiring.services(), env)
+    live = wiring.services()  # the local services server.py installed
+    caller = live.access.authenticate(f"Bearer {demo.owner_key}", demo.business_id)
+    links = live.links.mint(
+        caller, LinksIn(touchpoint_id=demo.touchpoints["receipt"]["touchpoint_id"], receipt_id="HD-2026-000001")
+    )
+    demo.receipt_url = links.links[0].url
+    return demo
+
+
+def _create(services: Services, env: dict[str, str]) -> Demo:
+    """The café, its keys and its four touchpoints, through the owner API's services."""
     created = services.access.create_business(demo_cafe(["http://localhost:8080", "http://127.0.0.1:8080"]))
     caller = services.access.authenticate(f"Bearer {created.owner_key}", created.business_id)
     demo = Demo(
@@ -116,8 +141,4 @@ def seed_demo(env: dict[str, str]) -> Demo:
             "metric": metric,
             "channel": channel,
         }
-    links = services.links.mint(
-        caller, LinksIn(touchpoint_id=demo.touchpoints["receipt"]["touchpoint_id"], receipt_id="HD-2026-000001")
-    )
-    demo.receipt_url = links.links[0].url
     return demo

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +177,12 @@ def main() -> None:
     emulator_port = _port("EMULATOR_PORT", 4566)
     _ensure_free(api_port, "PORT")
     _ensure_free(emulator_port, "EMULATOR_PORT")
+    from chalicelib.local.history import history_days
+
+    try:
+        days = history_days(os.environ.get("DEMO_HISTORY_DAYS"))
+    except ValueError as exc:
+        sys.exit(str(exc))
     env = configure_environment(api_port, emulator_port)
     use_console_logs()
 
@@ -185,14 +192,21 @@ def main() -> None:
         install_local_services()
         from chalicelib.local.seed import seed_demo
 
-        demo = seed_demo(env)
+        started = time.perf_counter()
+        if days:
+            print(f"Seeding the demo café with {days} days of history (DEMO_HISTORY_DAYS=0 for none)...", flush=True)
+        demo = seed_demo(env, days)
+        seeded_in = time.perf_counter() - started
         LOCAL_DIR.mkdir(exist_ok=True)
         (LOCAL_DIR / "demo.env").write_text(demo.env_file())
         (LOCAL_DIR / "demo.json").write_text(json.dumps(demo.as_dict(), indent=2, ensure_ascii=False))
         print(demo.banner(), flush=True)
+        print(f"Demo seeded in {seeded_in:.1f} s" + (f": {demo.history}" if demo.history else ""), flush=True)
         from chalicelib.local.stream import start_local_followups
 
-        start_local_followups(env["TABLE_NAME"])  # the stream consumer AWS would run: vouchers, apologies, alerts
+        # The stream consumer AWS would run (vouchers, apologies, alerts), from the first answer after the
+        # seeding: the past's follow-ups were handled while it was written.
+        start_local_followups(env["TABLE_NAME"], start="LATEST")
         from chalicelib.local.scheduler import start_local_schedule
 
         start_local_schedule()  # the hourly daily-report schedule and its SQS consumer

@@ -66,6 +66,7 @@ class StreamPoller:
         *,
         poll_seconds: float = POLL_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        start: str = "TRIM_HORIZON",
     ):
         import boto3
 
@@ -77,6 +78,7 @@ class StreamPoller:
         self._handler = handler
         self._poll = poll_seconds
         self._monotonic = monotonic
+        self._start = start  # where a shard is first read: TRIM_HORIZON (all it holds) or LATEST
         self._region = self._streams.meta.region_name
         self._iterators: dict[str, str | None] = {}
         # (monotonic time due, tries so far, records): failed records waiting for their retry
@@ -86,6 +88,8 @@ class StreamPoller:
         self.delivered = 0
 
     def start(self) -> threading.Thread:
+        if self._start == "LATEST":
+            self.poll_once()  # the iterators open now, before the caller goes on to write anything
         thread = threading.Thread(target=self.run, name="stream-poller", daemon=True)
         thread.start()
         return thread
@@ -109,7 +113,7 @@ class StreamPoller:
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
                 self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=self._start
                 )["ShardIterator"]
             iterator = self._iterators[shard_id]
             if iterator is None:
@@ -202,7 +206,7 @@ def serialize_emulator_writes() -> None:
     setattr(DynamoDBBackend, "_serialized_by_local_run", True)  # noqa: B010 - a mark on moto's class
 
 
-def start_local_followups(table_name: str) -> StreamPoller:
+def start_local_followups(table_name: str, *, start: str = "TRIM_HORIZON") -> StreamPoller:
     """Called by ``chalicelib/local/server.py``: verify the default sender, create the email queues in the
     emulator and start polling the stream into the same handler Lambda runs."""
     import boto3
@@ -216,6 +220,6 @@ def start_local_followups(table_name: str) -> StreamPoller:
     create_queues([settings.mail_dlq_name, settings.alert_queue_name])
     from app import on_response_change
 
-    poller = StreamPoller(table_name, on_response_change)
+    poller = StreamPoller(table_name, on_response_change, start=start)
     poller.start()
     return poller
