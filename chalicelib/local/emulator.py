@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import inspect
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -104,148 +102,8 @@ def install() -> None:
     dynamodb_models = _dynamodb_models()
 
     untrack_dynamodb_models()
-    partition_queries()
-    plain_stream_records()
-    parse_update_expressions_once()
     if isinstance(dynamodb_models.copy, OncePerTransaction):
         return
     shim, transact_write_items = patched()
     dynamodb_models.copy = shim
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
-
-
-_ALL = object()
-_query_scope = threading.local()
-_patched: set[str] = set()  # the patches below applied in this process (each once)
-
-
-def _once(name: str) -> bool:
-    """True the first time ``name`` is asked for: the caller applies its patch then."""
-    if name in _patched:
-        return False
-    _patched.add(name)
-    return True
-
-
-def partition_queries() -> None:
-    """moto answers every Query by listing and sorting EVERY item of the table (``Table.all_items``), then
-    keeping the partition asked for: a report's queries, an owner's listing and the daily job then cost more
-    with each answer stored, where DynamoDB reads only the partition. While a Query runs (in its thread),
-    ``all_items`` yields only the partition of a table query's hash key, unsorted (the query sorts what it
-    keeps, by the index's keys); an index query still sees every item, unsorted. Scans keep moto's order."""
-    if not _once("partition_queries"):
-        return
-    table_type = _dynamodb_models().Table
-    original_query, original_all_items = table_type.query, table_type.all_items
-    signature = inspect.signature(original_query)
-
-    def all_items(table: Any) -> list[Any]:
-        scoped: Any = getattr(_query_scope, "table", None)
-        if scoped is not table:
-            return list(original_all_items(table))
-        partition: Any = _query_scope.partition
-        if partition is _ALL:
-            return [item for hash_set in table.items.values() for item in _items_of(table, hash_set)]
-        return _items_of(table, partition) if partition is not None else []
-
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
-        previous = getattr(_query_scope, "table", None), getattr(_query_scope, "partition", None)
-        _query_scope.table = self
-        # dict.get: moto's items is a defaultdict, and a lookup must not create an empty partition.
-        _query_scope.partition = _ALL if index_name or hash_key is None else dict.get(self.items, hash_key)
-        try:
-            return original_query(self, hash_key, *args, **kwargs)
-        finally:
-            _query_scope.table, _query_scope.partition = previous
-
-    setattr(table_type, "query", query)  # noqa: B010 - replacing moto's method
-    setattr(table_type, "all_items", all_items)  # noqa: B010
-
-
-def _items_of(table: Any, hash_set: Any) -> list[Any]:
-    return list(hash_set.values()) if table.range_key_attr else [hash_set]
-
-
-def plain_stream_records() -> None:
-    """moto 5 turns a GetRecords answer into JSON through its generic, shape-walking serializer: about 2 ms
-    per record, so the stream consumer of `make run` spent more time reading records than handling them.
-    The records are already in DynamoDB's wire form (moto stores them so), and moto's own DynamoDB JSON
-    encoder gives the same answer eight times faster; ``tests/integration/test_emulator.py`` compares both."""
-    if not _once("plain_stream_records"):
-        return
-    from moto.dynamodb.models.utilities import dynamo_json_dump
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-
-    def get_records(self: Any) -> str:
-        limit = self._get_param("Limit")
-        return str(dynamo_json_dump(self.backend.get_records(self._get_param("ShardIterator"), limit or 1000)))
-
-    setattr(DynamoDBStreamsHandler, "get_records", get_records)  # noqa: B010 - replacing moto's method
-
-
-def parse_update_expressions_once(size: int = 512) -> None:
-    """moto parses an UpdateExpression three times per item written (request checks, transaction checks,
-    the update itself) and validates it twice for an item that does not exist yet (before creating it, then
-    on it), though an application sends the same few expressions with different values: about 12 ms of a
-    counter's update, most of a submission. Two things are kept per expression string, as a compiler would:
-
-    - the parsed tree: every user of it in moto only reads it, and the validator that rewrites it works on
-      its own deep copy;
-    - that its shape passed the three checks that read nothing but the expression, its names and the
-      table's keys (one SET/ADD/REMOVE clause each, no overlapping paths, no key attribute updated), so
-      they are not run again for the same expression, names and table. The checks that read values or
-      the item still run every time."""
-    if not _once("parse_update_expressions_once"):
-        return
-    expressions = importlib.import_module("moto.dynamodb.parsing.expressions")
-    validators = importlib.import_module("moto.dynamodb.parsing.validators")
-    parser, validator = expressions.UpdateExpressionParser, validators.UpdateExpressionValidator
-    original_make, original_processors = parser.make, validator.get_ast_processors
-    shape_checks = (validators.ActionCountValidator, validators.OverlappingPathsValidator,
-                    validators.UpdateHashRangeKeyValidator)
-    parsed: dict[str, Any] = {}
-    kept: dict[int, str] = {}  # id of a kept tree -> its expression (kept trees never die, so ids stay theirs)
-    checked: set[tuple[Any, ...]] = set()
-
-    def make(cls: type, expression: str) -> Any:
-        tree = parsed.get(expression)
-        if tree is None:
-            tree = original_make(expression)
-            if len(parsed) < size:
-                parsed[expression] = tree
-                kept[id(tree)] = expression
-        return tree
-
-    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
-        self._source = kept.get(id(expression))
-        original_init(self, expression, *args, **kwargs)
-
-    def get_ast_processors(self: Any) -> list[Any]:
-        processors: list[Any] = original_processors(self)
-        source = getattr(self, "_source", None)
-        if source is None:
-            return processors
-        key = (source, tuple(sorted((self.expression_attribute_names or {}).items())),
-               tuple(self.table.table_key_attrs))
-        if key in checked:
-            return [p for p in processors if not isinstance(p, shape_checks)]
-        last = max(i for i, p in enumerate(processors) if isinstance(p, shape_checks))
-        return [*processors[: last + 1], _Passed(checked, key), *processors[last + 1 :]]
-
-    original_init = validator.__init__
-    setattr(parser, "make", classmethod(make))  # noqa: B010 - replacing moto's methods
-    setattr(validator, "__init__", init)  # noqa: B010
-    setattr(validator, "get_ast_processors", get_ast_processors)  # noqa: B010
-
-
-class _Passed:
-    """Placed right after the shape checks in a validation: reached only if they all passed, it marks the
-    expression's key checked."""
-
-    def __init__(self, checked: set[tuple[Any, ...]], key: tuple[Any, ...]) -> None:
-        self._checked, self._key = checked, key
-
-    def traverse(self, node: Any) -> Any:
-        self._checked.add(self._key)
-        return node
