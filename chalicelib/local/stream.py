@@ -182,17 +182,21 @@ class TimerAlertFlusher:
 
 
 def serialize_emulator_writes() -> None:
-    """moto's DynamoDB is not thread-safe: a transaction deep-copies the table for its rollback while
-    another thread (the API's submission, this poller's voucher) changes it, and fails with "dictionary
-    changed size during iteration". AWS has no such problem, so the local run serializes the emulator's
-    reads and writes with one lock (same process: moto runs in a thread of `make run`)."""
+    """moto's DynamoDB is not thread-safe: a query iterates the table while another thread (the API's
+    submission, this poller's voucher) changes it and fails with "dictionary changed size during
+    iteration", and a read must not see a transaction half applied or half undone. AWS has no such
+    problem, so the local run serializes the emulator's reads and writes (same process: moto runs in a
+    thread of `make run`) with the lock a transaction and its undo already hold (emulator.EMULATOR_LOCK),
+    whichever of the two patches came first."""
     import functools
 
     from moto.dynamodb.models import DynamoDBBackend
 
+    from chalicelib.local.emulator import EMULATOR_LOCK
+
     if getattr(DynamoDBBackend, "_serialized_by_local_run", False):
         return
-    lock = threading.RLock()
+    lock = EMULATOR_LOCK
     for name in ("transact_write_items", "put_item", "update_item", "delete_item", "get_item", "query", "scan"):
         original = getattr(DynamoDBBackend, name, None)
         if original is None:

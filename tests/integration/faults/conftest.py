@@ -1,5 +1,5 @@
-"""The fault tests run a thousand transactions: snapshot each table once per transaction in the emulator
-(chalicelib/local/emulator.py says why this keeps moto's rollback)."""
+"""The fault tests run a thousand transactions: the emulator undoes only the items a failed transaction
+named instead of copying whole tables (chalicelib/local/emulator.py says why this keeps moto's rollback)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,108 @@
+"""The emulator as `make run` patches it (chalicelib/local/emulator.py: a Query reads only its partition,
+an UpdateExpression is parsed and statically checked once) answers as DynamoDB does: the owner's listing
+pages, counters and refusals are the same as without the patches, only cheaper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from chalicelib import tables
+from chalicelib.local import emulator
+
+TABLE = "surveys-emulator-reads"
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    emulator.install()  # as `make run`, the fault tests and the load bench have it
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="ap-southeast-1")
+        client.create_table(**tables.create_table_kwargs(TABLE))
+        for business in ("BIZ#1", "BIZ#2", "BIZ#3"):
+            for n in range(25):
+                client.put_item(
+                    TableName=TABLE,
+                    Item={"PK": {"S": business}, "SK": {"S": f"RESP#{n:03d}"}, "score": {"N": str(n % 11)}},
+                )
+            client.put_item(TableName=TABLE, Item={"PK": {"S": business}, "SK": {"S": "TP#table"}})
+        yield client
+
+
+def every_page(client: Any, **query: Any) -> list[list[str]]:
+    pages, start = [], None
+    while True:
+        got = client.query(TableName=TABLE, **query, **({"ExclusiveStartKey": start} if start else {}))
+        pages.append([item["SK"]["S"] for item in got["Items"]])
+        start = got.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def test_an_owners_listing_reads_its_own_partition_page_by_page_in_key_order(dynamodb: Any) -> None:
+    newest_first = every_page(
+        dynamodb,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :resp)",
+        ExpressionAttributeValues={":pk": {"S": "BIZ#2"}, ":resp": {"S": "RESP#"}},
+        ScanIndexForward=False,
+        Limit=10,
+    )
+    assert newest_first == [
+        [f"RESP#{n:03d}" for n in range(24, 14, -1)],
+        [f"RESP#{n:03d}" for n in range(14, 4, -1)],
+        [f"RESP#{n:03d}" for n in range(4, -1, -1)],
+    ]
+    whole = every_page(dynamodb, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "BIZ#3"}})
+    assert whole == [[f"RESP#{n:03d}" for n in range(25)] + ["TP#table"]]
+    assert every_page(
+        dynamodb, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "BIZ#none"}}
+    ) == [[]]
+    high = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
+        FilterExpression="score >= :nine",
+        ExpressionAttributeValues={
+            ":pk": {"S": "BIZ#1"},
+            ":a": {"S": "RESP#000"},
+            ":b": {"S": "RESP#999"},
+            ":nine": {"N": "9"},
+        },
+    )
+    assert [item["SK"]["S"] for item in high["Items"]] == ["RESP#009", "RESP#010", "RESP#020", "RESP#021"]
+
+
+def bump(client: Any, names: dict[str, str]) -> None:
+    client.update_item(
+        TableName=TABLE,
+        Key={"PK": {"S": "BIZ#1"}, "SK": {"S": "COUNTERS"}},
+        UpdateExpression="ADD #a :one, #b :one",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+
+
+def test_a_counter_update_sent_again_and_again_counts_every_time(dynamodb: Any) -> None:
+    for _ in range(3):
+        bump(dynamodb, {"#a": "opened", "#b": "answered"})
+    counters = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "BIZ#1"}, "SK": {"S": "COUNTERS"}})["Item"]
+    assert counters["opened"] == {"N": "3"} and counters["answered"] == {"N": "3"}
+
+
+def test_an_update_dynamodb_refuses_is_refused_every_time_even_after_the_same_expression_was_accepted(
+    dynamodb: Any,
+) -> None:
+    bump(dynamodb, {"#a": "opened", "#b": "answered"})  # accepted: the expression is now parsed and checked
+    for _ in range(2):
+        with pytest.raises(ClientError) as twice:
+            bump(dynamodb, {"#a": "opened", "#b": "opened"})  # one attribute twice: DynamoDB refuses it
+        assert twice.value.response["Error"]["Code"] == "ValidationException"
+        with pytest.raises(ClientError) as key:
+            bump(dynamodb, {"#a": "opened", "#b": "SK"})  # the sort key: never updatable
+        assert key.value.response["Error"]["Code"] == "ValidationException"
+    counters = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "BIZ#1"}, "SK": {"S": "COUNTERS"}})["Item"]
+    assert counters["opened"] == {"N": "1"} and counters["answered"] == {"N": "1"}
