@@ -468,16 +468,16 @@ class Cafe(Protocol):
 
 
 def write_history[C: Cafe](
-    env: dict[str, str], days: int, create: Callable[[Services, dict[str, str]], C]
+    env: dict[str, str], days: int, create: Callable[[Services, dict[str, str]], C], now: datetime | None = None
 ) -> tuple[C, Written]:
-    """Create the demo café ``days`` days ago with ``create`` and write its past up to now; the services
-    installed before are installed again afterwards (the API serves with those)."""
+    """Create the demo café ``days`` days before ``now`` with ``create`` and write its past up to ``now``;
+    the services installed before are installed again afterwards (the API serves with those)."""
     from chalicelib import wiring
     from chalicelib.local.stream import StreamPoller
     from chalicelib.settings import get_settings
 
     started = time.perf_counter()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     settings = get_settings()
     zone = ZoneInfo("Asia/Ho_Chi_Minh")
     opened = datetime.combine((now.astimezone(zone) - timedelta(days=days)).date(), datetime.min.time(), zone)

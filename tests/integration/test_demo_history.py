@@ -1,0 +1,115 @@
+"""`make run`'s demo café with a past (issue #13): written through the real services with a clock in the
+past, every finished day's report stored by the daily job, no email sent while seeding, and the first
+aggregate of yesterday sending its digest once. Moto, the real handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import wiring
+from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.domain.calendar import local_day
+from chalicelib.local import emulator
+from chalicelib.local.history import Written, write_history
+from chalicelib.local.seed import Demo, _create
+from chalicelib.settings import get_settings
+from tests.clock import FakeClock
+from tests.integration.conftest import post_json
+from tests.integration.test_daily_reports import CapturingMailer, rerun
+
+DAYS = 14
+ENV = {"PUBLIC_BASE_URL": "https://surveys.example", "ADMIN_KEY": "test-admin-key-0123456789abcdef"}
+
+
+def _seed(clock: FakeClock, days: int) -> tuple[Demo, Written, CapturingMailer]:
+    emulator.install()  # as `make run` has it
+    mailer = CapturingMailer()
+    built = wiring.build(get_settings(), DynamoStore(get_settings().table_name), clock)
+    wiring.install(dataclasses.replace(built, mailer=mailer))
+    demo, written = write_history(ENV, days, _create, now=clock.now())
+    return demo, written, mailer
+
+
+@pytest.fixture
+def seeded(client: Client, clock: FakeClock) -> tuple[Demo, Written, CapturingMailer]:
+    return _seed(clock, DAYS)
+
+
+@pytest.fixture
+def short_past(client: Client, clock: FakeClock) -> tuple[Demo, Written, CapturingMailer]:
+    return _seed(clock, 2)
+
+
+def _report(client: Client, demo: Demo, day: str) -> Any:
+    answer = client.http.get(
+        f"/v1/businesses/{demo.business_id}/reports/daily/{day}", headers={"Authorization": f"Bearer {demo.owner_key}"}
+    )
+    return answer
+
+
+def _past_days(clock: FakeClock) -> list[str]:
+    today = local_day(clock.now(), "Asia/Ho_Chi_Minh")
+    return [(today - timedelta(days=ago)).isoformat() for ago in range(DAYS, 0, -1)]
+
+
+def test_the_first_run_shows_every_past_day_reported_with_vouchers_recovery_and_a_trend_and_sends_nothing(
+    client: Client, clock: FakeClock, seeded: tuple[Demo, Written, CapturingMailer]
+) -> None:
+    demo, written, mailer = seeded
+    reports = [_report(client, demo, day) for day in _past_days(clock)]
+    assert [r.status_code for r in reports] == [200] * DAYS  # stored by the daily job, one per finished day
+    bodies = [r.json_body for r in reports]
+    # Several hundred answers a week (the seeded plan's quiet first days included), every touchpoint.
+    assert sum(b["responses"] for b in bodies) >= 180 * DAYS / 7
+    assert all(len(b["funnel"]) == 4 for b in bodies)
+    assert any(c["comment"] for b in bodies for c in b["comments"])
+    # Vouchers issued and some brought to the till (today's redemptions are in no finished day yet).
+    assert sum(b["vouchers"]["issued"] for b in bodies) > 0
+    assert 0 < sum(b["vouchers"]["redeemed"] for b in bodies) <= written.vouchers_redeemed
+    # Unhappy customers apologised to, some of whom came back happier.
+    recovery = bodies[-1]["unhappy"]["recovery"]
+    assert recovery["apologised"] > 0 and recovery["recovered"] > 0
+    # The dashboard's trend has the past on the first run.
+    business = wiring.services().directory.business(demo.business_id)
+    assert business is not None
+    dashboard = wiring.services().reports.dashboard(business)
+    assert len(dashboard.trend) == DAYS and dashboard.latest is not None
+    assert dashboard.latest["date"] == _past_days(clock)[-1]
+    # Seeding sent nothing: the past's vouchers, apologies and alerts were recorded, none went out.
+    assert written.emails_not_sent > 0 and mailer.sent == []
+    assert written.reports == DAYS and written.refused == {}
+
+
+def test_the_first_aggregate_of_yesterday_sends_its_digest_once(
+    client: Client, clock: FakeClock, short_past: tuple[Demo, Written, CapturingMailer]
+) -> None:
+    demo, _, mailer = short_past
+    yesterday = _past_days(clock)[-1]
+    rerun(client, demo.business_id, yesterday)
+    digests = [m for m in mailer.messages() if m["X-Survey-Kind"] == "digest"]
+    assert len(digests) == 1 and digests[0]["To"] == "chu.quan@caphesaigon.example"
+    rerun(client, demo.business_id, yesterday)
+    assert len(mailer.sent) == 1
+
+
+def test_the_stream_consumer_started_after_seeding_handles_new_answers_only(
+    client: Client, clock: FakeClock, short_past: tuple[Demo, Written, CapturingMailer]
+) -> None:
+    from app import on_response_change
+    from chalicelib.local.stream import StreamPoller
+
+    demo, _, mailer = short_past
+    poller = StreamPoller(get_settings().table_name, on_response_change, start="LATEST")
+    assert poller.poll_once() == 0  # the past's records were handled while it was written
+    page = client.http.get(f"/s/{demo.touchpoints['table']['token']}")
+    nonce = page.body.decode().split('name="nonce" value="', 1)[1].split('"', 1)[0]
+    answer = post_json(client, "/v1/responses", {"token": demo.touchpoints["table"]["token"], "score": 2,
+                                                 "nonce": nonce})
+    assert answer.status_code == 201
+    assert poller.poll_once() >= 1
+    assert [m["X-Survey-Kind"] for m in mailer.messages()] == ["alert"]  # the owner hears of the new one
