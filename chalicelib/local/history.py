@@ -67,7 +67,7 @@ class Visit:
 
 
 METRIC_OF: dict[Kind, str] = {"table": "nps", "receipt": "csat", "email": "ces", "website": "csat"}
-MIX: list[tuple[Kind, int]] = [("table", 40), ("receipt", 30), ("email", 12), ("website", 18)]
+MIX: list[tuple[Kind, int]] = [("table", 38), ("receipt", 28), ("email", 18), ("website", 16)]
 # Answers per day: quiet weekdays, busier Friday, busy weekends; a little growth week on week.
 PER_DAY = {0: 24, 1: 22, 2: 24, 3: 26, 4: 32, 5: 46, 6: 42}
 # When people answer, local time (a café open 7:00-22:00): morning coffee, lunch, after work.
