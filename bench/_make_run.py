@@ -3,6 +3,7 @@ ports in its own process group, its output kept in a log under .local/, stopped 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,3 +58,12 @@ def make_run(log: Path, *, ready_within: float = 180, **overrides: str) -> Itera
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def demo_of(api: str) -> dict[str, Any]:
+    """The demo café of the run serving ``api``: every `make run` writes .local/demo.json under the project
+    root, so it is read right after readiness and checked to be this run's (its base URL is the API's)."""
+    demo: dict[str, Any] = json.loads((ROOT / ".local" / "demo.json").read_text())
+    if demo.get("base_url") != api:
+        raise SystemExit(f".local/demo.json is another run's ({demo.get('base_url')}, not {api})")
+    return demo

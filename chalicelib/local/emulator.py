@@ -22,6 +22,10 @@ application):
   each visitor's table once, and runs the three checks that depend on nothing but the expression, its
   names and the table's keys (clause counts, overlapping paths, no key updated) once per such triple.
   Flat, not growing, but it decides how many answers a second `make load` gets;
+- a GetRecords answer is serialized field by field against the service model: 2.4 ms per stream record,
+  half the `make run` stream consumer's CPU, when the records are already in their wire format.
+  ``cheaper_stream_reads`` writes them as JSON directly (timestamps as epoch seconds, as the protocol has
+  them);
 - every model object it ever creates (each item, stream record and table copy) is also appended to a
   class-level list that only moto's web dashboard reads, and nothing clears it short of a reset of the
   whole emulator: 1,000 faulted submissions held ~18 GB. ``untrack_dynamodb_models`` stops that list
@@ -30,12 +34,15 @@ application):
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import importlib
 import inspect
+import json
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 # moto's DynamoDB is not thread-safe; a transaction and its undo must not interleave with another
@@ -251,6 +258,29 @@ def _check_each_expression_once() -> None:
     update_validator.validate = validate
 
 
+def cheaper_stream_reads() -> None:
+    """DynamoDB Streams' GetRecords answered as the JSON moto's serializer would write, without walking it."""
+    handler = importlib.import_module("moto.dynamodbstreams.responses").DynamoDBStreamsHandler
+    if getattr(handler, "_emulator_json", False):
+        return
+    original = handler.get_records
+
+    @functools.wraps(original)  # its __wrapped__: moto's own, which the tests compare it with
+    def get_records(self: Any) -> str:
+        return json.dumps(original(self).result, default=_wire)
+
+    handler.get_records = get_records
+    handler._emulator_json = True
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, datetime):  # epoch seconds, to the millisecond, as moto's serializer writes it
+        return importlib.import_module("moto.core.serialize").TimestampSerializer._timestamp_unixtimestamp(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 class _Untracked(list[Any]):
     """A model class's ``instances_tracked`` that keeps nothing."""
 
@@ -273,6 +303,7 @@ def install() -> None:
 
     untrack_dynamodb_models()
     cheaper_update_expressions()
+    cheaper_stream_reads()
     if isinstance(dynamodb_models.copy, FreeTableBackup):
         return
     shim, transact_write_items = patched()

@@ -1,7 +1,8 @@
 """Local run only: what AWS would trigger by itself for the email path.
 
-* ``StreamPoller`` reads the emulator's DynamoDB stream every ~200 ms and calls the SAME Lambda entry
-  point as AWS (``app.on_response_change``, with its middleware), with the event built the way Lambda
+* ``StreamPoller`` reads the emulator's DynamoDB stream (every ~200 ms while it is idle, at once again
+  while it has records: a crowd's follow-ups never wait out a poll interval per batch) and calls the SAME
+  Lambda entry point as AWS (``app.on_response_change``, with its middleware), with the event built the way Lambda
   builds it. A record the handler reports in ``batchItemFailures`` (or every record of a batch whose
   invocation raised) is delivered again on its own after a pause, up to ``MAX_RETRIES`` times, while
   the records behind it go on: one failing record never holds up anyone else's email (issue #11 item 6;
@@ -27,6 +28,8 @@ from chalicelib.observability import logger
 
 POLL_SECONDS = 0.2
 MAX_RETRIES = 3
+READ_LIMIT = 1000  # GetRecords' maximum: one read per poll whatever the backlog
+BATCH_SIZE = 100  # records per handler invocation, as before (the deployed mapping's is smaller)
 
 
 def lambda_context(name: str, remaining_ms: int = 60_000) -> Any:
@@ -101,7 +104,8 @@ class StreamPoller:
         while not self.stop_event.is_set():
             started = time.monotonic()
             try:
-                self.poll_once()
+                if self.poll_once():
+                    continue  # a backlog: read on without waiting
             except Exception:
                 logger.exception("stream poll failed")
             self.stop_event.wait(max(0.0, self._poll - (time.monotonic() - started)))
@@ -118,11 +122,11 @@ class StreamPoller:
             iterator = self._iterators[shard_id]
             if iterator is None:
                 continue
-            got = self._streams.get_records(ShardIterator=iterator, Limit=100)
-            records = got.get("Records", [])
+            got = self._streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
+            records = [to_lambda_record(r, self.stream_arn, self._region) for r in got.get("Records", [])]
             self._iterators[shard_id] = got.get("NextShardIterator")
-            if records:
-                handled += self._deliver([to_lambda_record(r, self.stream_arn, self._region) for r in records])
+            for start in range(0, len(records), BATCH_SIZE):
+                handled += self._deliver(records[start : start + BATCH_SIZE])
         return handled
 
     def _deliver(self, records: list[dict[str, Any]], tries: int = 0) -> int:

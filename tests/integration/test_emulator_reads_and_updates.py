@@ -106,3 +106,38 @@ def test_an_update_dynamodb_refuses_is_refused_every_time_even_after_the_same_ex
         assert key.value.response["Error"]["Code"] == "ValidationException"
     counters = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "BIZ#1"}, "SK": {"S": "COUNTERS"}})["Item"]
     assert counters["opened"] == {"N": "1"} and counters["answered"] == {"N": "1"}
+
+
+def test_a_stream_consumer_reads_the_same_records_as_through_motos_own_serializer(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")  # else the Streams calls miss moto
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key={"PK": {"S": "BIZ#1"}, "SK": {"S": "RESP#003"}},
+        UpdateExpression="SET #c = :c, tags = :tags, flags = :flags REMOVE score",
+        ExpressionAttributeNames={"#c": "comment"},
+        ExpressionAttributeValues={
+            ":c": {"S": "Chờ lâu quá"},
+            ":tags": {"SS": ["slow", "noisy"]},
+            ":flags": {"M": {"seen": {"BOOL": True}, "n": {"N": "2.5"}, "none": {"NULL": True}}},
+        },
+    )
+    dynamodb.delete_item(TableName=TABLE, Key={"PK": {"S": "BIZ#2"}, "SK": {"S": "RESP#004"}})
+    streams = boto3.client("dynamodbstreams", region_name="ap-southeast-1")
+    arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def read_all() -> list[dict[str, Any]]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        got = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)
+        return [{key: value for key, value in record.items() if key != "eventID"} for record in got["Records"]]
+
+    ours = read_all()
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", DynamoDBStreamsHandler.get_records.__wrapped__)
+    assert ours == read_all()
+    assert [r["eventName"] for r in ours[-2:]] == ["MODIFY", "REMOVE"] and len(ours) == 80
+    assert ours[-2]["dynamodb"]["NewImage"]["flags"]["M"]["n"] == {"N": "2.5"}
+    assert ours[-2]["dynamodb"]["ApproximateCreationDateTime"].tzinfo is not None
