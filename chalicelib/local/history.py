@@ -473,7 +473,7 @@ def write_history[C: Cafe](
     """Create the demo café ``days`` days before ``now`` with ``create`` and write its past up to ``now``;
     the services installed before are installed again afterwards (the API serves with those)."""
     from chalicelib import wiring
-    from chalicelib.local.stream import StreamPoller
+    from chalicelib.local.stream import READ_LIMIT, StreamPoller
     from chalicelib.settings import get_settings
 
     started = time.perf_counter()
@@ -495,9 +495,9 @@ def write_history[C: Cafe](
             poller = StreamPoller(settings.table_name, on_response_change)
 
             def drain() -> int:
-                # One read per call unless it came back full (the poller reads at most 100 records).
+                # One read per call unless it came back full (the poller reads at most READ_LIMIT records).
                 handled = batch = poller.poll_once()
-                while batch >= 100:
+                while batch >= READ_LIMIT:
                     batch = poller.poll_once()
                     handled += batch
                 return handled

@@ -141,3 +141,20 @@ def test_a_stream_consumer_reads_the_same_records_as_through_motos_own_serialize
     assert [r["eventName"] for r in ours[-2:]] == ["MODIFY", "REMOVE"] and len(ours) == 80
     assert ours[-2]["dynamodb"]["NewImage"]["flags"]["M"]["n"] == {"N": "2.5"}
     assert ours[-2]["dynamodb"]["ApproximateCreationDateTime"].tzinfo is not None
+
+
+def test_one_expression_written_to_many_new_items_gives_each_its_own_values(dynamodb: Any) -> None:
+    # The validator rewrites its copy of the parsed tree with each request's values: copies must not share.
+    for n in range(4):
+        dynamodb.update_item(
+            TableName=TABLE, Key={"PK": {"S": "BIZ#9"}, "SK": {"S": f"CLAIM#{n}"}},
+            UpdateExpression="SET response_id = :rid, #type = if_not_exists(#type, :type) ADD n :one",
+            ExpressionAttributeNames={"#type": "type"},
+            ExpressionAttributeValues={":rid": {"S": f"r{n}"}, ":type": {"S": f"claim{n}"}, ":one": {"N": str(n)}},
+        )
+    items = dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "BIZ#9"}}
+    )["Items"]
+    assert [(i["response_id"]["S"], i["type"]["S"], i["n"]["N"]) for i in items] == [
+        (f"r{n}", f"claim{n}", str(n)) for n in range(4)
+    ]
