@@ -1,0 +1,109 @@
+"""One cold start for bench/cold_start.py: a fresh interpreter with a deployed function's environment imports
+its code, then serves one API Gateway event, and prints both times on its last line.
+
+Cases (COLD_CASE):
+- ``app``: ``import app`` (as Lambda's init does: settings and secrets included), then app.app(event).
+- ``app+sdk``: the same, with the X-Ray SDK loaded around the first request, as every invocation was traced
+  before issue #13 (the middleware wrapped it in a subsegment whoever called).
+- ``baseline``: ``import boto3, chalice.app``, a one-route Chalice app that reads the same secrets at init
+  and makes the same DynamoDB calls in its request (COLD_CALLS: the operations, and for a transaction its
+  count of puts and updates), the floor any implementation of the same writes pays.
+
+Only ``os``, ``sys`` and ``time`` are imported before the clock starts, so neither case finds modules already
+loaded for it. Nothing here is part of the deployed code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+# patch_all() imports and patches `requests` when it can; the deployment zip has no `requests` (only the
+# virtualenv has it, for moto), so it is hidden here as Lambda would not find it.
+sys.modules["requests"] = None  # type: ignore[assignment]
+CASE = os.environ["COLD_CASE"]
+
+
+class Context:
+    """The Lambda context object the runtime hands to the handler."""
+
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{function_name}"
+    memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+    aws_request_id = "cold-start-bench"
+    log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+    log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def baseline() -> object:
+    """A minimal Chalice function of the same deployment: its init reads the secrets the app's reads, its
+    one route makes the DynamoDB calls the app's first submission makes (a client made on first use)."""
+    import boto3
+    from chalice.app import Chalice, Response
+
+    secrets = boto3.client("secretsmanager")
+    for secret in os.environ["COLD_SECRETS"].split():
+        secrets.get_secret_value(SecretId=secret)
+    floor = Chalice(app_name="baseline")
+    table = os.environ["TABLE_NAME"]
+
+    @floor.route("/v1/responses", methods=["POST"], content_types=["*/*"])
+    def submit() -> Response:
+        body = floor.current_request.json_body
+        dynamodb = boto3.client("dynamodb")
+        for n, operation in enumerate(os.environ["COLD_CALLS"].split()):
+            name, _, shape = operation.partition(":")  # TransactWriteItems:<puts>:<updates>
+            key = {"PK": {"S": f"BASELINE#{body['nonce'][-40:]}#{n}"}, "SK": {"S": "0"}}
+            if name == "GetItem":
+                dynamodb.get_item(TableName=table, Key=key)
+            elif name == "TransactWriteItems":
+                puts, updates = (int(count) for count in shape.split(":"))
+                items = [{"Put": {"TableName": table, "Item": {**key, "SK": {"S": f"put{i}"}, "score": {"N": "9"}},
+                                  "ConditionExpression": "attribute_not_exists(PK)"}} for i in range(puts)]
+                items += [{"Update": {"TableName": table, "Key": {**key, "SK": {"S": f"update{i}"}},
+                                      "UpdateExpression": "ADD n :one", "ConditionExpression":
+                                      "attribute_not_exists(n) OR n < :limit",
+                                      "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": "100"}}}}
+                          for i in range(updates)]
+                dynamodb.transact_write_items(TransactItems=items)
+            else:
+                raise SystemExit(f"the baseline does not make {operation}: add it to bench/_cold_child.py")
+        return Response({"stored": True}, status_code=201)
+
+    return floor
+
+
+started = time.perf_counter()
+if CASE == "baseline":
+    handler = baseline()
+else:
+    import app
+
+    handler = app.app
+imported = time.perf_counter()
+
+import json  # noqa: E402 - after the clock: the event is Lambda's to parse, not the code's
+
+event, context = json.loads(os.environ["COLD_EVENT"]), Context()
+before_request = time.perf_counter()
+if CASE == "app+sdk":
+    from chalicelib.observability import traced
+
+    with traced(Context.function_name, "job"):  # as the middleware traced every invocation before #13
+        answer = handler(event, context)  # type: ignore[operator]
+else:
+    answer = handler(event, context)  # type: ignore[operator]
+served = time.perf_counter()
+result = {
+    "import": imported - started,
+    "request": served - before_request,
+    "status": answer["statusCode"],
+    "sdk": "aws_xray_sdk" in sys.modules,
+}
+print("COLD " + json.dumps(result), flush=True)
