@@ -141,8 +141,8 @@ class RouteTable:
     def caller(self, request: Any) -> Caller:
         """Who a request serves, by its route's auth: "owner" when the route takes an owner's or the admin's
         key, "public" for everything a customer (or anybody) may call."""
-        path = (getattr(request, "context", None) or {}).get("resourcePath")
-        return "public" if self._auth.get((request.method, path), "none") == "none" else "owner"
+        path = str((getattr(request, "context", None) or {}).get("resourcePath"))
+        return "public" if self._auth.get((str(request.method), path), "none") == "none" else "owner"
 
     def _view(self, route: Route) -> Callable[..., Response]:
         def view(**params: str) -> Response:
