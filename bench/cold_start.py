@@ -17,12 +17,14 @@ Cases, alternated in one run (bench/_cold_child.py):
 - ``baseline``: `import boto3, chalice.app`, a one-route Chalice app; its init reads the same secrets and
   its request makes the same DynamoDB calls as the app's first submission (the emulator counts both, and
   the run stops if they differ). The ratio is then our code's cost, not the cost of the AWS calls.
+With ``--before REV``, the app of that revision (a `git archive` of it) runs in the same loop as well.
 Goal: the app's first request <= 1.3x the baseline's (the import, and both together, printed beside it).
-Run: `.venv/bin/python bench/cold_start.py [runs]` (or `make bench`).
+Run: `.venv/bin/python bench/cold_start.py [runs] [--before REV]` (or `make bench`).
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import logging
@@ -84,13 +86,17 @@ def emulator() -> Iterator[tuple[str, Counter[str]]]:
 
             def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
                 operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
-                if operation == "TransactWriteItems":  # and its shape: how many puts and updates
+                if operation in ("GetItem", "TransactWriteItems"):
                     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
                     environ["wsgi.input"] = io.BytesIO(body)
-                    kinds = Counter(kind for item in json.loads(body)["TransactItems"] for kind in item)
-                    operation += f":{kinds['Put']}:{kinds['Update']}"
-                    if set(kinds) - {"Put", "Update"}:
-                        operation += ":" + "+".join(sorted(kinds))  # a shape the baseline cannot make
+                    request = json.loads(body)
+                    if operation == "GetItem":  # and the item it reads, which the baseline reads too
+                        operation += ":" + json.dumps(request["Key"], sort_keys=True, separators=(",", ":"))
+                    else:  # and its shape: how many puts and updates
+                        kinds = Counter(kind for item in request["TransactItems"] for kind in item)
+                        operation += f":{kinds['Put']}:{kinds['Update']}"
+                        if set(kinds) - {"Put", "Update"}:
+                            operation += ":" + "+".join(sorted(kinds))  # a shape the baseline cannot make
                 if operation:
                     with lock:
                         calls[operation] += 1
@@ -147,7 +153,6 @@ def deployed_environment(known: dict[str, str], endpoint: str, home: str) -> dic
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "LAMBDA_TASK_ROOT": str(ROOT),
         "_HANDLER": "app.app",
         "_X_AMZN_TRACE_ID": f"Root={trace_root};Parent={secrets.token_hex(8)};Sampled=1",
         "AWS_XRAY_DAEMON_ADDRESS": daemon,
@@ -157,7 +162,6 @@ def deployed_environment(known: dict[str, str], endpoint: str, home: str) -> dic
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
         "HOME": home,
         "AWS_ENDPOINT_URL": endpoint,
         **CREDENTIALS,
@@ -220,11 +224,13 @@ def seed(endpoint: str) -> tuple[dict[str, str], Callable[[int], dict[str, Any]]
     return known, lambda n: submission(token, built.submissions.page_nonce(opened) or "", n)
 
 
-def run_child(case: str, env: dict[str, str], event: dict[str, Any], calls: Counter[str]) -> dict[str, Any]:
+def run_child(case: str, tree: Path, env: dict[str, str], event: dict[str, Any], calls: Counter[str]) -> dict[str, Any]:
+    """One fresh interpreter of ``case`` with the code of ``tree`` as the function's code (LAMBDA_TASK_ROOT)."""
     calls.clear()
+    code = {"LAMBDA_TASK_ROOT": str(tree), "PYTHONPATH": str(tree)}
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "_cold_child.py")], cwd=ROOT,
-        env={**env, "COLD_CASE": case, "COLD_EVENT": json.dumps(event)}, capture_output=True, text=True,
+        [sys.executable, str(ROOT / "bench" / "_cold_child.py")], cwd=tree,
+        env={**env, **code, "COLD_CASE": case, "COLD_EVENT": json.dumps(event)}, capture_output=True, text=True,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("COLD ")]
     if done.returncode != 0 or not lines:
@@ -236,26 +242,56 @@ def run_child(case: str, env: dict[str, str], event: dict[str, Any], calls: Coun
     return result
 
 
+@contextmanager
+def revision(rev: str | None) -> Iterator[Path | None]:
+    """The code of another revision in a temporary directory (git archive), to run beside this tree's."""
+    if rev is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        yield Path(tmp)
+
+
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 9
-    with emulator() as (endpoint, calls), tempfile.TemporaryDirectory() as home:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="?", type=int, default=9)
+    parser.add_argument("--before", metavar="REV", help="also run the app of this revision (e.g. the one before #13)")
+    args = parser.parse_args()
+    with emulator() as (endpoint, calls), tempfile.TemporaryDirectory() as home, revision(args.before) as other:
+        cases = {name: (case, ROOT) for name, case in CASES.items()}
+        if other is not None:
+            cases = {f"app at {args.before}": ("app", other), **cases}
         known, event = seed(endpoint)
         env = deployed_environment(known, endpoint, home)
         # The app's calls, learnt from one run (which also writes the bytecode, as the zip's is reused).
-        first = run_child("app", env, event(0), calls)
+        first = run_child("app", ROOT, env, event(0), calls)
         secret_reads = first["calls"].pop("GetSecretValue", 0)
         readable = [known[render.ADMIN_KEY_RESOURCE], known[render.APP_SECRET_RESOURCE]]
-        env.update(COLD_CALLS=" ".join(op for op, count in first["calls"].items() for _ in range(count)),
+        env.update(COLD_CALLS="\n".join(op for op, count in first["calls"].items() for _ in range(count)),
                    COLD_SECRETS=" ".join(readable[:secret_reads]))
-        for case in CASES.values():
-            run_child(case, env, event(1), calls)
-        results: dict[str, list[dict[str, Any]]] = {name: [] for name in CASES}
+        for case, tree in cases.values():
+            run_child(case, tree, env, event(1), calls)
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
         n = 2
-        for _ in range(runs):
-            for name, case in CASES.items():
-                results[name].append(run_child(case, env, event(n), calls))
+        for _ in range(args.runs):
+            for name, (case, tree) in cases.items():
+                results[name].append(run_child(case, tree, env, event(n), calls))
                 n += 1
-    report(runs, results)
+    report(args.runs, results)
+
+
+def calls_made(calls: dict[str, int]) -> str:
+    """GetItem x2, TransactWriteItems (1 put, 3 updates) ...: the operations, without the keys read."""
+    made: Counter[str] = Counter()
+    for operation, count in calls.items():
+        name, _, shape = operation.partition(":")
+        if name == "TransactWriteItems":
+            puts, _, updates = shape.partition(":")
+            name += f" ({puts} put, {updates} updates)"
+        made[name] += count
+    return ", ".join(f"{name} x{count}" for name, count in sorted(made.items()))
 
 
 def report(runs: int, results: dict[str, list[dict[str, Any]]]) -> None:
@@ -266,16 +302,16 @@ def report(runs: int, results: dict[str, list[dict[str, Any]]]) -> None:
 
     print(f"cold start as deployed (stage {STAGE}, function {FUNCTION}, X-Ray sampled), median of {runs} fresh "
           f"interpreters per case (alternating), Python {sys.version.split()[0]}")
-    print(f"  {'case':<44} {'import':>9} {'1st request':>12} {'total':>9}   X-Ray SDK loaded   AWS calls")
+    print(f"  {'case':<44} {'import':>9} {'1st request':>12} {'total':>9}   X-Ray SDK   AWS calls (to the emulator)")
     for name, rows in results.items():
         sdk = {r["sdk"] for r in rows}
         loaded = "yes" if sdk == {True} else "no" if sdk == {False} else "sometimes"
         print(f"  {name:<44} {median(name, 'import') * 1000:6.1f} ms {median(name, 'request') * 1000:9.1f} ms "
-              f"{median(name, 'total') * 1000:6.1f} ms   {loaded:<18} {rows[-1]['calls']}")
+              f"{median(name, 'total') * 1000:6.1f} ms   {loaded:<5} {calls_made(rows[-1]['calls'])}")
     app_calls, base_calls = results["app"][-1]["calls"], results[BASE][-1]["calls"]
     if app_calls != base_calls:
         raise SystemExit(f"the baseline made other AWS calls than the app: {base_calls} != {app_calls}")
-    for name in ("app", "app, SDK on the first request (before #13)"):
+    for name in (name for name in results if name != BASE):
         print(f"  {name}: ratio to the baseline: import {median(name, 'import') / median(BASE, 'import'):.2f}, "
               f"first request {median(name, 'request') / median(BASE, 'request'):.2f}, "
               f"import + first request {median(name, 'total') / median(BASE, 'total'):.2f}")
