@@ -18,7 +18,13 @@ Cases, alternated in one run (bench/_cold_child.py):
   its request makes the same DynamoDB calls as the app's first submission (the emulator counts both, and
   the run stops if they differ). The ratio is then our code's cost, not the cost of the AWS calls.
 With ``--before REV``, the app of that revision (a `git archive` of it) runs in the same loop as well.
-Goal: the app's first request <= 1.3x the baseline's (the import, and both together, printed beside it).
+
+Each time is printed twice: wall clock, and the child's own CPU time (``time.process_time``). The wall clock of
+a request includes waiting for the emulator, a Python process on the same cores, whose time per call swings
+by a factor of 3 on a shared machine; DynamoDB answers a Lambda in a few milliseconds whatever the
+expression. The CPU time is what the function's code costs, and what a cold start on Lambda mostly is (512 MB
+buys ~0.29 vCPU, docs/deploy.md): the goal is checked on it.
+Goal: the app's first request <= 1.3x the baseline's, in CPU (the import, and both together, printed beside).
 Run: `.venv/bin/python bench/cold_start.py [runs] [--before REV]` (or `make bench`).
 """
 
@@ -69,12 +75,13 @@ def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
 
 
 @contextmanager
-def emulator() -> Iterator[tuple[str, Counter[str]]]:
-    """moto's server on a free loopback port; yields its URL and a counter of the AWS operations it answers
-    (from the X-Amz-Target header: DynamoDB and Secrets Manager name their operation there)."""
+def emulator() -> Iterator[tuple[str, Counter[str], list[Any]]]:
+    """moto's server on a free loopback port; yields its URL, a counter of the AWS operations it answers (from
+    the X-Amz-Target header: DynamoDB and Secrets Manager name their operation there) and the transactions."""
     from moto.server import ThreadedMotoServer
 
     calls: Counter[str] = Counter()
+    transactions: list[Any] = []
     lock = threading.Lock()
 
     class Counting(ThreadedMotoServer):
@@ -92,7 +99,8 @@ def emulator() -> Iterator[tuple[str, Counter[str]]]:
                     request = json.loads(body)
                     if operation == "GetItem":  # and the item it reads, which the baseline reads too
                         operation += ":" + json.dumps(request["Key"], sort_keys=True, separators=(",", ":"))
-                    else:  # and its shape: how many puts and updates
+                    else:  # and its shape: how many puts and updates; the baseline replays the last one
+                        transactions.append(request["TransactItems"])
                         kinds = Counter(kind for item in request["TransactItems"] for kind in item)
                         operation += f":{kinds['Put']}:{kinds['Update']}"
                         if set(kinds) - {"Put", "Update"}:
@@ -112,7 +120,7 @@ def emulator() -> Iterator[tuple[str, Counter[str]]]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}", calls
+        yield f"http://{host}:{port}", calls, transactions
     finally:
         server.stop()
 
@@ -259,7 +267,8 @@ def main() -> None:
     parser.add_argument("runs", nargs="?", type=int, default=9)
     parser.add_argument("--before", metavar="REV", help="also run the app of this revision (e.g. the one before #13)")
     args = parser.parse_args()
-    with emulator() as (endpoint, calls), tempfile.TemporaryDirectory() as home, revision(args.before) as other:
+    with emulator() as (endpoint, calls, transactions), tempfile.TemporaryDirectory() as home, \
+            revision(args.before) as other:
         cases = {name: (case, ROOT) for name, case in CASES.items()}
         if other is not None:
             cases = {f"app at {args.before}": ("app", other), **cases}
@@ -270,7 +279,7 @@ def main() -> None:
         secret_reads = first["calls"].pop("GetSecretValue", 0)
         readable = [known[render.ADMIN_KEY_RESOURCE], known[render.APP_SECRET_RESOURCE]]
         env.update(COLD_CALLS="\n".join(op for op, count in first["calls"].items() for _ in range(count)),
-                   COLD_SECRETS=" ".join(readable[:secret_reads]))
+                   COLD_SECRETS=" ".join(readable[:secret_reads]), COLD_TRANSACTION=json.dumps(transactions[-1]))
         for case, tree in cases.values():
             run_child(case, tree, env, event(1), calls)
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
@@ -295,10 +304,14 @@ def calls_made(calls: dict[str, int]) -> str:
 
 
 def report(runs: int, results: dict[str, list[dict[str, Any]]]) -> None:
-    def median(name: str, part: str) -> float:
+    def median(name: str, part: str, clock: str = "") -> float:
         if part == "total":
-            return statistics.median(r["import"] + r["request"] for r in results[name])
-        return statistics.median(r[part] for r in results[name])
+            return statistics.median(r["import" + clock] + r["request" + clock] for r in results[name])
+        return statistics.median(r[part + clock] for r in results[name])
+
+    def ratios(name: str, clock: str) -> str:
+        return ", ".join(f"{label} {median(name, part, clock) / median(BASE, part, clock):.2f}" for part, label in
+                         (("import", "import"), ("request", "first request"), ("total", "import + first request")))
 
     print(f"cold start as deployed (stage {STAGE}, function {FUNCTION}, X-Ray sampled), median of {runs} fresh "
           f"interpreters per case (alternating), Python {sys.version.split()[0]}")
@@ -308,16 +321,18 @@ def report(runs: int, results: dict[str, list[dict[str, Any]]]) -> None:
         loaded = "yes" if sdk == {True} else "no" if sdk == {False} else "sometimes"
         print(f"  {name:<44} {median(name, 'import') * 1000:6.1f} ms {median(name, 'request') * 1000:9.1f} ms "
               f"{median(name, 'total') * 1000:6.1f} ms   {loaded:<5} {calls_made(rows[-1]['calls'])}")
+        print(f"  {'  its own CPU (the emulator excluded)':<44} {median(name, 'import', '_cpu') * 1000:6.1f} ms "
+              f"{median(name, 'request', '_cpu') * 1000:9.1f} ms {median(name, 'total', '_cpu') * 1000:6.1f} ms")
     app_calls, base_calls = results["app"][-1]["calls"], results[BASE][-1]["calls"]
     if app_calls != base_calls:
         raise SystemExit(f"the baseline made other AWS calls than the app: {base_calls} != {app_calls}")
     for name in (name for name in results if name != BASE):
-        print(f"  {name}: ratio to the baseline: import {median(name, 'import') / median(BASE, 'import'):.2f}, "
-              f"first request {median(name, 'request') / median(BASE, 'request'):.2f}, "
-              f"import + first request {median(name, 'total') / median(BASE, 'total'):.2f}")
-    ratio = median("app", "request") / median(BASE, "request")
+        print(f"  {name}: ratio to the baseline: {ratios(name, '')}; CPU: {ratios(name, '_cpu')}")
+    ratio = median("app", "request", "_cpu") / median(BASE, "request", "_cpu")
+    wall = median("app", "request") / median(BASE, "request")
     verdict = "ok" if ratio <= GOAL else "MISSED"
-    print(f"goal: the app's first request <= {GOAL}x the baseline's: {ratio:.2f}: {verdict}")
+    print(f"goal: the app's first request <= {GOAL}x the baseline's, in the function's own CPU: {ratio:.2f}: {verdict} "
+          f"(wall clock, the emulator's time and this machine's noise included: {wall:.2f})")
 
 
 if __name__ == "__main__":
