@@ -55,6 +55,7 @@ test: $(VENV)/.installed browser
 
 bench: $(VENV)/.installed
 	$(PY) bench/cold_import.py
+	$(PY) bench/cold_start.py
 	$(PY) bench/submit.py
 
 # The daily report job now, for every business, against the running `make run` (reports + digests).

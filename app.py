@@ -61,14 +61,19 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 
 
 # Every handler (API, stream, schedule, queue): the Lambda context (cold start, request id) in each log
-# line, keys of the previous invocation cleared, and an X-Ray subsegment when tracing is on.
+# line, keys of the previous invocation cleared, and an X-Ray subsegment where tracing earns its cost.
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 
 
 @app.middleware("all")
 def trace(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    # Chalice sets app.lambda_context only for HTTP events: stream, queue and schedule handlers have none.
-    with traced(getattr(getattr(app, "lambda_context", None), "function_name", None) or "handler"):
+    # The X-Ray SDK for the jobs and the owners' keyed routes, never for a customer's request: a first tap
+    # on a cold container must not import it (chalicelib/observability.py, docs/deploy.md).
+    # Chalice sets app.lambda_context only for HTTP events; a job's event carries its own context.
+    http_event = isinstance(event, Request)
+    context = getattr(app, "lambda_context", None) if http_event else getattr(event, "context", None)
+    name = getattr(context, "function_name", None) or "handler"
+    with traced(name, table.caller(event) if http_event else "job"):
         return get_response(event)
 
 

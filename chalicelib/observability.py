@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -34,26 +34,45 @@ def tracing_enabled() -> bool:
     )
 
 
+# Who an invocation serves decides whether it may load the X-Ray SDK (docs/deploy.md#logs-metrics-and-traces):
+# a job (stream, queues, schedule, SES feedback) or a request an owner's or the admin's key authenticates
+# may; a public route (a customer's tap, a survey page, the widget) never does, so its cold start does not
+# pay the SDK's ~0.2 s. Lambda's active tracing still records every invocation, init included, without it.
+Caller = Literal["job", "owner", "public"]
+SDK_CALLERS: frozenset[str] = frozenset({"job", "owner"})
+
+
+def sampled() -> bool:
+    """Whether X-Ray sampled this invocation: Lambda sets the trace header for each one it hands over."""
+    return "Sampled=1" in os.environ.get("_X_AMZN_TRACE_ID", "").split(";")
+
+
+def uses_sdk(caller: Caller) -> bool:
+    """Whether this invocation is traced with the SDK: tracing on for the function, X-Ray sampled it (an
+    unsampled one would load the SDK to record nothing), and it serves a caller worth the SDK's cost."""
+    return caller in SDK_CALLERS and tracing_enabled() and sampled()
+
+
 @lru_cache(maxsize=1)
 def get_tracer() -> Tracer:
-    """Built on first use: the X-Ray SDK costs ~0.2 s to import, which a cold start with tracing off
-    should not pay. In Lambda with tracing on, it patches boto3 so every AWS call is a subsegment."""
+    """Built on first use: the X-Ray SDK costs ~0.2 s to import, which a cold start that does not trace
+    should not pay. In Lambda with tracing on, it patches boto3 so every AWS call is a subsegment (from
+    then on in this container, whatever the caller)."""
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
 
 
 @contextmanager
-def traced(name: str) -> Iterator[None]:
-    """Run one invocation inside an X-Ray subsegment named after its handler (Lambda opens the segment).
-
-    The tracer, which patches boto3 so every AWS call becomes a subsegment of this one, is built on the
-    first traced invocation only, so a cold start with tracing off never imports the X-Ray SDK."""
-    if not tracing_enabled():
+def traced(name: str, caller: Caller) -> Iterator[None]:
+    """Run one invocation inside an X-Ray subsegment named after its function (Lambda opens the segment),
+    when ``uses_sdk(caller)``; otherwise run it as it is, without importing the SDK."""
+    if not uses_sdk(caller):
         yield
         return
     with get_tracer().provider.in_subsegment(f"## {name}") as subsegment:
         subsegment.put_annotation("handler", name[:200])
+        subsegment.put_annotation("caller", caller)
         yield
 
 

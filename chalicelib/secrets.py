@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import cache
+from typing import Any
 
 # Settings variable -> the variable naming where to read it in a deployed stage.
 SOURCES = {"ADMIN_KEY": "ADMIN_KEY_SOURCE", "APP_SECRET": "APP_SECRET_SOURCE"}
@@ -84,15 +86,28 @@ def _fetch(source_var: str, source: str) -> str:
 
     try:
         if scheme == "ssm":
-            value = parameters.get_parameter(name, decrypt=True, max_age=CACHE_SECONDS)
+            value = _provider(scheme).get(name, decrypt=True, max_age=CACHE_SECONDS)
         else:
-            value = parameters.get_secret(name, max_age=CACHE_SECONDS)
+            value = _provider(scheme).get(name, max_age=CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as exc:
         raise SecretError(f"Invalid configuration: {source_var}: cannot read {source}: {_reason(exc)}") from None
     text = _text(value)
     if not text:
         raise SecretError(f"Invalid configuration: {source_var}: {source} is empty")
     return text
+
+
+@cache
+def _provider(scheme: str) -> Any:
+    """powertools' provider of a scheme, its client made from boto3's default session rather than a session
+    of its own: the DynamoDB client of the first request then reuses the service data this one loaded
+    (endpoints, partitions, retry rules), ~60 ms less on a cold start (bench/cold_start.py)."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    if scheme == "ssm":
+        return parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+    return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
 def _text(value: object) -> str:

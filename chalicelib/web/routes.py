@@ -25,7 +25,7 @@ from chalice import Chalice, Response
 from pydantic import BaseModel
 
 from chalicelib.errors import DomainError
-from chalicelib.observability import logger, request_rejected
+from chalicelib.observability import Caller, logger, request_rejected
 from chalicelib.web import http
 from chalicelib.web.errors import error_body, page_status, to_http
 
@@ -125,16 +125,24 @@ class RouteTable:
         self.routes: list[Route] = []
         self._owner = owner
         self._admin = admin
+        self._auth: dict[tuple[str, str], Auth] = {}
         http.bind(app)
 
     def add(self, routes: Iterable[Route]) -> None:
         for route in routes:
             self.routes.append(route)
+            self._auth[(route.method, route.path)] = route.auth
             # Every content type reaches the view, which refuses it in the contract's shape (chalice's own
             # 415 would not have it).
             self.app.route(route.path, methods=[route.method], name=route.name, content_types=["*/*"])(
                 self._view(route)
             )
+
+    def caller(self, request: Any) -> Caller:
+        """Who a request serves, by its route's auth: "owner" when the route takes an owner's or the admin's
+        key, "public" for everything a customer (or anybody) may call."""
+        path = str((getattr(request, "context", None) or {}).get("resourcePath"))
+        return "public" if self._auth.get((str(request.method), path), "none") == "none" else "owner"
 
     def _view(self, route: Route) -> Callable[..., Response]:
         def view(**params: str) -> Response:
