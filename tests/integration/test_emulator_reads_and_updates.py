@@ -158,3 +158,51 @@ def test_one_expression_written_to_many_new_items_gives_each_its_own_values(dyna
     assert [(i["response_id"]["S"], i["type"]["S"], i["n"]["N"]) for i in items] == [
         (f"r{n}", f"claim{n}", str(n)) for n in range(4)
     ]
+
+
+def test_reads_answer_the_same_as_through_motos_own_serializer(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    rich = {
+        "PK": {"S": "BIZ#1"},
+        "SK": {"S": "RESP#rich"},
+        "photo": {"B": b"\x00\xffbytes"},
+        "tags": {"SS": ["slow", "noisy"]},
+        "scores": {"NS": ["1", "2.5"]},
+        "flags": {"M": {"seen": {"BOOL": True}, "none": {"NULL": True}, "list": {"L": [{"S": "ạ"}, {"N": "-3"}]}}},
+    }
+    dynamodb.put_item(TableName=TABLE, Item=rich)
+
+    def reads() -> list[Any]:
+        keys = [{"PK": {"S": "BIZ#1"}, "SK": {"S": sk}} for sk in ("RESP#rich", "RESP#001", "RESP#none")]
+        answers = [
+            dynamodb.get_item(TableName=TABLE, Key=keys[0], ReturnConsumedCapacity="TOTAL"),
+            dynamodb.get_item(TableName=TABLE, Key=keys[2]),
+            dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": keys}}),
+            dynamodb.query(
+                TableName=TABLE,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": "BIZ#1"}},
+                Limit=7,
+                ReturnConsumedCapacity="INDEXES",
+            ),
+            dynamodb.query(
+                TableName=TABLE,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": "BIZ#2"}},
+                Select="COUNT",
+            ),
+            dynamodb.scan(TableName=TABLE, Limit=30),
+        ]
+        for answer in answers:
+            answer.pop("ResponseMetadata")
+        return answers
+
+    ours = reads()
+    for name in ("get_item", "batch_get_item", "query", "scan"):
+        monkeypatch.setattr(DynamoHandler, name, getattr(DynamoHandler, name).__wrapped__)
+    assert ours == reads()
+    assert ours[0]["Item"]["photo"] == {"B": b"\x00\xffbytes"} and ours[0]["ConsumedCapacity"]["TableName"] == TABLE
+    assert "Item" not in ours[1] and len(ours[2]["Responses"][TABLE]) == 2
+    assert len(ours[3]["Items"]) == 7 and ours[3]["LastEvaluatedKey"]["SK"] == {"S": "RESP#006"}
+    assert ours[4]["Count"] == 26 and "Items" not in ours[4]
