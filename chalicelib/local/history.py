@@ -27,6 +27,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -254,20 +255,21 @@ class PastAlertFlusher:
 
 @dataclass
 class Written:
-    answers: int = 0
-    page_views: int = 0
-    comments: int = 0
-    vouchers_redeemed: int = 0
-    reports: int = 0
+    """What the seeding wrote, for the line `make run` prints: ``counts`` of answers, page views, comments,
+    vouchers redeemed and daily reports; the emails of the past (recorded, not sent); what the rules
+    refused, by error code (none, with the shipped settings)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
     emails_not_sent: int = 0
-    refused: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def summary(self) -> str:
         refused = ", ".join(f"{n} {code}" for code, n in sorted(self.refused.items()))
+        n = self.counts
         return (
-            f"{self.answers} answers from {self.page_views} page views, {self.comments} comments, "
-            f"{self.vouchers_redeemed} vouchers redeemed, {self.reports} daily reports; "
+            f"{n['answers']} answers from {n['page_views']} page views, {n['comments']} comments, "
+            f"{n['vouchers_redeemed']} vouchers redeemed, {n['reports']} daily reports; "
             f"{self.emails_not_sent} emails of the past recorded, none sent"
             + (f"; refused by the rules: {refused}" if refused else "")
         )
@@ -361,7 +363,7 @@ class Seeder:
                 origin = demo_origin()
                 config = services.sites.check(demo.site_key, origin, SiteQuery(metric="csat",
                                                                                touchpoint_id=tp["touchpoint_id"]))
-                self.written.page_views += 1
+                self.written.counts["page_views"] += 1
                 self.clock.move_to(visit.at + timedelta(seconds=8))
                 data = ResponseIn(site_key=demo.site_key, metric="csat", score=visit.score, locale=visit.locale,
                                   touchpoint_id=tp["touchpoint_id"], nonce=config.nonce, elapsed_ms=8000,
@@ -381,23 +383,23 @@ class Seeder:
                 opened = services.submissions.open_link(token)
                 services.submissions.count_open(opened)
                 nonce = services.submissions.page_nonce(opened)
-                self.written.page_views += 1
+                self.written.counts["page_views"] += 1
                 if visit.abandoned:
                     return
                 self.clock.move_to(visit.at + timedelta(seconds=6))
                 data = ResponseIn(token=token, score=visit.score, locale=visit.locale, nonce=nonce)
             submitted = services.submissions.submit(data, meta)
-            self.written.answers += 1
+            self.written.counts["answers"] += 1
             if visit.comment or visit.customer:
                 self.clock.move_to(visit.at + timedelta(seconds=50))
                 services.submissions.add_comment(submitted.body.response_id, CommentIn(
                     edit_token=submitted.body.edit_token, comment=visit.comment, email=visit.customer,
                     consent=visit.customer is not None,
                 ))
-                self.written.comments += visit.comment is not None
+                self.written.counts["comments"] += visit.comment is not None
         except DomainError as refused:
             # An outcome of the rules (a rate limit, a voucher window), recorded as the API would answer it.
-            self.written.refused[refused.code] = self.written.refused.get(refused.code, 0) + 1
+            self.written.refused[refused.code] += 1
             return
         if visit.customer or unhappy(metric, visit.score):
             # The stream consumer a few seconds later: apology, voucher, owner alert, recovery.
@@ -421,9 +423,9 @@ class Seeder:
 
         try:
             self.services.followups.redeem(self.caller.business, code)
-            self.written.vouchers_redeemed += 1
+            self.written.counts["vouchers_redeemed"] += 1
         except DomainError as refused:
-            self.written.refused[refused.code] = self.written.refused.get(refused.code, 0) + 1
+            self.written.refused[refused.code] += 1
 
     # -- between days -------------------------------------------------------------------------------------
 
@@ -433,7 +435,7 @@ class Seeder:
         self.drain()
         result = self.services.reports.run(ReportJob(self.caller.business.business_id, day.isoformat()),
                                            send_digest=False)
-        self.written.reports += result is not None
+        self.written.counts["reports"] += result is not None
 
     def _flush_alerts(self, until: datetime) -> None:
         while self.flusher.due and self.flusher.due[0][0] <= until:
