@@ -56,6 +56,7 @@ test: $(VENV)/.installed browser
 bench: $(VENV)/.installed
 	$(PY) bench/cold_import.py
 	$(PY) bench/submit.py
+	$(PY) bench/local_scaling.py
 
 # The daily report job now, for every business, against the running `make run` (reports + digests).
 aggregate: $(VENV)/.installed
