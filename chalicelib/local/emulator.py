@@ -1,7 +1,7 @@
 """Make the embedded emulator's DynamoDB cost flat for `make run`, the fault tests and `make fuzz`.
 
-What moto does that grows with the data (local runs and tests only: this patches the emulator, not the
-application):
+What moto does that grows with the data, or that costs many times what the answer needs (local runs and
+tests only: this patches the emulator, not the application):
 
 - to roll a TransactWriteItems back it deep-copies the whole table once per *item* of the transaction,
   and on a cancellation puts the copy in place of the live table. A submission (four or five items) then
