@@ -283,7 +283,7 @@ def answer_reads_as_json() -> None:
         handler._emulator_json = True
 
 
-def _as_json(original: Callable[[Any], Any], action_result: type) -> Callable[[Any], Any]:
+def _as_json(original: Callable[[Any], Any], action_result: Any) -> Callable[[Any], Any]:
     @functools.wraps(original)  # its __wrapped__: moto's own, which the tests compare it with
     def answer(self: Any) -> Any:
         result = original(self)
@@ -294,8 +294,8 @@ def _as_json(original: Callable[[Any], Any], action_result: type) -> Callable[[A
 
 def cheaper_dispatch() -> None:
     """moto's per-request lookups that depend on nothing the request carries, computed once."""
-    responses = importlib.import_module("moto.core.responses")
-    backends = importlib.import_module("moto.backends")
+    responses: Any = importlib.import_module("moto.core.responses")
+    backends: Any = importlib.import_module("moto.backends")
     if getattr(responses, "_emulator_cached", False):
         return
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
