@@ -1,7 +1,7 @@
 """Make the embedded emulator's DynamoDB cost flat for `make run`, the fault tests and `make fuzz`.
 
-What moto does that grows with the data (local runs and tests only: this patches the emulator, not the
-application):
+What moto does that grows with the data, or that costs many times what the answer needs (local runs and
+tests only: this patches the emulator, not the application):
 
 - to roll a TransactWriteItems back it deep-copies the whole table once per *item* of the transaction,
   and on a cancellation puts the copy in place of the live table. A submission (four or five items) then
@@ -314,7 +314,7 @@ def answer_reads_as_json() -> None:
         handler._emulator_json = True
 
 
-def _as_json(original: Callable[[Any], Any], action_result: type) -> Callable[[Any], Any]:
+def _as_json(original: Callable[[Any], Any], action_result: Any) -> Callable[[Any], Any]:
     @functools.wraps(original)  # its __wrapped__: moto's own, which the tests compare it with
     def answer(self: Any) -> Any:
         result = original(self)
@@ -325,8 +325,8 @@ def _as_json(original: Callable[[Any], Any], action_result: type) -> Callable[[A
 
 def cheaper_dispatch() -> None:
     """moto's per-request lookups that depend on nothing the request carries, computed once."""
-    responses = importlib.import_module("moto.core.responses")
-    backends = importlib.import_module("moto.backends")
+    responses: Any = importlib.import_module("moto.core.responses")
+    backends: Any = importlib.import_module("moto.backends")
     if getattr(responses, "_emulator_cached", False):
         return
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)

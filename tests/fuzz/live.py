@@ -98,7 +98,7 @@ def free_port() -> int:
 def _one_emulated_call_at_a_time() -> Iterator[None]:
     """Serialize moto, not the app: its in-memory backends are not thread-safe.
 
-    Under concurrent requests a TransactWriteItems deep-copies the table while another thread writes
+    Under concurrent requests one thread's call iterates a table's items while another thread writes
     to it, and moto raises "dictionary changed size during iteration" (the app would answer 500 for
     the emulator's sake). DynamoDB itself serves concurrent callers; the app's threads still overlap
     everywhere else.
@@ -165,7 +165,8 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
     from chalicelib import wiring
     from chalicelib.local import emulator
 
-    # The emulator as `make run` has it: one table snapshot per transaction, no instance tracking.
+    # The emulator as `make run` has it: failed transactions undone item by item, no table copies, no
+    # instance tracking (chalicelib/local/emulator.py).
     emulator.install()
     saved = {name: os.environ.get(name) for name in (env or {})}
     os.environ.update(env or {})
