@@ -218,7 +218,7 @@ def main() -> None:
     )
     print(
         f"  the same measured between moto's calls: p50 {p50_moto:.3f} ms, p90 {ms(cpu_ours, 90):.3f} ms, "
-        f"p99 {ms(cpu_ours, 99):.3f} ms (its table copies evict our code from the CPU caches)"
+        f"p99 {ms(cpu_ours, 99):.3f} ms (its own work between our calls evicts our code from the CPU caches)"
     )
     print(f"  wall time per submission incl. moto: p50 {statistics.median(wall) * 1000:.2f} ms")
     print(
