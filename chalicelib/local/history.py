@@ -74,6 +74,7 @@ PER_DAY = {0: 22, 1: 21, 2: 22, 3: 24, 4: 30, 5: 44, 6: 40}
 # When people answer, local time (a café open 7:00-22:00): morning coffee, lunch, after work.
 HOURS = [7, 8, 8, 9, 9, 10, 11, 12, 12, 13, 13, 14, 15, 16, 17, 17, 18, 18, 19, 19, 20, 21]
 BAD_WEEK = range(21, 28)  # days ago: short-staffed, slow service
+SHOP_ORIGIN = "http://localhost:8080"  # the café's website, where its widget is embedded
 
 COMMENTS_GOOD_VI = [
     "Cà phê ngon, nhân viên thân thiện.",
@@ -285,8 +286,7 @@ def in_process_emulator() -> Iterator[None]:
     from moto import mock_aws
 
     endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
-    keys = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    mock = mock_aws()
+    mock = mock_aws()  # sets its own credentials while it runs, and puts the previous ones back
     mock.start(reset=False)
     try:
         yield
@@ -294,9 +294,6 @@ def in_process_emulator() -> Iterator[None]:
         mock.stop(remove_data=False)
         if endpoint is not None:
             os.environ["AWS_ENDPOINT_URL"] = endpoint
-        for name, value in keys.items():
-            if value is not None:
-                os.environ[name] = value
 
 
 class Seeder:
@@ -363,7 +360,7 @@ class Seeder:
             if visit.kind == "website":
                 from chalicelib.domain.models import SiteQuery
 
-                origin = demo_origin()
+                origin = SHOP_ORIGIN
                 config = services.sites.check(demo.site_key, origin, SiteQuery(metric="csat",
                                                                                touchpoint_id=tp["touchpoint_id"]))
                 self.written.counts["page_views"] += 1
@@ -381,8 +378,6 @@ class Seeder:
                         email=visit.customer if visit.kind == "email" else None,
                     ))
                     token = minted.links[0].token
-                    self.clock.move_to(visit.at - timedelta(minutes=self._rng.randrange(20, 240)))
-                    self.clock.move_to(visit.at)
                 opened = services.submissions.open_link(token)
                 services.submissions.count_open(opened)
                 nonce = services.submissions.page_nonce(opened)
@@ -446,10 +441,6 @@ class Seeder:
             self.clock.move_to(due)
             self.drain()
             self.services.followups.flush_alerts(business_id, window)
-
-
-def demo_origin() -> str:
-    return "http://localhost:8080"
 
 
 def history_days(raw: str | None) -> int:

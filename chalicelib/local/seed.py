@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.models import BusinessIn, Channel, LinksIn, Metric, TouchpointIn, VoucherPolicy
+from chalicelib.local.history import SHOP_ORIGIN
 
 if TYPE_CHECKING:
     from chalicelib.wiring import Services
@@ -117,7 +118,7 @@ def seed_demo(env: dict[str, str], days: int = 0) -> Demo:
 
 def _create(services: Services, env: dict[str, str]) -> Demo:
     """The café, its keys and its four touchpoints, through the owner API's services."""
-    created = services.access.create_business(demo_cafe(["http://localhost:8080", "http://127.0.0.1:8080"]))
+    created = services.access.create_business(demo_cafe([SHOP_ORIGIN, "http://127.0.0.1:8080"]))
     caller = services.access.authenticate(f"Bearer {created.owner_key}", created.business_id)
     demo = Demo(
         base_url=env["PUBLIC_BASE_URL"],
