@@ -75,6 +75,7 @@ PER_DAY = {0: 22, 1: 21, 2: 22, 3: 24, 4: 30, 5: 44, 6: 40}
 HOURS = [7, 8, 8, 9, 9, 10, 11, 12, 12, 13, 13, 14, 15, 16, 17, 17, 18, 18, 19, 19, 20, 21]
 BAD_WEEK = range(21, 28)  # days ago: short-staffed, slow service
 SHOP_ORIGIN = "http://localhost:8080"  # the café's website, where its widget is embedded
+CAFE_TIMEZONE = "Asia/Ho_Chi_Minh"  # the café's own: its past opens at its local midnight, before it exists
 
 COMMENTS_GOOD_VI = [
     "Cà phê ngon, nhân viên thân thiện.",
@@ -475,7 +476,7 @@ def write_history[C: Cafe](
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     settings = get_settings()
-    zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    zone = ZoneInfo(CAFE_TIMEZONE)
     opened = datetime.combine((now.astimezone(zone) - timedelta(days=days)).date(), datetime.min.time(), zone)
     clock = HistoryClock(opened.astimezone(UTC))
     mailer, flusher = PastMailer(), PastAlertFlusher(clock)

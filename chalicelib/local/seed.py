@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.models import BusinessIn, Channel, LinksIn, Metric, TouchpointIn, VoucherPolicy
-from chalicelib.local.history import SHOP_ORIGIN
+from chalicelib.local.history import CAFE_TIMEZONE, SHOP_ORIGIN
 
 if TYPE_CHECKING:
     from chalicelib.wiring import Services
@@ -46,7 +46,7 @@ class Demo:
         table = self.touchpoints["table"]
         lines = [
             "",
-            "Demo business: Cà Phê Sài Gòn (Asia/Ho_Chi_Minh, vi)",
+            f"Demo business: Cà Phê Sài Gòn ({CAFE_TIMEZONE}, vi)",
             f"  admin key : {self.admin_key}",
             f"  business  : {biz}",
             f"  owner key : {self.owner_key}   (shown once; stored hashed)",
@@ -85,7 +85,7 @@ def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
     return BusinessIn(
         name="Cà Phê Sài Gòn",
         owner_emails=["chu.quan@caphesaigon.example"],
-        timezone="Asia/Ho_Chi_Minh",
+        timezone=CAFE_TIMEZONE,
         locale="vi",
         sender_email="xin-chao@caphesaigon.example",
         allowed_origins=allowed_origins,
