@@ -56,6 +56,8 @@ class LiveApi:
     site_key: str = ""
     origin: str = "https://shop.example"
     touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> touchpoint_id, url, token
+    # issue #14: the one touchpoint DELETE .../touchpoints/{id} retires, so the others stay in use
+    spare_touchpoint: dict[str, str] = field(default_factory=dict)
     links: list[str] = field(default_factory=list)  # minted one-response tokens
     unsubscribe_tokens: list[str] = field(default_factory=list)  # as the business's emails would carry
 
@@ -231,6 +233,12 @@ def seed_business(api: LiveApi, *, links: int = 20) -> None:
         )
         answer.raise_for_status()
         api.touchpoints[name] = answer.json()
+    spare = api.post(
+        f"/v1/businesses/{api.business_id}/touchpoints", {"name": "spare", "channel": "qr", "metric": "csat"},
+        api.owner_auth,
+    )
+    spare.raise_for_status()
+    api.spare_touchpoint = spare.json()
     if links:
         minted = api.post(
             f"/v1/businesses/{api.business_id}/links",

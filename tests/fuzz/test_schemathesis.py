@@ -106,7 +106,10 @@ def _aim(case: Any, api: LiveApi, negated: set[str]) -> None:
         if "business_id" in params:
             params["business_id"] = api.business_id
         if "touchpoint_id" in params and _pick(params["touchpoint_id"]):
-            params["touchpoint_id"] = api.touchpoints["table"]["touchpoint_id"]
+            # Retiring is for good: DELETE gets a touchpoint of its own, the others keep the table's.
+            retiring = case.method.upper() == "DELETE" and case.path.endswith("/touchpoints/{touchpoint_id}")
+            picked = api.spare_touchpoint if retiring else api.touchpoints["table"]
+            params["touchpoint_id"] = picked["touchpoint_id"]
         if "token" in params and _pick(params["token"]):
             # /u/{token} takes an unsubscribe token (as an email carries), /s/{token} a survey link's.
             pool = api.unsubscribe_tokens if case.path.startswith("/u/") else tokens
@@ -122,6 +125,9 @@ def _aim(case: Any, api: LiveApi, negated: set[str]) -> None:
             body["site_key"] = api.site_key
         if isinstance(body.get("touchpoint_id"), str) and _pick(body["touchpoint_id"]):
             body["touchpoint_id"] = api.touchpoints["web"]["touchpoint_id"]
+        if case.path == "/v1/businesses/{business_id}" and isinstance(body.get("allowed_origins"), list):
+            # A settings change keeps the widget's origin, or every widget case after it stops at 403.
+            body["allowed_origins"] = [*body["allowed_origins"][:19], api.origin]
         if case.path == "/v1/responses" and _pick(body):
             if body.get("token") in tokens:
                 _as_a_phone_would(body, api)
