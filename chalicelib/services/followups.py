@@ -34,6 +34,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 
 from chalicelib import tables
 from chalicelib.domain.answers import Redeemed
@@ -67,6 +68,12 @@ def normalize_voucher_code(raw: str) -> str | None:
     if len(compact) != size or any(ch not in VOUCHER_ALPHABET for ch in compact):
         return None
     return "-".join(compact[i : i + VOUCHER_GROUP_LEN] for i in range(0, size, VOUCHER_GROUP_LEN))
+
+
+def till_url(public_base_url: str, business_id: str, code: str) -> str:
+    """The owner console's redeem screen with ``code`` filled in (issue #14): what the voucher email's QR
+    code holds. Opening it never redeems; the till still presses Redeem."""
+    return f"{public_base_url}/console/{quote(business_id, safe='')}/till?code={quote(code, safe='')}"
 
 
 class Followups:
@@ -226,6 +233,7 @@ class Followups:
             description=voucher.description if voucher else "",
             valid_until=self._display_day(locale, voucher.valid_until, business.timezone) if voucher else "",
             unsubscribe_url=self._mail.unsubscribe_url(business.business_id, response.email),
+            till_url=till_url(self._settings.public_base_url, business.business_id, voucher.code) if voucher else "",
         )
         outcome = self._mail.deliver(
             kind=kind, dedupe_key=key, business=business, to=response.email, email=rendered, reply_to=reply_to

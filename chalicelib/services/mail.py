@@ -61,6 +61,7 @@ from chalicelib.ports import (
     Clock,
     DeadLetters,
     EmailCap,
+    InlineImage,
     MailClaim,
     Mailer,
     MailError,
@@ -183,6 +184,7 @@ class MailService:
             text=email.text,
             reply_to=reply_to,
             to_customer=to_customer,
+            images=email.images,
         )
         try:
             message_id = self._mailer.send_raw(raw, sender=sender, recipients=[to])
@@ -302,9 +304,11 @@ class MailService:
         text: str,
         reply_to: str | None,
         to_customer: bool,
+        images: Sequence[InlineImage] = (),
     ) -> bytes:
         """The raw RFC 5322 message: multipart/alternative (text first, html preferred), UTF-8 bodies,
-        encoded headers, List-Unsubscribe with one-click (RFC 8058)."""
+        encoded headers, List-Unsubscribe with one-click (RFC 8058). ``images``: the html part becomes a
+        multipart/related of the html and each image, which it shows as ``<img src="cid:...">``."""
         from email.headerregistry import Address
         from email.message import EmailMessage
         from email.policy import SMTP
@@ -333,6 +337,14 @@ class MailService:
         # Quoted-printable: 7-bit clean for every relay (Vietnamese is mostly ASCII, so it stays readable).
         message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
         message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+        if images:
+            # Made multipart/related in place by the first image: the next ones join it.
+            html_part = next(p for p in message.iter_parts() if p.get_content_type() == "text/html")
+            for image in images:
+                html_part.add_related(
+                    image.data, "image", image.subtype, cid=f"<{image.cid}>", disposition="inline",
+                    filename=image.filename,
+                )
         return message.as_bytes()
 
     # ---- unsubscribing and SES feedback ---------------------------------------------------------------

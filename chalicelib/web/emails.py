@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.ports import RenderedEmail
+from chalicelib.ports import InlineImage, RenderedEmail
 from chalicelib.web import i18n, templating
 
 # Nothing but tab and newline survives from C0/C1 controls and bidi overrides: a comment cannot
@@ -28,16 +28,37 @@ def clean(value: Any) -> Any:
 
 
 def render(kind: str, locale: str, *, subject_args: dict[str, Any], **context: Any) -> RenderedEmail:
+    """``till_url`` (with a ``code``): the HTML part also shows the code as a QR code of that URL, an
+    inline PNG the till scans (issue #14); the code stays written out in both parts."""
     locale = i18n.supported(locale)
     t = i18n.EMAIL[locale]
     batched = kind == "alert" and len(context.get("alerts", [])) > 1
     subject_key = "alert_batch_subject" if batched else f"{kind}_subject"
     subject = " ".join(t[subject_key].format(**{k: clean(v) for k, v in subject_args.items()}).split())
+    till_url = context.pop("till_url", None)
     values = {k: _deep_clean(v) for k, v in context.items()}
-    values.update(t=t, locale=locale, subject=subject)
+    images = (till_qr(till_url, str(values["code"])),) if till_url and values.get("code") else ()
+    till = {"cid": images[0].cid, "size": png_width(images[0].data)} if images else None
+    values.update(t=t, locale=locale, subject=subject, till_qr=till)
     html = templating.render(f"email/{kind}.html", **values)
     text = templating.render(f"email/{kind}.txt", **values)
-    return RenderedEmail(subject=subject, html=html, text=text)
+    return RenderedEmail(subject=subject, html=html, text=text, images=images)
+
+
+TILL_QR_SCALE = 4  # pixels per module: about 180 px for a till URL, crisp on a phone held to a scanner
+
+
+def till_qr(url: str, code: str) -> InlineImage:
+    """The voucher's code as a QR code of the till's URL, for an ``<img src="cid:...">`` of the email."""
+    from chalicelib.web import qr  # segno: drawn only on the email path
+
+    name = re.sub(r"[^A-Za-z0-9-]", "", code)[:40] or "code"
+    return InlineImage(cid=f"till-{name}@voucher.qr", data=qr.qr_png(url, TILL_QR_SCALE), filename=f"{name}.png")
+
+
+def png_width(png: bytes) -> int:
+    """The width in pixels a PNG declares (its IHDR chunk), for the ``<img>`` size mail clients lay out."""
+    return int.from_bytes(png[16:20], "big")
 
 
 def _deep_clean(value: Any) -> Any:

@@ -181,6 +181,7 @@ EMAIL: dict[Locale, Words] = {
         "reply_hint": "trả lời email này để liên hệ",
         "footer": "Bạn nhận email này vì đã đánh giá hoặc quản lý cửa hàng.",
         "unsubscribe": "Hủy nhận email",
+        "till_qr": "Nhân viên có thể quét mã QR này tại quầy thay vì gõ mã.",
     },
     "en": {
         "voucher_subject": "{name}: a thank-you voucher for your feedback",
@@ -214,6 +215,7 @@ EMAIL: dict[Locale, Words] = {
         "reply_hint": "reply to this email to reach them",
         "footer": "You get this email because you gave feedback or run this shop.",
         "unsubscribe": "Unsubscribe",
+        "till_qr": "Our staff can scan this QR code at the till instead of typing the code.",
     },
 }
 # A response's channel as owners read it (alert emails, the dashboard's touchpoint table).

@@ -58,8 +58,9 @@ def qr_svg(link: TouchpointLink, scale: int = 10) -> str:
     return out.getvalue().decode("utf-8")
 
 
-def qr_png(link: TouchpointLink, scale: int = 10) -> bytes:
-    code = _make(link.url)
+def qr_png(link: TouchpointLink | str, scale: int = 10) -> bytes:
+    """A PNG of a touchpoint's link, or of any URL (the voucher email's till link, issue #14)."""
+    code = _make(link if isinstance(link, str) else link.url)
     out = io.BytesIO()
     code.save(out, kind="png", scale=scale, border=QUIET_ZONE, dark="#000", light="#fff")
     return out.getvalue()
