@@ -28,6 +28,7 @@ from chalicelib.services.directory import Directory
 from chalicelib.services.links import Links
 
 _SHOWN = set(BusinessOut.model_fields)  # what an owner reads: no key hash, no signing secret
+_TOUCHPOINT_SHOWN = set(TouchpointOut.model_fields) - {"url"}
 
 
 class Setup:
@@ -94,15 +95,8 @@ class Setup:
         return self._touchpoint_out(business, touchpoint)
 
     def _touchpoint_out(self, business: Business, touchpoint: Touchpoint) -> TouchpointOut:
-        return TouchpointOut(
-            touchpoint_id=touchpoint.touchpoint_id,
-            name=touchpoint.name,
-            channel=touchpoint.channel,
-            metric=touchpoint.metric,
-            created_at=touchpoint.created_at,
-            retired_at=touchpoint.retired_at,
-            url=self._links.static_url(business, touchpoint),
-        )
+        shown = touchpoint.model_dump(include=_TOUCHPOINT_SHOWN)
+        return TouchpointOut.model_validate({**shown, "url": self._links.static_url(business, touchpoint)})
 
 
 def _business_out(business: Business) -> BusinessOut:
