@@ -67,7 +67,8 @@ def test_the_owner_reads_the_business_settings_without_any_key_hash_or_secret(cl
     ("field", "value", "expected"),
     [
         ("name", "  Cà Phê Hà Nội ", "Cà Phê Hà Nội"),
-        ("owner_emails", ["chu@caphe.example", "Quan.Ly@CAPHE.example"], ["chu@caphe.example", "Quan.Ly@caphe.example"]),
+        ("owner_emails", ["chu@caphe.example", "Quan.Ly@CAPHE.example"],
+         ["chu@caphe.example", "Quan.Ly@caphe.example"]),
         ("timezone", "Europe/Paris", "Europe/Paris"),
         ("locale", "en", "en"),
         ("sender_email", "xin-chao@caphe.example", "xin-chao@caphe.example"),
@@ -295,9 +296,8 @@ def test_a_retired_tables_printed_qr_shows_a_friendly_410_page_in_the_links_lang
     form = page_form(client, token, 9)  # a page opened before the retirement, tapped after it
     assert _retire(client, biz).status_code == 200
     shown = client.http.get(f"/s/{token}", headers={"Accept-Language": accept})
-    tapped = client.http.post(
-        f"/s/{token}", body=form, headers={"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": accept}
-    )
+    form_headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": accept}
+    tapped = client.http.post(f"/s/{token}", body=form, headers=form_headers)
     for page in (shown, tapped):
         assert page.status_code == 410
         assert page.headers["Content-Type"].startswith("text/html")
