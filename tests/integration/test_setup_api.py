@@ -202,6 +202,19 @@ def test_a_new_time_zone_moves_the_daily_report_to_its_midnight_without_a_skippe
         assert ran.astimezone(ZoneInfo(then)).hour == 0 or ran - changed_at < timedelta(hours=1), reported
 
 
+def test_a_business_missing_from_the_report_index_is_put_back_by_a_time_zone_change(
+    client: Client, biz: Biz, aws, clock: FakeClock
+) -> None:
+    key = {"PK": {"S": tables.registry_pk(tables.registry_shard(biz.business_id))}, "SK": {"S": biz.business_id}}
+    aws.delete_item(TableName=get_settings().table_name, Key=key)
+    moved = patch_json(client, f"/v1/businesses/{biz.business_id}", {"timezone": "Asia/Tokyo"}, biz.auth)
+    assert moved.status_code == 200
+    entry = aws.get_item(TableName=get_settings().table_name, Key=key)["Item"]
+    assert entry["timezone"]["S"] == "Asia/Tokyo"
+    assert entry["created_day"]["S"] == local_day(clock.now(), "Asia/Tokyo").isoformat()
+    assert "last_day" not in entry
+
+
 # ---- touchpoints ------------------------------------------------------------------------------------
 
 
