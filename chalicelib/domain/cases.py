@@ -35,12 +35,13 @@ REPLYABLE: tuple[Status, ...] = ("open", "replied")
 
 def _message(value: str) -> str:
     # NFC, so Vietnamese typed precomposed or combining reads the same; line breaks are the owner's, kept.
-    value = unicodedata.normalize("NFC", value)
+    # A browser's form sends line breaks as CRLF: one break, kept as "\n".
+    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n")
     if any((unicodedata.category(ch) == "Cc" and ch != "\n") or ch in "\u2028\u2029" for ch in value):
         raise ValueError("must not contain control characters (line breaks are fine)")
     if not value.strip():
         raise ValueError("must not be blank")
-    return value.replace("\r\n", "\n")
+    return value
 
 
 Message = Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_message)]
