@@ -536,5 +536,6 @@ class EmailTemplates(Protocol):
 
 class DigestRenderer(Protocol):
     def __call__(
-        self, report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None
+        self, report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None,
+        console_url: str | None = None,
     ) -> RenderedEmail: ...

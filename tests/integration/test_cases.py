@@ -4,14 +4,17 @@ listing with the cursor, and erasure."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 from chalice.test import Client
 
 from chalicelib import tables, wiring
+from chalicelib.settings import get_settings
 from tests.clock import FakeClock
 from tests.integration.conftest import Biz, make_business, post_json, table_items
 from tests.integration.test_closed_loop import VOUCHER, Stream, answer, deliver, loop, of_kind  # noqa: F401
@@ -192,3 +195,36 @@ def test_another_business_key_finds_no_case(client: Client, loop: Stream, shop: 
     own = reply(client, other, rid, "x")
     assert own.status_code == 404 and own.json_body["error"]["code"] == "case_not_found"
     assert of_kind("reply") == []
+
+
+def test_the_daily_report_and_digest_show_the_resolution_figures_and_link_the_overdue_cases(
+    client: Client, loop: Stream, shop: Biz, clock: FakeClock  # noqa: F811
+) -> None:
+    from tests.integration.test_daily_reports import run_schedule
+
+    boto3.client("sqs").create_queue(QueueName=get_settings().reports_queue_name)
+    replied = answer(client, shop, 2, who="a", email="a@example.com", consent=True)["response_id"]
+    waiting = answer(client, shop, 0, who="b", email="b@example.com", consent=True)["response_id"]
+    answer(client, shop, 1, who="c")  # no address: a no_contact case, outside the 24 h share
+    deliver(client, loop.event())
+    clock.advance(hours=2)
+    assert reply(client, shop, replied, "Xin lỗi").status_code == 200
+    clock.advance(days=1)
+    assert run_schedule(client) >= 1
+    day = (clock.now() - timedelta(days=1)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    report = client.http.get(f"/v1/businesses/{shop.business_id}/reports/daily/{day}", headers=shop.auth)
+    assert report.status_code == 200, report.body
+    block = report.json_body["resolution"]
+    figures = block["figures"]
+    assert figures["median_hours_to_reply"] == {"value": 2.0, "n": 1}
+    assert figures["median_hours_to_resolve"] == {"value": None, "n": 0}
+    # a (replied in 2 h) and b (no reply after 26 h) had an address: 1 of 2
+    assert figures["contacted_within_24h_pct"] == {"value": 50.0, "n": 2}
+    assert block["overdue_count"] == 1 and [c["response_id"] for c in block["overdue"]] == [waiting]
+    assert set(block["overdue"][0]) == {"response_id", "created_at", "touchpoint_id", "touchpoint", "metric", "score"}
+    digest = of_kind("digest")[0]  # one per owner
+    html = digest.get_body(("html",)).get_content()
+    assert f"/console/{shop.business_id}/cases/{waiting}" in html
+    assert "b@example.com" not in html
+    text = digest.get_body(("plain",)).get_content()
+    assert "2,0 giờ (n = 1)" in text and "50,0% (n = 2)" in text
