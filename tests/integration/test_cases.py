@@ -228,3 +228,26 @@ def test_the_daily_report_and_digest_show_the_resolution_figures_and_link_the_ov
     assert "b@example.com" not in html
     text = digest.get_body(("plain",)).get_content()
     assert "2,0 giờ (n = 1)" in text and "50,0% (n = 2)" in text
+
+
+def test_the_table_refuses_a_second_write_of_the_same_reply_number_and_a_second_resolution(
+    client: Client, loop: Stream, shop: Biz  # noqa: F811
+) -> None:
+    from chalicelib.adapters.cases_store import DynamoCaseStore
+    from chalicelib.domain.cases import CaseEvent
+
+    rid = unhappy_case(client, loop, shop, email=CUSTOMER, consent=True)
+    store = DynamoCaseStore(get_settings().table_name)
+    stored = store.get_case(shop.business_id, rid)
+    assert stored is not None and stored.case.replies == 0
+    event = CaseEvent(at="2026-11-20T04:00:00.000000Z", by="owner key", action="reply", message="x")
+    # Two owners who both read "0 replies": only one write of reply number 1 lands.
+    assert store.begin_reply(shop.business_id, rid, replies=0, history=1, event=event)
+    assert not store.begin_reply(shop.business_id, rid, replies=0, history=1, event=event)
+    done = CaseEvent(at="2026-11-20T05:00:00.000000Z", by="owner key", action="resolve")
+    assert store.resolve(shop.business_id, rid, done) is not None
+    assert store.resolve(shop.business_id, rid, done) is None
+    final = store.get_case(shop.business_id, rid)
+    assert final is not None and final.case.replies == 1 and [e.action for e in final.case.history] == [
+        "opened", "reply", "resolve"
+    ]
