@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from chalicelib import tables
+from chalicelib import ports, tables
 from chalicelib.domain.cases import Case, CaseEvent
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
@@ -19,7 +19,6 @@ from chalicelib.ports import (
     LinkRecord,
     RecordOutcome,
     ResponseLocator,
-    StoredCase,
     WriteGuards,
 )
 
@@ -203,16 +202,16 @@ class InMemoryCaseStore:
     response, replies only from ``open``/``replied`` with the expected count and history, one resolution."""
 
     def __init__(self) -> None:
-        self.cases: dict[tuple[str, str], StoredCase] = {}  # (business, response id) -> case
+        self.cases: dict[tuple[str, str], ports.StoredCase] = {}  # (business, response id) -> case
         self.contacts: dict[tuple[str, str], str] = {}  # (business, response id) -> email hash
 
     def _move(self, business_id: str, response_id: str, **changes: object) -> Case:
         stored = self.cases[(business_id, response_id)]
         case = stored.case.model_copy(update=changes)
-        self.cases[(business_id, response_id)] = StoredCase(case, stored.local_date)
+        self.cases[(business_id, response_id)] = ports.StoredCase(case, stored.local_date)
         return case
 
-    def open_case(self, business_id: str, stored: StoredCase, email_hash: str | None) -> bool:
+    def open_case(self, business_id: str, stored: ports.StoredCase, email_hash: str | None) -> bool:
         key = (business_id, stored.case.response_id)
         if key in self.cases:
             return False
@@ -236,7 +235,7 @@ class InMemoryCaseStore:
         self._move(business_id, response_id, score=score, history=[*found.case.history, event])
         return True
 
-    def get_case(self, business_id: str, response_id: str) -> StoredCase | None:
+    def get_case(self, business_id: str, response_id: str) -> ports.StoredCase | None:
         return self.cases.get((business_id, response_id))
 
     def begin_reply(self, business_id: str, response_id: str, *, replies: int, history: int, event: CaseEvent) -> bool:
@@ -270,13 +269,13 @@ class InMemoryCaseStore:
             business_id, response_id, status="resolved", resolved_at=event.at, history=[*found.case.history, event]
         )
 
-    def _newest_first(self, business_id: str) -> list[StoredCase]:
+    def _newest_first(self, business_id: str) -> list[ports.StoredCase]:
         mine = [s for (biz, _), s in self.cases.items() if biz == business_id]
         return sorted(mine, key=lambda s: s.sort_key, reverse=True)
 
     def list_cases(
         self, business_id: str, *, status: str | None, after: str | None, limit: int
-    ) -> tuple[list[StoredCase], str | None]:
+    ) -> tuple[list[ports.StoredCase], str | None]:
         found = [
             s for s in self._newest_first(business_id)
             if (status is None or s.case.status == status) and (after is None or s.sort_key < after)
@@ -284,10 +283,10 @@ class InMemoryCaseStore:
         page = found[:limit]
         return page, page[-1].sort_key if len(page) == limit else None
 
-    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[StoredCase]:
+    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[ports.StoredCase]:
         return iter([s for s in reversed(self._newest_first(business_id)) if first <= s.sort_key <= last])
 
-    def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[StoredCase]:
+    def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[ports.StoredCase]:
         return iter([
             s for s in self._newest_first(business_id) if s.case.status == "open" and since <= s.sort_key <= before
         ])
