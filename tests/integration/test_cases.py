@@ -251,3 +251,23 @@ def test_the_table_refuses_a_second_write_of_the_same_reply_number_and_a_second_
     assert final is not None and final.case.replies == 1 and [e.action for e in final.case.history] == [
         "opened", "reply", "resolve"
     ]
+
+
+def test_a_status_listing_reads_a_bounded_number_of_pages_and_the_cursor_goes_on(
+    client: Client, loop: Stream, shop: Biz, clock: FakeClock, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from chalicelib.adapters import cases_store
+
+    monkeypatch.setattr(cases_store, "_PAGE", 2)
+    monkeypatch.setattr(cases_store, "_MAX_PAGES", 2)
+    oldest = answer(client, shop, 1, who="x", email=CUSTOMER, consent=True)["response_id"]
+    for n in range(5):  # newer cases without an address: a status=open listing skips them
+        clock.advance(seconds=10)
+        answer(client, shop, 1, who=f"n{n}")
+    deliver(client, loop.event())
+    first = client.http.get(cases_path(shop, "?status=open"), headers=shop.auth).json_body
+    assert first["items"] == [] and first["next_cursor"]  # 4 cases read, none open: go on
+    second = client.http.get(
+        cases_path(shop, f"?status=open&cursor={quote(first['next_cursor'])}"), headers=shop.auth
+    ).json_body
+    assert [c["response_id"] for c in second["items"]] == [oldest] and second["next_cursor"] is None
