@@ -182,6 +182,10 @@ EMAIL: dict[Locale, Words] = {
         "footer": "Bạn nhận email này vì đã đánh giá hoặc quản lý cửa hàng.",
         "unsubscribe": "Hủy nhận email",
         "till_qr": "Nhân viên có thể quét mã QR này tại quầy thay vì gõ mã.",
+        # issue #14: the owner's own reply to an unhappy customer (templates/email/reply.*)
+        "reply_subject": "{name} trả lời góp ý của bạn",
+        "reply_title": "Thư trả lời từ {name}",
+        "reply_answer": "Bạn có thể trả lời email này để trao đổi trực tiếp với chủ cửa hàng.",
     },
     "en": {
         "voucher_subject": "{name}: a thank-you voucher for your feedback",
@@ -216,6 +220,10 @@ EMAIL: dict[Locale, Words] = {
         "footer": "You get this email because you gave feedback or run this shop.",
         "unsubscribe": "Unsubscribe",
         "till_qr": "Our staff can scan this QR code at the till instead of typing the code.",
+        # issue #14: the owner's own reply to an unhappy customer (templates/email/reply.*)
+        "reply_subject": "{name} replied to your feedback",
+        "reply_title": "A reply from {name}",
+        "reply_answer": "You can reply to this email to reach the owner directly.",
     },
 }
 # A response's channel as owners read it (alert emails, the dashboard's touchpoint table).
@@ -261,6 +269,14 @@ DIGEST: dict[Locale, Words] = {
         "unhappy": "Khách chưa hài lòng",
         "recovery": "Tỷ lệ lấy lại khách (28 ngày)",
         "recovery_none": "chưa có lời xin lỗi nào được gửi",
+        # issue #14: the complaint inbox's figures (report.resolution)
+        "time_to_reply": "Thời gian đến lần trả lời đầu (trung vị, 7 ngày)",
+        "time_to_resolve": "Thời gian đến khi giải quyết (trung vị, 7 ngày)",
+        "contacted_24h": "Khách được liên hệ trong 24 giờ (7 ngày)",
+        "hours": "{h} giờ",
+        "no_cases": "chưa có",
+        "overdue": "Khiếu nại chờ trả lời quá 24 giờ: {n}",
+        "overdue_more": "và {n} khiếu nại khác trong hộp thư khiếu nại",
         "comments": "Khách chưa hài lòng nói gì",
         "more_comments": "và {n} góp ý khác trên trang tổng quan",
         "dashboard": "Mở trang tổng quan",
@@ -306,6 +322,14 @@ DIGEST: dict[Locale, Words] = {
         "unhappy": "Unhappy customers",
         "recovery": "Recovery rate (28 days)",
         "recovery_none": "no apology sent yet",
+        # issue #14: the complaint inbox's figures (report.resolution)
+        "time_to_reply": "Time to first reply (median, 7 days)",
+        "time_to_resolve": "Time to resolve (median, 7 days)",
+        "contacted_24h": "Customers contacted within 24 h (7 days)",
+        "hours": "{h} h",
+        "no_cases": "none yet",
+        "overdue": "Complaints waiting for a reply over 24 h: {n}",
+        "overdue_more": "and {n} more in the complaint inbox",
         "comments": "What unhappy customers said",
         "more_comments": "and {n} more on the dashboard",
         "dashboard": "Open the dashboard",
