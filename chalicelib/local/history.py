@@ -20,6 +20,7 @@ emulator and tables the API then serves.
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 import heapq
 import itertools
@@ -111,6 +112,21 @@ COMMENTS_EN = [
     "Waited too long for my order.",
     "A bit pricey, but the egg coffee is worth it.",
 ]
+# What the owner writes back from the complaint inbox, in the customer's language.
+OWNER_REPLIES: dict[Locale, list[str]] = {
+    "vi": [
+        "Chào bạn, quán xin lỗi vì đã để bạn chờ lâu. Tuần này quán đã thêm một bạn pha chế giờ cao điểm; "
+        "mong bạn ghé lại để quán được phục vụ tốt hơn.",
+        "Cảm ơn bạn đã góp ý thẳng thắn. Quán đã nhắc lại với các bạn nhân viên ca đó. Lần tới bạn ghé, "
+        "báo tên mình ở quầy nhé.",
+        "Quán rất tiếc về trải nghiệm hôm đó. Chủ quán đã xem lại quy trình order để không ai bị quên nữa.",
+    ],
+    "en": [
+        "Hello, and sorry for the wait. We have added a second barista for the busy hours; we hope to see you "
+        "again soon.",
+        "Thank you for telling us. We have talked it through with the team on that shift.",
+    ],
+}
 GIVEN_NAMES = ["an", "binh", "chi", "dung", "giang", "ha", "hieu", "hoa", "huong", "khanh", "lan", "linh", "mai",
                "minh", "nam", "ngoc", "phuong", "quan", "thao", "trang", "tuan", "vy"]
 FAMILY_NAMES = ["nguyen", "tran", "le", "pham", "hoang", "vu", "dang", "bui", "do", "ngo"]
@@ -261,7 +277,7 @@ class PastAlertFlusher:
 @dataclass
 class Written:
     """What the seeding wrote, for the line `make run` prints: ``counts`` of answers, page views, comments,
-    vouchers redeemed and daily reports; the emails of the past (recorded, not sent); what the rules
+    vouchers redeemed, cases replied to and resolved, and daily reports; the emails of the past (recorded, not sent); what the rules
     refused, by error code (none, with the shipped settings)."""
 
     counts: Counter[str] = field(default_factory=Counter)
@@ -274,7 +290,8 @@ class Written:
         n = self.counts
         return (
             f"{n['answers']} answers from {n['page_views']} page views, {n['comments']} comments, "
-            f"{n['vouchers_redeemed']} vouchers redeemed, {n['reports']} daily reports; "
+            f"{n['vouchers_redeemed']} vouchers redeemed, {n['cases_replied']} complaints replied to and "
+            f"{n['cases_resolved']} resolved, {n['reports']} daily reports; "
             f"{self.emails_not_sent} emails of the past recorded, none sent"
             + (f"; refused by the rules: {refused}" if refused else "")
         )
@@ -305,6 +322,8 @@ class Seeder:
         self.services, self.clock, self.demo, self.caller = services, clock, demo, caller
         self.mailer, self.flusher, self.drain = mailer, flusher, drain
         self.written = Written()
+        # The café's owner, signed in to the console by the link emailed to her: the cases' history names her.
+        self.owner = dataclasses.replace(caller, actor=caller.business.owner_emails[0])
         self._rng = random.Random(SEED + 1)
         self._redeemed_codes = 0
 
@@ -330,12 +349,18 @@ class Seeder:
             self._flush_alerts(at)
             self.clock.move_to(at)
             if kind == "visit":
-                self._visit(what)
+                answered = self._visit(what)
                 redemption = self._maybe_redeem_later(at, now)
                 if redemption is not None:
                     heapq.heappush(events, (redemption[0], next(order), "redeem", redemption[1]))
+                if answered is not None and unhappy(METRIC_OF[what.kind], what.score):
+                    for when, action in self._owner_handles(what):
+                        if when < now:
+                            heapq.heappush(events, (when, next(order), action, (answered, what)))
             elif kind == "redeem":
                 self._redeem(what)
+            elif kind in ("reply", "resolve"):
+                self._handle_case(kind, *what)
             else:
                 self._report(what)
         self.clock.move_to(now - timedelta(seconds=1))
@@ -346,7 +371,8 @@ class Seeder:
 
     # -- one visit, as the survey page, the widget, a receipt or an email link makes it ----------------------
 
-    def _visit(self, visit: Visit) -> None:
+    def _visit(self, visit: Visit) -> str | None:
+        """The visit's answer, as the customer's page or widget makes it; its response id, None if none."""
         from chalicelib.domain.models import CommentIn, LinksIn, ResponseIn
         from chalicelib.errors import DomainError
         from chalicelib.services.submissions import RequestMeta
@@ -384,7 +410,7 @@ class Seeder:
                 nonce = services.submissions.page_nonce(opened)
                 self.written.counts["page_views"] += 1
                 if visit.abandoned:
-                    return
+                    return None
                 self.clock.move_to(visit.at + timedelta(seconds=6))
                 data = ResponseIn(token=token, score=visit.score, locale=visit.locale, nonce=nonce)
             submitted = services.submissions.submit(data, meta)
@@ -399,11 +425,50 @@ class Seeder:
         except DomainError as refused:
             # An outcome of the rules (a rate limit, a voucher window), recorded as the API would answer it.
             self.written.refused[refused.code] += 1
-            return
+            return None
         if visit.customer or unhappy(metric, visit.score):
-            # The stream consumer a few seconds later: apology, voucher, owner alert, recovery.
+            # The stream consumer a few seconds later: apology, voucher, owner alert, recovery, the case.
             self.clock.move_to(visit.at + timedelta(seconds=70))
             self.drain()
+        return submitted.body.response_id
+
+    # -- the owner's complaint inbox ---------------------------------------------------------------------
+
+    def _owner_handles(self, visit: Visit) -> list[tuple[datetime, str]]:
+        """When the owner replies to and resolves an unhappy answer's case: most customers who left an
+        address hear back within the day, slower in the short-staffed week; some cases wait; a case without
+        an address is sometimes closed with a note."""
+        rng = self._rng
+        swamped = visit.comment in COMMENTS_SLOW_VI
+        if visit.customer is None:
+            if rng.random() < 0.4:
+                return [(visit.at + timedelta(hours=rng.uniform(2, 48)), "resolve")]
+            return []
+        if rng.random() < 0.2:
+            return []  # still waiting: the inbox's and the digest's overdue cases
+        delay = rng.uniform(18, 60) if swamped else rng.choice([rng.uniform(0.3, 6), rng.uniform(0.5, 20)])
+        replied = visit.at + timedelta(hours=delay)
+        handles = [(replied, "reply")]
+        if rng.random() < 0.75:
+            handles.append((replied + timedelta(hours=rng.uniform(2, 72)), "resolve"))
+        return handles
+
+    def _handle_case(self, action: str, response_id: str, visit: Visit) -> None:
+        from chalicelib.domain.cases import ReplyIn, ResolveIn
+        from chalicelib.errors import DomainError
+
+        cases, owner = self.services.cases, self.owner
+        try:
+            if action == "reply":
+                message = OWNER_REPLIES[visit.locale][self._rng.randrange(len(OWNER_REPLIES[visit.locale]))]
+                cases.reply(owner, response_id, ReplyIn(message=message))
+                self.written.counts["cases_replied"] += 1
+            else:
+                note = None if visit.customer else "Đã nhắc ca tối chú ý tốc độ phục vụ."
+                cases.resolve(owner, response_id, ResolveIn(note=note))
+                self.written.counts["cases_resolved"] += 1
+        except DomainError as refused:
+            self.written.refused[refused.code] += 1
 
     # -- the till ----------------------------------------------------------------------------------------
 

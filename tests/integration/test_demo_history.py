@@ -80,9 +80,36 @@ def test_the_first_run_shows_every_past_day_reported_with_vouchers_recovery_and_
     dashboard = wiring.services().reports.dashboard(business)
     assert len(dashboard.trend) == DAYS and dashboard.latest is not None
     assert dashboard.latest["date"] == _past_days(clock)[-1]
-    # Seeding sent nothing: the past's vouchers, apologies and alerts were recorded, none went out.
+    # Seeding sent nothing: the past's vouchers, apologies, alerts and replies were recorded, none went out.
     assert written.emails_not_sent > 0 and mailer.sent == []
     assert written.counts["reports"] == DAYS and not written.refused
+
+
+def test_the_first_run_shows_a_complaint_inbox_with_replied_resolved_and_waiting_cases(
+    client: Client, clock: FakeClock, seeded: tuple[Demo, Written, CapturingMailer]
+) -> None:
+    demo, written, mailer = seeded
+    owner = {"Authorization": f"Bearer {demo.owner_key}"}
+    cases: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = client.http.get(f"/v1/businesses/{demo.business_id}/cases?limit=100"
+                               + (f"&cursor={cursor}" if cursor else ""), headers=owner).json_body
+        cases += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    statuses = {case["status"] for case in cases}
+    assert {"open", "replied", "resolved", "no_contact"} <= statuses
+    assert written.counts["cases_replied"] > 0 and written.counts["cases_resolved"] > 0
+    # The owner's replies are in each case's history, by her, delivered (to the past's inboxes, not sent).
+    replies = [e for case in cases for e in case["history"] if e["action"] == "reply"]
+    assert len(replies) == written.counts["cases_replied"]
+    assert {e["by"] for e in replies} == {"chu.quan@caphesaigon.example"}
+    assert {e["outcome"] for e in replies} == {"sent"} and mailer.sent == []
+    # Yesterday's report has the resolution figures, each with its n.
+    resolution = _report(client, demo, _past_days(clock)[-1]).json_body["resolution"]["figures"]
+    assert resolution["median_hours_to_reply"]["n"] > 0 and resolution["median_hours_to_reply"]["value"] > 0
 
 
 def test_the_first_aggregate_of_yesterday_sends_its_digest_once(
