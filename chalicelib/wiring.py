@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.services.pos_keys import PosKeys
     from chalicelib.services.privacy import Privacy
     from chalicelib.services.reports import Reports
+    from chalicelib.services.signin import Signin
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +135,18 @@ class Services:
             queue=SqsReportQueue(self.settings.reports_queue_name),
             mail=lambda: getattr(self, "mail", None),
             render_digest=render_digest,
+        )
+
+    @cached_property
+    def signin(self) -> Signin:
+        # The owner console's sign-in and sessions (issue #14, docs/console.md).
+        from chalicelib.adapters.signin_store import DynamoSignins
+        from chalicelib.services.signin import Signin
+        from chalicelib.web.console_mail import render_signin_email
+
+        return Signin(
+            self.directory, DynamoSignins(self.store), self.access, self.clock, self.settings,
+            mail=lambda: self.mail, render=render_signin_email,
         )
 
 
