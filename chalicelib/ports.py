@@ -12,6 +12,7 @@ from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 
 if TYPE_CHECKING:
+    from chalicelib.domain.cases import Case, CaseEvent
     from chalicelib.domain.report import DailyReport
 
 
@@ -442,6 +443,74 @@ class AlertFlusher(Protocol):
     """Arranges for the batched owner alert of a window to be sent once the window has closed."""
 
     def schedule(self, business_id: str, window: int, delay_seconds: int) -> None: ...
+
+
+# ---- issue #14: the complaint inbox -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """A case as the store keeps it: no copy of the customer's address or comment (``case.comment`` is
+    None; the service reads them from the response, at ``R#{biz}#{local_date}`` / ``{sort_key}``)."""
+
+    case: Case
+    local_date: str
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.case.created_at}#{self.case.response_id}"
+
+
+class CaseStore(Protocol):
+    """Cases, one per unhappy response (``chalicelib/tables.py``). Every move of a case is a conditional
+    write, so two owners acting at once never make a sixth reply or a second resolution."""
+
+    def open_case(self, business_id: str, stored: StoredCase, email_hash: str | None) -> bool:
+        """Store a new case unless the response has one (a redelivered stream record); True if new."""
+        ...
+
+    def add_contact(self, business_id: str, response_id: str, email_hash: str, event: CaseEvent) -> bool:
+        """``no_contact`` -> ``open``: a consented address came with a later write of the answer."""
+        ...
+
+    def change_score(self, business_id: str, response_id: str, score: int, event: CaseEvent) -> bool:
+        """The customer edited the score: the case keeps the new one (once per distinct score)."""
+        ...
+
+    def get_case(self, business_id: str, response_id: str) -> StoredCase | None: ...
+
+    def begin_reply(self, business_id: str, response_id: str, *, replies: int, history: int, event: CaseEvent) -> bool:
+        """Record reply number ``replies + 1`` (status ``replied``, the first reply's time kept) as history
+        entry number ``history``, only if the case is still replyable with exactly ``replies`` replies and
+        ``history`` entries; False when that changed."""
+        ...
+
+    def finish_reply(self, business_id: str, response_id: str, *, index: int, outcome: str) -> Case | None:
+        """Write the delivery outcome on history entry ``index``; the case as it is now."""
+        ...
+
+    def resolve(self, business_id: str, response_id: str, event: CaseEvent) -> Case | None:
+        """Resolve the case unless it is resolved already (None then); the case as it is now."""
+        ...
+
+    def list_cases(
+        self, business_id: str, *, status: str | None, after: str | None, limit: int
+    ) -> tuple[list[StoredCase], str | None]:
+        """Newest first, from after sort key ``after``; the sort key to resume after, if more may follow."""
+        ...
+
+    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[StoredCase]:
+        """Cases answered from ``first`` to before ``last`` (UTC ISO timestamps), oldest first."""
+        ...
+
+    def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[StoredCase]:
+        """Cases still ``open`` answered from ``since`` to before ``before``, newest first."""
+        ...
+
+    def erase_case(self, pk: str, sk: str, at: str) -> bool:
+        """Erasure: the owner's reply texts out of the history, the address's hash and index keys off, no
+        contact any more. True if a case was there."""
+        ...
 
 
 # ---- email rendering: the services say what to send, the web layer says how it reads -------------------

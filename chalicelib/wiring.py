@@ -21,6 +21,7 @@ from chalicelib.settings import Settings, get_settings
 if TYPE_CHECKING:
     from chalicelib.ports import AlertFlusher, Mailer
     from chalicelib.services.access import Access
+    from chalicelib.services.cases import Cases
     from chalicelib.services.followups import Followups
     from chalicelib.services.insights import Insights
     from chalicelib.services.links import Links
@@ -79,8 +80,32 @@ class Services:
         def forget_mail(business_id: str, email_hash: str) -> int:
             return self.mail.forget(business_id, email_hash)
 
+        from chalicelib.adapters.cases_store import DynamoCaseStore
+
         reports = DynamoReports(self.store)
-        return Privacy(self.store, self.clock, self.settings, reports=reports, forget_mail=forget_mail)
+        # issue #14: the owner's reply texts in a case's history go with the person's address.
+        cases = DynamoCaseStore(self.settings.table_name, getattr(self.store, "_client", None))
+        return Privacy(
+            self.store, self.clock, self.settings, reports=reports, forget_mail=forget_mail, cases=cases
+        )
+
+    @cached_property
+    def cases(self) -> Cases:
+        # issue #14: the complaint inbox; the mail layer and the email templates only when it is built.
+        from chalicelib.adapters.cases_store import DynamoCaseStore
+        from chalicelib.adapters.followups_store import DynamoFollowupStore
+        from chalicelib.services.cases import Cases
+        from chalicelib.web import emails
+
+        client = getattr(self.store, "_client", None)
+        return Cases(
+            DynamoCaseStore(self.settings.table_name, client),
+            DynamoFollowupStore(self.settings.table_name, client),
+            self.mail,
+            emails,
+            self.clock,
+            self.settings,
+        )
 
     @cached_property
     def mail(self) -> MailService:
@@ -101,6 +126,7 @@ class Services:
 
     @cached_property
     def followups(self) -> Followups:
+        from chalicelib.adapters.cases_store import DynamoCaseStore
         from chalicelib.adapters.followups_store import DynamoFollowupStore
         from chalicelib.adapters.sqs import SqsAlertFlusher
         from chalicelib.services.followups import Followups
@@ -115,6 +141,7 @@ class Services:
             self.clock,
             self.settings,
             templates=emails,
+            cases=DynamoCaseStore(self.settings.table_name, getattr(self.store, "_client", None)),
         )
 
     @cached_property

@@ -136,6 +136,13 @@ class SesMailer(LazyClient):
             return str(answer["MessageId"])
         raise last
 
+    def delivered_message_id(self, message_id: str) -> str:
+        """The Message-ID header SES gives a message it accepted (it replaces the one we built): its
+        MessageId at the sending region's amazonses.com domain (``email.amazonses.com`` in us-east-1)."""
+        region = self.client.meta.region_name
+        domain = "email.amazonses.com" if region == "us-east-1" else f"{region}.amazonses.com"
+        return f"<{message_id}@{domain}>"
+
     def ensure_identity(self, address: str) -> None:
         """Verify a sender in the emulator (moto rejects unverified senders); only the local run calls it."""
         self.client.create_email_identity(EmailIdentity=address)

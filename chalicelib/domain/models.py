@@ -273,6 +273,8 @@ class Erased(Out):
     # #11 item 7: erasure reaches every copy
     report_comments_erased: int = 0
     mail_items_erased: int = 0
+    # issue #14: complaint-inbox cases whose reply texts were removed
+    cases_erased: int = 0
 
 
 # ---- entities -----------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ class Caller:
 
     business: Business
     is_admin: bool
+    # issue #14: who acts, as a case's history shows it: "owner key", "admin", or a signed-in owner's email.
+    actor: str = "owner key"
 
 
 class Access:
@@ -54,7 +56,7 @@ class Access:
             business = self._directory.business(business_id)
             if business is None:
                 raise NotFound("Unknown business.")
-            return Caller(business, is_admin=True)
+            return Caller(business, is_admin=True, actor="admin")
         key_business = keys.owner_key_business(key)
         if key_business is None:
             raise Unauthorized()

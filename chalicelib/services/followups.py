@@ -22,6 +22,8 @@ Rules (PRODUCT.md):
   Lambda to retry; any other failure puts the record's key on the mail dead-letter queue (``make
   redrive`` handles it again) and lets the batch go on, so one record never holds up the others.
 * Recovery: a response that is no longer unhappy, from the address of an apology sent in the last 28 days.
+* Cases (issue #14): every unhappy answer opens its case in the complaint inbox (``services/cases.py``
+  ``open_case``: idempotent, ``no_contact`` -> ``open`` when a consented address comes later).
 
 Idempotent per response and per email kind: issuing is a transaction keyed by (response, kind), and
 every email has a dedupe key in the mail ledger, so a redelivered batch sends nothing twice. The stream
@@ -41,7 +43,17 @@ from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, StoredResponse
 from chalicelib.observability import count, logger
-from chalicelib.ports import AlertFlusher, AlertRef, Apology, Clock, EmailTemplates, FollowupStore, Voucher
+from chalicelib.ports import (
+    AlertFlusher,
+    AlertRef,
+    Apology,
+    CaseStore,
+    Clock,
+    EmailTemplates,
+    FollowupStore,
+    Voucher,
+)
+from chalicelib.services.cases import open_case
 from chalicelib.services.directory import Directory
 from chalicelib.services.mail import STREAM_LETTER, MailInFlight, MailService, identity_hash
 from chalicelib.settings import Settings
@@ -72,9 +84,10 @@ def normalize_voucher_code(raw: str) -> str | None:
 class Followups:
     def __init__(
         self, directory: Directory, store: FollowupStore, mail: MailService, flusher: AlertFlusher,
-        clock: Clock, settings: Settings, *, templates: EmailTemplates,
+        clock: Clock, settings: Settings, *, templates: EmailTemplates, cases: CaseStore | None = None,
     ):
         self._directory, self._store, self._templates = directory, store, templates
+        self._cases = cases  # issue #14: the complaint inbox, a case per unhappy answer
         # What follows an answer: the one mail layer, and the flusher of batched owner alerts.
         self._mail, self._flusher = mail, flusher
         self._clock, self._settings = clock, settings
@@ -155,6 +168,8 @@ class Followups:
             logger.warning("response of an unknown business", extra={"business_id": response.business_id})
             return
         consented = bool(response.email and response.consent and response.email_hash)
+        if self._cases is not None:
+            open_case(self._cases, response, old, now)  # before the emails: a failed send never loses a case
         if response.unhappy:
             if consented:
                 self._apology(business, response, now)  # the one email, with at most one code

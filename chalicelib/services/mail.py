@@ -123,6 +123,26 @@ class MailService:
         entry = self._ledger.get(dedupe_key)
         return entry.status if entry else None
 
+    def message_id_for(self, dedupe_key: str, sender: str) -> str:
+        """The Message-ID an email is built with: derived from its dedupe key (keyed, so it reveals no
+        ids), so a later email can name it in ``In-Reply-To`` without storing it."""
+        digest = keys.keyed_hash(self._settings.app_secret, "message-id", dedupe_key)[:32]
+        return f"<{digest}@{sender.rpartition('@')[2]}>"
+
+    def thread(self, dedupe_key: str, business: Business) -> list[str] | None:
+        """The Message-IDs an email answering the one of ``dedupe_key`` names, the one its recipient holds
+        first (``In-Reply-To``), all of them as ``References``; None when that email never went out.
+        SES replaces the Message-ID of a raw message with its own (docs/cases.md): a mailer that does so
+        says which one through ``delivered_message_id``, and both ids are named, so the thread holds
+        whichever the customer's mail client kept."""
+        entry = self._ledger.get(dedupe_key)
+        if entry is None or entry.status not in ("sent", "queued"):
+            return None
+        ours = self.message_id_for(dedupe_key, self.sender_for(business))
+        delivered = getattr(self._mailer, "delivered_message_id", None)
+        theirs = delivered(entry.message_id) if delivered is not None and entry.message_id else None
+        return [theirs, ours] if theirs and theirs != ours else [ours]
+
     # ---- the one send ---------------------------------------------------------------------------------
 
     def send(self, **letter: Any) -> bool:
@@ -141,6 +161,8 @@ class MailService:
         to_customer: bool = True,
         automatic: bool = True,
         about: Sequence[str] = (),
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
     ) -> str:
         log = {"kind": kind, "dedupe_key": dedupe_key, "business_id": business.business_id}
         if not valid_address(to) or (reply_to is not None and not valid_address(reply_to)):
@@ -183,6 +205,9 @@ class MailService:
             text=email.text,
             reply_to=reply_to,
             to_customer=to_customer,
+            message_id=self.message_id_for(dedupe_key, sender),
+            in_reply_to=in_reply_to,
+            references=references,
         )
         try:
             message_id = self._mailer.send_raw(raw, sender=sender, recipients=[to])
@@ -302,6 +327,9 @@ class MailService:
         text: str,
         reply_to: str | None,
         to_customer: bool,
+        message_id: str | None = None,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
     ) -> bytes:
         """The raw RFC 5322 message: multipart/alternative (text first, html preferred), UTF-8 bodies,
         encoded headers, List-Unsubscribe with one-click (RFC 8058)."""
@@ -321,7 +349,11 @@ class MailService:
             message["Reply-To"] = reply_to
         message["Subject"] = _one_line(subject)[:250]
         message["Date"] = format_datetime(self._clock.now())
-        message["Message-ID"] = make_msgid(domain=domain)
+        message["Message-ID"] = message_id or make_msgid(domain=domain)
+        if in_reply_to:  # issue #14: an owner's reply threads with the apology it follows
+            message["In-Reply-To"] = in_reply_to
+        if references:
+            message["References"] = " ".join(references)
         url = self.unsubscribe_url(business.business_id, to)
         mailto = self._settings.unsubscribe_mailto or f"unsubscribe@{domain}"
         token = url.rsplit("/", 1)[1]

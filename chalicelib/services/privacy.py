@@ -10,7 +10,7 @@ from chalicelib import tables
 from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc
 from chalicelib.domain.models import Erased
-from chalicelib.ports import Clock, ReportStore, ResponseStore
+from chalicelib.ports import CaseStore, Clock, ReportStore, ResponseStore
 from chalicelib.services.access import Caller
 from chalicelib.settings import Settings
 
@@ -27,12 +27,15 @@ class Privacy:
         *,
         reports: ReportStore | None = None,
         forget_mail: ForgetMail | None = None,
+        cases: CaseStore | None = None,
     ) -> None:
         self._responses, self._clock, self._settings = responses, clock, settings
         # #11 item 7 (erasure): stored reports hold copies of unhappy comments; the mail layer (alert
         # batches, the dead-letter queue) holds others and forgets them through ``forget_mail``
         # (MailService.forget(business_id, email_hash) -> items erased), wired in wiring.py.
         self._reports, self._forget_mail = reports, forget_mail
+        # issue #14: a case found by the address (GSI1) loses the owner's reply texts and its contact.
+        self._cases = cases
 
     def erase_respondent(self, caller: Caller, email: str) -> Erased:
         """Erase a person's address and comments everywhere this business keeps them: their responses
@@ -46,7 +49,12 @@ class Privacy:
         responses = links = 0
         # report day -> (created_at, text) of the person's comments, as stored reports keep them
         commented: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        cases = 0
         for pk, sk in found:
+            if pk == tables.case_pk(business.business_id):
+                if self._cases is not None and self._cases.erase_case(pk, sk, now):
+                    cases += 1
+                continue
             comment = self._responses.erase_personal_data(pk, sk, now)
             day = tables.response_pk.rest(pk, business.business_id)
             if day is not None:
@@ -67,4 +75,5 @@ class Privacy:
             links_erased=links,
             report_comments_erased=report_comments,
             mail_items_erased=mail_items,
+            cases_erased=cases,
         )

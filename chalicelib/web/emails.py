@@ -3,7 +3,9 @@ plain text is never interpreted), in Vietnamese and English. Imported only by th
 
 ``render(kind, locale, subject_args=..., **context) -> RenderedEmail(subject, html, text)``; kinds:
 ``voucher``, ``apology``, ``alert`` (one or many alerts: the batched alert is the same template),
-``cap_notice`` (to the owners: today's cap of customer emails is reached).
+``cap_notice`` (to the owners: today's cap of customer emails is reached), ``reply`` (issue #14: the owner's
+own reply from the complaint inbox, their text as written, escaped, line breaks kept; ``threaded=True``
+makes the subject "Re: " + the apology's).
 
 The apology never receives the customer's comment: text typed by a customer never goes to a customer
 address (issue #11 item 4); only the owners' alert shows it, escaped.
@@ -31,8 +33,12 @@ def render(kind: str, locale: str, *, subject_args: dict[str, Any], **context: A
     locale = i18n.supported(locale)
     t = i18n.EMAIL[locale]
     batched = kind == "alert" and len(context.get("alerts", [])) > 1
-    subject_key = "alert_batch_subject" if batched else f"{kind}_subject"
+    # An owner's reply that answers the apology: "Re: " + its subject, so mail clients show one thread.
+    threaded = kind == "reply" and bool(context.get("threaded"))
+    subject_key = "alert_batch_subject" if batched else "apology_subject" if threaded else f"{kind}_subject"
     subject = " ".join(t[subject_key].format(**{k: clean(v) for k, v in subject_args.items()}).split())
+    if threaded:
+        subject = "Re: " + subject
     values = {k: _deep_clean(v) for k, v in context.items()}
     values.update(t=t, locale=locale, subject=subject)
     html = templating.render(f"email/{kind}.html", **values)

@@ -177,6 +177,10 @@ EMAIL: dict[Locale, Words] = {
         "reply_hint": "trả lời email này để liên hệ",
         "footer": "Bạn nhận email này vì đã đánh giá hoặc quản lý cửa hàng.",
         "unsubscribe": "Hủy nhận email",
+        # issue #14: the owner's own reply to an unhappy customer (templates/email/reply.*)
+        "reply_subject": "{name} trả lời góp ý của bạn",
+        "reply_title": "Thư trả lời từ {name}",
+        "reply_answer": "Bạn có thể trả lời email này để trao đổi trực tiếp với chủ cửa hàng.",
     },
     "en": {
         "voucher_subject": "{name}: a thank-you voucher for your feedback",
@@ -210,6 +214,10 @@ EMAIL: dict[Locale, Words] = {
         "reply_hint": "reply to this email to reach them",
         "footer": "You get this email because you gave feedback or run this shop.",
         "unsubscribe": "Unsubscribe",
+        # issue #14: the owner's own reply to an unhappy customer (templates/email/reply.*)
+        "reply_subject": "{name} replied to your feedback",
+        "reply_title": "A reply from {name}",
+        "reply_answer": "You can reply to this email to reach the owner directly.",
     },
 }
 # A response's channel as owners read it (alert emails, the dashboard's touchpoint table).

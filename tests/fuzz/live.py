@@ -58,6 +58,7 @@ class LiveApi:
     touchpoints: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> touchpoint_id, url, token
     links: list[str] = field(default_factory=list)  # minted one-response tokens
     unsubscribe_tokens: list[str] = field(default_factory=list)  # as the business's emails would carry
+    case_ids: list[str] = field(default_factory=list)  # response ids of complaint-inbox cases (issue #14)
 
     @property
     def owner_auth(self) -> dict[str, str]:
@@ -239,3 +240,28 @@ def seed_business(api: LiveApi, *, links: int = 20) -> None:
         )
         minted.raise_for_status()
         api.links = [link["token"] for link in minted.json()["links"]]
+
+    seed_case(api)
+
+
+def seed_case(api: LiveApi) -> None:
+    """An unhappy answer with a consented address, handled as the stream Lambda would: a real case of the
+    complaint inbox, so the case routes get past their 404."""
+    from chalicelib import wiring
+    from chalicelib.domain.calendar import local_day
+    from chalicelib.ports import DayQuery
+
+    if not api.links:
+        return
+    created = api.post(
+        "/v1/responses",
+        {"token": api.links.pop(), "score": 1, "email": "khach@mail.example", "consent": True, "comment": "Chờ lâu"},
+    )
+    created.raise_for_status()
+    response_id = created.json()["response_id"]
+    services = wiring.services()
+    day = local_day(services.clock.now(), "Asia/Ho_Chi_Minh").isoformat()
+    for response in services.store.query_day(DayQuery(api.business_id, day)).items:
+        if response.response_id == response_id:
+            services.followups.handle(response)
+    api.case_ids = [response_id]

@@ -113,6 +113,8 @@ def _aim(case: Any, api: LiveApi, negated: set[str]) -> None:
             params["token"] = pool[zlib.crc32(str(params["token"]).encode("utf-8", "surrogatepass")) % len(pool)]
         if "site_key" in params and _pick(params["site_key"]):
             params["site_key"] = api.site_key
+        if "/cases/" in case.path and api.case_ids and _pick(params.get("response_id")):
+            params["response_id"] = api.case_ids[0]  # issue #14: a real case of the complaint inbox
         case.path_parameters = params
     if isinstance(case.body, dict) and "body" not in negated:
         body = dict(case.body)
