@@ -168,12 +168,14 @@ CSRF_FIELD = {"csrf": {"type": "string"}}
 
 
 def _console(method: str, path: str, name: str, handler: str, summary: str, **extra: Any) -> Route:
-    """A console page: ``chalicelib.web.console.<handler>(services, request, **path parameters)``."""
+    """A console page: ``chalicelib.web.<module>.<handler>(services, request, **path parameters)``, the
+    module ``console`` unless the handler names one (``console_cases:inbox``)."""
     defaults: dict[str, Any] = {
         "tags": PAGES, "page": True, "response": "text/html", "params": (("lang", PAGE_LANG),),
         "errors": (401, 404) if method == "GET" else CONSOLE_FORM_ERRORS,
     }
-    module = "console"
+    module, _, handler = handler.rpartition(":")
+    module = module or "console"
 
     def call(c: Call) -> Response:
         answer: Response = getattr(web(module), handler)(services(), c.request, **c.params)
@@ -340,6 +342,17 @@ table.add([
     _console("POST", "/signout", "console_signout", "signout",
              "Sign out of the console: the session ends server-side, copies of the cookie included (303)",
              form=CSRF_FIELD, status=303),
+    _console("GET", "/cases", "console_inbox", "console_cases:inbox",
+             "The complaint inbox (HTML): cases newest first, ?status= filters, an older-page link",
+             params=(("lang", PAGE_LANG), ("status", {"type": "string"}), ("cursor", {"type": "string"})),
+             errors=(400, 401, 404, 422)),
+    _console("GET", "/cases/{response_id}", "console_case", "console_cases:case_page",
+             "A case (HTML): the answer, comment, touchpoint, status and history, with the reply and resolve forms"),
+    _console("POST", "/cases/{response_id}", "console_case_action", "console_cases:case_action",
+             "Reply to the customer (emailed, threaded) or resolve the case, from its page; a refusal (no contact, "
+             "unsubscribed, 5 replies, resolved) is a sentence on the page",
+             form={**CSRF_FIELD, "action": {"enum": ["reply", "resolve"]}, "message": {"type": "string"},
+                   "note": {"type": "string"}}, errors=(*CONSOLE_FORM_ERRORS, 409, 503)),
     _console("GET", "/till", "console_till", "till",
              "The till's redeem screen (HTML); ?code= fills the code in and never redeems",
              params=(("lang", PAGE_LANG), ("code", {"type": "string"}))),

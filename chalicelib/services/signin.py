@@ -52,7 +52,7 @@ class ConsoleSession:
 
     @property
     def caller(self) -> Caller:
-        return Caller(self.business, is_admin=False)
+        return Caller(self.business, is_admin=False, actor=self.actor)
 
 
 class Signin:

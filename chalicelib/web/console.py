@@ -23,7 +23,9 @@ from urllib.parse import quote, urlencode
 
 from chalice import Response
 
-from chalicelib.domain.models import Locale
+from chalicelib.domain.calendar import local_day
+from chalicelib.domain.cases import ResolutionFigures
+from chalicelib.domain.models import Business, Locale
 from chalicelib.errors import Conflict, DomainError, Expired, NotFound, Unauthorized
 from chalicelib.services.reports import TREND_DAYS
 from chalicelib.services.signin import LINK_MINUTES, SESSION_SECONDS, ConsoleSession
@@ -31,6 +33,7 @@ from chalicelib.web import http, i18n, templating
 from chalicelib.web.csrf import CookieJar, cookie_value
 from chalicelib.web.templating import local_time
 
+RESOLUTION_DAYS = 30
 _BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
 NAV = ("today", "inbox", "till", "setup")
 _NAV_PATHS = {"today": "", "inbox": "/cases", "till": "/till", "setup": "/setup"}
@@ -158,10 +161,11 @@ def _open(services: Any, request: Any, business_id: str, *, post: bool) -> Page 
     return page
 
 
-def signed_in(handler: Handler, *, post: bool = False) -> Callable[[Any, Any, str], Response]:
+def signed_in(handler: Handler, *, post: bool = False) -> Callable[..., Response]:
     """A page only an owner sees: without a session, the sign-in page."""
 
-    def view(services: Any, request: Any, business_id: str) -> Response:
+    def view(services: Any, request: Any, business_id: str, **_: str) -> Response:
+        # Other path parameters (a case's response id) are read by the handler from the request.
         page = _open(services, request, business_id, post=post)
         if isinstance(page, Response):
             return page
@@ -317,7 +321,7 @@ def _today(page: Page) -> Response:
         latest=latest,
         d=i18n.DIGEST[page.locale],
         recovery=recovery,
-        figures=_figures(services, page),
+        figures=_figures(services, business),
         charts=[trend_chart(m, days, by_day, page.locale) for m in ("nps", "csat", "ces")],
         has_trend=bool(stored.trend),
     )
@@ -326,16 +330,10 @@ def _today(page: Page) -> Response:
 today = signed_in(_today)
 
 
-def _figures(services: Any, page: Page) -> Any:
-    """The resolution figures of the last 30 local days (the cases service), None until it exists."""
-    cases = getattr(services, "cases", None)
-    if cases is None or page.session is None:
-        return None
-    business = page.session.business
-    from chalicelib.domain.calendar import local_day
-
+def _figures(services: Any, business: Business) -> ResolutionFigures:
+    """The resolution figures of the cases answered in the last 30 local days, today included."""
     last = local_day(services.clock.now(), business.timezone)
-    return cases.figures(business, last - timedelta(days=29), last)
+    return services.cases.figures(business, last - timedelta(days=RESOLUTION_DAYS - 1), last)
 
 
 def _touchpoint_names(services: Any, business_id: str, ids: list[str]) -> dict[str, str]:
