@@ -108,7 +108,8 @@ HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"c
 # browser's language (found by schemathesis: the spec said enum, the pages answered 200).
 PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls back to the page's language"}
 ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7), for the links below
-TOUCHPOINT_FILE_ERRORS = (503,)
+TOUCHPOINT_FILE_ERRORS = (410, 503)  # 410: a retired touchpoint's QR code is not drawn again
+MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
 
 
 def web(name: str) -> ModuleType:
@@ -230,7 +231,7 @@ table.add([
           "The widget's start-up check: is the key known and this page's Origin allowed; answers a fresh "
           "single-use nonce for this page view's answer (not cacheable)",
           lambda c: services().sites.check(c.params["site_key"], c.header("origin"), c.query),
-          query=SiteQuery, headers=("Origin",), response=SiteConfig, errors=(401, 403, 404),
+          query=SiteQuery, headers=("Origin",), response=SiteConfig, errors=(401, 403, 404, 410),
           cors=_path_site_origin, cache=NO_STORE),
     # ---- owners
     Route("POST", "/v1/businesses", "create_business", "Create a business (admin key); the owner key is shown once",
@@ -238,6 +239,15 @@ table.add([
           response=BusinessCreated, status=201, errors=(503,), links={"CreateTouchpoint": link(
               "POST", "/v1/businesses/{business_id}/touchpoints",
               parameters={"business_id": "$response.body#/business_id"})}),
+    # ---- issue #14: the owner's settings (the console's setup pages call these same services)
+    Route("GET", "/v1/businesses/{business_id}", "get_business",
+          "The business's settings (never a key hash or a secret)",
+          lambda c: services().setup.business(c.caller), **AS_OWNER, response=MODELS + "BusinessOut", errors=(503,)),
+    Route("PATCH", "/v1/businesses/{business_id}", "update_business",
+          "Change settings: a field left out stays; \"voucher\": null removes the policy, \"sender_email\": null "
+          "goes back to the deployment's sender; a new time zone moves the daily report to its midnight",
+          lambda c: services().setup.update_business(c.caller, c.body), **AS_OWNER, body=MODELS + "BusinessPatch",
+          response=MODELS + "BusinessOut", errors=(503,)),
     Route("POST", "/v1/businesses/{business_id}/touchpoints", "create_touchpoint",
           "Create a touchpoint and its static link",
           lambda c: services().links.create_touchpoint(c.caller, c.body), **AS_OWNER,
@@ -247,10 +257,23 @@ table.add([
                                 requestBody={"touchpoint_id": "$response.body#/touchpoint_id"}),
               "AnswerTouchpoint": link("POST", "/v1/responses",
                                        requestBody={**ANSWER, "token": "$response.body#/token"})}),
+    Route("GET", "/v1/businesses/{business_id}/touchpoints", "list_touchpoints",
+          "Every touchpoint with its static link, retired ones included (their answers stay)",
+          lambda c: services().setup.touchpoints(c.caller), **AS_OWNER, response=MODELS + "TouchpointList",
+          errors=(503,)),
+    Route("PATCH", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}", "update_touchpoint",
+          "Rename a touchpoint (its link and printed QR code stay the same)",
+          lambda c: services().setup.update_touchpoint(c.caller, c.params["touchpoint_id"], c.body), **AS_OWNER,
+          body=MODELS + "TouchpointPatch", response=MODELS + "TouchpointOut", errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}", "retire_touchpoint",
+          "Retire a touchpoint: its printed QR code shows \"no longer in use\" (410), its answers stay; "
+          "retiring it again changes nothing",
+          lambda c: services().setup.retire_touchpoint(c.caller, c.params["touchpoint_id"]), **AS_OWNER,
+          response=MODELS + "TouchpointOut", errors=(503,)),
     Route("POST", "/v1/businesses/{business_id}/links", "mint_links",
           "Mint one-response links (receipts, emails), up to 1,000 at once",
           lambda c: services().links.mint(c.caller, c.body), **AS_OWNER, body=LinksIn,
-          response=LinksCreated, status=201, errors=(503,), links={"AnswerLink": link(
+          response=LinksCreated, status=201, errors=(409, 503), links={"AnswerLink": link(
               "POST", "/v1/responses", requestBody={**ANSWER, "token": "$response.body#/links/0/token"})}),
     Route("GET", "/v1/businesses/{business_id}/touchpoints/{touchpoint_id}/qr.svg", "touchpoint_qr_svg",
           "A printable QR code (SVG) of the touchpoint's link, error correction M or better", _printable("svg"),

@@ -133,6 +133,27 @@ class BusinessStore(Protocol):
     def list_touchpoints(self, business_id: str) -> list[Touchpoint]: ...
 
 
+class SettingsStore(Protocol):
+    """An owner's changes to their business and touchpoints (issue #14): each writes only the attributes
+    it changes, so a key rotation written at the same moment is never undone."""
+
+    def update_business_settings(
+        self, business_id: str, changes: dict[str, Any], removed: Sequence[str]
+    ) -> Business | None:
+        """Set ``changes`` (plain JSON values) and remove ``removed``; the business as stored after, or
+        None when there is none."""
+        ...
+
+    def rename_touchpoint(self, business_id: str, touchpoint_id: str, name: str) -> Touchpoint | None: ...
+
+    def retire_touchpoint(self, business_id: str, touchpoint_id: str, retired_at: str) -> Touchpoint | None:
+        """Mark it retired unless it already is; the touchpoint as stored after (a second retirement
+        changes nothing), or None when there is none."""
+        ...
+
+    def list_touchpoints(self, business_id: str) -> list[Touchpoint]: ...
+
+
 class ResponseStore(Protocol):
     def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:
         """Write the response with its guards, all or nothing. Raises RateLimited when a limit is reached
@@ -199,6 +220,9 @@ class StoredReport:
 
 class BusinessRegistry(Protocol):
     def register(self, business_id: str, timezone: str, created_day: str) -> None: ...
+
+    # issue #14: the owner moved the business to another time zone; its last reported day stays
+    def set_timezone(self, business_id: str, timezone: str, today: str) -> None: ...
 
     def registered(self) -> Iterator[RegisteredBusiness]: ...
 
@@ -517,10 +541,21 @@ class CaseStore(Protocol):
 
 
 @dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML part shows as ``<img src="cid:{cid}">`` (sent as a multipart/related part)."""
+
+    cid: str  # without the angle brackets
+    data: bytes
+    subtype: str = "png"
+    filename: str = "image.png"
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     html: str
     text: str
+    images: tuple[InlineImage, ...] = ()  # issue #14: the voucher's till QR code
 
 
 class EmailTemplates(Protocol):

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.services.pos_keys import PosKeys
     from chalicelib.services.privacy import Privacy
     from chalicelib.services.reports import Reports
+    from chalicelib.services.setup import Setup
     from chalicelib.services.signin import Signin
 
 
@@ -58,6 +59,13 @@ class Services:
         from chalicelib.services.pos_keys import PosKeys
 
         return PosKeys(self.directory, self.store, self.settings)
+
+    @cached_property
+    def setup(self) -> Setup:
+        from chalicelib.services.setup import Setup
+
+        # Business and touchpoint settings (issue #14); a new time zone moves the report job's index entry.
+        return Setup(self.directory, self.store, self.links, self.clock, registry=DynamoReports(self.store))
 
     @cached_property
     def links(self) -> Links:

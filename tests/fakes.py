@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from chalicelib import tables
 from chalicelib.domain.limits import RateLimit
@@ -65,6 +66,39 @@ class InMemoryStore:
 
     def list_touchpoints(self, business_id: str) -> list[Touchpoint]:
         return [t for (b, _), t in self.touchpoints.items() if b == business_id]
+
+    # ---- SettingsStore (issue #14): only the named attributes change, as the adapter's UpdateItem ----
+
+    def update_business_settings(
+        self, business_id: str, changes: dict[str, Any], removed: Sequence[str]
+    ) -> Business | None:
+        self.calls.append("update_business_settings")
+        found = self.businesses.get(business_id)
+        if found is None:
+            return None
+        data = found.model_dump(mode="json")
+        data.update(changes)
+        for name in removed:
+            data.pop(name, None)
+        self.businesses[business_id] = Business.model_validate(data)
+        return self.businesses[business_id]
+
+    def rename_touchpoint(self, business_id: str, touchpoint_id: str, name: str) -> Touchpoint | None:
+        return self._touchpoint_update(business_id, touchpoint_id, name=name)
+
+    def retire_touchpoint(self, business_id: str, touchpoint_id: str, retired_at: str) -> Touchpoint | None:
+        found = self.touchpoints.get((business_id, touchpoint_id))
+        if found is not None and found.retired_at is not None:
+            return found
+        return self._touchpoint_update(business_id, touchpoint_id, retired_at=retired_at)
+
+    def _touchpoint_update(self, business_id: str, touchpoint_id: str, **changes: str) -> Touchpoint | None:
+        self.calls.append("update_touchpoint")
+        found = self.touchpoints.get((business_id, touchpoint_id))
+        if found is None:
+            return None
+        self.touchpoints[(business_id, touchpoint_id)] = found.model_copy(update=changes)
+        return self.touchpoints[(business_id, touchpoint_id)]
 
     # ---- ResponseStore ----------------------------------------------------------------------------
 

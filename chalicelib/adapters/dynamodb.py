@@ -258,6 +258,59 @@ class DynamoStore(DynamoTable):
         )
         return [Touchpoint.model_validate(self._plain(item)) for item in items]
 
+    # ---- issue #14: an owner's settings, each write only the attributes it changes ------------------
+
+    def update_business_settings(
+        self, business_id: str, changes: dict[str, Any], removed: Sequence[str]
+    ) -> Business | None:
+        """Set ``changes`` and remove ``removed`` on the business's item, leaving its keys alone (an
+        UpdateItem, never a whole put: a key rotation written at the same moment must not be undone)."""
+        names = {f"#s{i}": name for i, name in enumerate(changes)}
+        names.update({f"#r{i}": name for i, name in enumerate(removed)})
+        clauses = []
+        if changes:
+            clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(changes))))
+        if removed:
+            clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed))))
+        values = {f":s{i}": self._ser.serialize(value) for i, value in enumerate(changes.values())}
+        item = self._update_returning(
+            tables.business_pk(business_id), tables.BUSINESS_SK, " ".join(clauses), names, values
+        )
+        return Business.model_validate(item) if item else None
+
+    def rename_touchpoint(self, business_id: str, touchpoint_id: str, name: str) -> Touchpoint | None:
+        item = self._update_returning(
+            tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id), "SET #n = :n", {"#n": "name"},
+            {":n": {"S": name}},
+        )
+        return Touchpoint.model_validate(item) if item else None
+
+    def retire_touchpoint(self, business_id: str, touchpoint_id: str, retired_at: str) -> Touchpoint | None:
+        pk, sk = tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id)
+        item = self._update_returning(
+            pk, sk, "SET #r = :r", {"#r": "retired_at"}, {":r": {"S": retired_at}}, also="attribute_not_exists(#r)"
+        )
+        # Retired before (or never there): the stored one answers, unchanged.
+        item = item or self._get(pk, sk)
+        return Touchpoint.model_validate(item) if item else None
+
+    def _update_returning(
+        self, pk: str, sk: str, update: str, names: dict[str, str], values: dict[str, Any], *, also: str = ""
+    ) -> dict[str, Any] | None:
+        """Update an existing item (and ``also`` holds): the item after, as plain values, or None."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(pk, sk),
+            "UpdateExpression": update,
+            "ConditionExpression": "attribute_exists(PK)" + (f" AND {also}" if also else ""),
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        answer = conditional(self.client.update_item, **kwargs)
+        return self._plain(answer["Attributes"]) if answer and answer.get("Attributes") else None
+
     # ---- responses --------------------------------------------------------------------------------
 
     def record(self, response: StoredResponse, guards: WriteGuards) -> RecordOutcome:

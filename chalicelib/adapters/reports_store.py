@@ -37,18 +37,27 @@ class DynamoReports:
     # ---- the business index ----------------------------------------------------------------------
 
     def register(self, business_id: str, timezone: str, created_day: str) -> None:
+        self._index(business_id, timezone, created_day, "#c = :d")
+
+    def set_timezone(self, business_id: str, timezone: str, today: str) -> None:
+        """The business's new time zone for the hourly job; ``last_day`` (the last day reported) stays, so
+        the next report is the day after it, at the new midnight: no day skipped, none repeated. An entry
+        that is missing is made again (``today`` its first day)."""
+        self._index(business_id, timezone, today, "#c = if_not_exists(#c, :d)")
+
+    def _index(self, business_id: str, timezone: str, day: str, created: str) -> None:
         shard = tables.registry_shard(business_id)
         with _translated():
             self._client.update_item(
                 TableName=self._table,
                 Key={"PK": {"S": tables.registry_pk(shard)}, "SK": {"S": business_id}},
                 # Names for every attribute: DynamoDB's reserved words are many and easy to trip on.
-                UpdateExpression="SET #b = :b, #tz = :tz, #c = :d, #type = :type",
+                UpdateExpression=f"SET #b = :b, #tz = :tz, {created}, #type = :type",
                 ExpressionAttributeNames={"#b": "business_id", "#tz": "timezone", "#c": "created_day", "#type": "type"},
                 ExpressionAttributeValues={
                     ":b": {"S": business_id},
                     ":tz": {"S": timezone},
-                    ":d": {"S": created_day},
+                    ":d": {"S": day},
                     ":type": {"S": "business_index"},
                 },
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    model_validator,
 )
 
 from chalicelib.domain import addresses, tokens
@@ -34,6 +35,11 @@ _ID_RE = re.compile(r"^[0-9a-z]{6,16}$")
 _RECEIPT_RE = re.compile(r"^[A-Za-z0-9._:/#-]{1,40}$")
 # C0/C1 controls except tab and newline have no place in a human comment or name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def is_object_id(value: str) -> bool:
+    """An id this service made (businesses, touchpoints): what a path parameter must look like."""
+    return bool(_ID_RE.match(value))
 
 
 def _email(value: str) -> str:
@@ -182,13 +188,17 @@ class VoucherPolicy(Strict):
     recovery: StrictBool = False
 
 
+OwnerEmails = Annotated[list[Email], Field(min_length=1, max_length=10)]
+Origins = Annotated[list[Origin], Field(max_length=20)]
+
+
 class BusinessIn(Strict):
     name: Name
-    owner_emails: Annotated[list[Email], Field(min_length=1, max_length=10)]
+    owner_emails: OwnerEmails
     timezone: TimeZone
     locale: Locale
     sender_email: Email | None = None
-    allowed_origins: Annotated[list[Origin], Field(max_length=20)] = []
+    allowed_origins: Origins = []
     voucher: VoucherPolicy | None = None
 
 
@@ -196,6 +206,62 @@ class BusinessCreated(Out):
     business_id: str
     owner_key: str = Field(description="Shown once; stored only as a keyed hash")
     site_key: str
+
+
+class BusinessOut(Out):
+    """A business's settings as its owner reads them: never a key hash or a signing secret."""
+
+    business_id: str
+    name: str
+    owner_emails: list[str]
+    timezone: str
+    locale: Locale
+    sender_email: str | None = Field(description="None: the deployment's own sender address")
+    allowed_origins: list[str]
+    voucher: VoucherPolicy | None
+    site_key: str = Field(description="The widget's public key (it names the business; it is not a secret)")
+    created_at: str
+
+
+def _not_null(value: object) -> object:
+    # Only the voucher and the sender can be removed; null anywhere else is a mistake, not "remove".
+    if value is None:
+        raise ValueError("must not be null (leave the field out to keep it as it is)")
+    return value
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    # The spec offers what is accepted: the value itself, never null (which _not_null refuses).
+    kinds = schema.pop("anyOf", None)
+    if kinds:
+        schema.update(next(kind for kind in kinds if kind.get("type") != "null"))
+    schema.pop("default", None)
+
+
+# A setting a patch may leave out but not set to null (``X | None`` validates as X, or null refused).
+Kept = (BeforeValidator(_not_null), Field(json_schema_extra=_without_null))
+EDITABLE_BUSINESS_FIELDS = ("name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher")
+
+
+class BusinessPatch(Strict):
+    """A change of settings: a field left out stays as it is; ``"voucher": null`` removes the policy,
+    ``"sender_email": null`` goes back to the deployment's sender. Validated as ``BusinessIn``."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Annotated[Name | None, *Kept] = None
+    owner_emails: Annotated[OwnerEmails | None, *Kept] = None
+    timezone: Annotated[TimeZone | None, *Kept] = None
+    locale: Annotated[Locale | None, *Kept] = None
+    sender_email: Email | None = None
+    allowed_origins: Annotated[Origins | None, *Kept] = None
+    voucher: VoucherPolicy | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> BusinessPatch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one setting to change: " + ", ".join(EDITABLE_BUSINESS_FIELDS))
+        return self
 
 
 class TouchpointIn(Strict):
@@ -208,6 +274,24 @@ class TouchpointCreated(Out):
     touchpoint_id: str
     url: str
     token: str
+
+
+class TouchpointOut(Out):
+    touchpoint_id: str
+    name: str
+    channel: Channel
+    metric: Metric
+    created_at: str
+    retired_at: str | None = Field(description="When it was retired: its link then answers 410; its answers stay")
+    url: str = Field(description="The static link its QR code encodes")
+
+
+class TouchpointList(Out):
+    items: list[TouchpointOut]
+
+
+class TouchpointPatch(Strict):
+    name: Name
 
 
 class LinksIn(Strict):
@@ -307,6 +391,7 @@ class Touchpoint(BaseModel):
     channel: Channel
     metric: Metric
     created_at: str
+    retired_at: str | None = None  # retired: its link takes no more answers; its answers and name stay
 
 
 class StoredResponse(Out):

@@ -14,7 +14,7 @@ from typing import cast
 from pydantic import BaseModel
 
 from chalicelib.domain.models import Business, Touchpoint
-from chalicelib.errors import NotFound
+from chalicelib.errors import Expired, NotFound
 from chalicelib.ports import BusinessStore
 
 _MAX_ENTRIES = 10_000
@@ -49,6 +49,11 @@ class Directory:
         with self._lock:
             self._cache.pop(("b", business_id), None)
 
+    def forget_touchpoint(self, business_id: str, touchpoint_id: str) -> None:
+        """Drop this container's copy after a rename or a retirement (others see it within ``ttl_seconds``)."""
+        with self._lock:
+            self._cache.pop(("t", business_id, touchpoint_id), None)
+
     def _cached[T: BaseModel](self, key: tuple[str, ...], load: Callable[[], T | None]) -> T | None:
         now = self._now()
         with self._lock:
@@ -63,3 +68,11 @@ class Directory:
                     self._cache.clear()
                 self._cache[key] = (now + self._ttl, value)
         return value
+
+
+def in_use(touchpoint: Touchpoint) -> Touchpoint:
+    """The touchpoint, unless its owner retired it: then its link, QR code and widget answer 410
+    ``touchpoint_retired``. Checked on the copy already read, so an answer costs no extra read."""
+    if touchpoint.retired_at is not None:
+        raise Expired("This survey is no longer in use.", code="touchpoint_retired")
+    return touchpoint

@@ -20,10 +20,10 @@ from chalicelib.domain.models import (
     TouchpointCreated,
     TouchpointIn,
 )
-from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ports import BusinessStore, Clock, LinkRecord, ResponseStore
 from chalicelib.services.access import Caller
-from chalicelib.services.directory import Directory
+from chalicelib.services.directory import Directory, in_use
 from chalicelib.services.pos_keys import qr_key_id
 from chalicelib.settings import Settings
 
@@ -63,9 +63,10 @@ class Links:
         """The static link a QR code of this touchpoint encodes: the same URL every time it is asked for
         (under the same active key), so a reprinted card matches the first one."""
         business = caller.business
-        touchpoint = self._touchpoint(business, touchpoint_id)
+        # A retired touchpoint's QR answers 410: a reprint of it would only lead customers to that page.
+        touchpoint = in_use(self._touchpoint(business, touchpoint_id))
         return TouchpointLink(
-            url=self._url(self._static_token(business, touchpoint)),
+            url=self.static_url(business, touchpoint),
             business_name=business.name,
             touchpoint_name=touchpoint.name,
             metric=touchpoint.metric,
@@ -77,6 +78,8 @@ class Links:
         that the response it gets can be matched and its personal data erased."""
         business = caller.business
         touchpoint = self._touchpoint(business, data.touchpoint_id)
+        if touchpoint.retired_at is not None:
+            raise Conflict("This touchpoint is retired: its links would take no answers.", code="touchpoint_retired")
         if data.count > 1 and (data.receipt_id or data.email):
             raise InvalidInput("receipt_id and email name one link: use them with count 1.", code="count_conflict")
         now = self._clock.now()
@@ -102,6 +105,10 @@ class Links:
             )
         self._responses.put_links(records)
         return LinksCreated(links=links)
+
+    def static_url(self, business: Business, touchpoint: Touchpoint) -> str:
+        """The touchpoint's static link (what its QR code encodes)."""
+        return self._url(self._static_token(business, touchpoint))
 
     def _touchpoint(self, business: Business, touchpoint_id: str) -> Touchpoint:
         touchpoint = self._directory.touchpoint(business.business_id, touchpoint_id)

@@ -11,7 +11,7 @@ from chalicelib.domain.addresses import allowed_origin
 from chalicelib.domain.models import Business, Metric, SiteConfig, SiteQuery, Touchpoint
 from chalicelib.errors import Forbidden, InvalidInput, InvalidToken, NotFound
 from chalicelib.ports import Clock
-from chalicelib.services.directory import Directory
+from chalicelib.services.directory import Directory, in_use
 from chalicelib.settings import Settings
 
 
@@ -33,13 +33,15 @@ class Sites:
         return business
 
     def touchpoint(self, business: Business, touchpoint_id: str | None, metric: Metric | None) -> Touchpoint | None:
-        """The touchpoint a widget names, if any; NotFound ``touchpoint_not_found``, or InvalidInput
-        ``metric_mismatch`` when the widget asks for another metric than the touchpoint's."""
+        """The touchpoint a widget names, if any; NotFound ``touchpoint_not_found``, Expired
+        ``touchpoint_retired``, or InvalidInput ``metric_mismatch`` when the widget asks for another metric
+        than the touchpoint's."""
         if touchpoint_id is None:
             return None
         touchpoint = self._directory.touchpoint(business.business_id, touchpoint_id)
         if touchpoint is None:
             raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
+        in_use(touchpoint)
         if metric is not None and touchpoint.metric != metric:
             raise InvalidInput(f"This touchpoint asks for {touchpoint.metric}.", code="metric_mismatch")
         return touchpoint

@@ -27,7 +27,7 @@ from chalicelib.domain.models import (
 from chalicelib.errors import Conflict, Expired, InvalidInput, InvalidToken, NotFound
 from chalicelib.observability import response_recorded
 from chalicelib.ports import Addition, Claim, Clock, IdempotencyRecord, ResponseLocator, ResponseStore, WriteGuards
-from chalicelib.services.directory import Directory
+from chalicelib.services.directory import Directory, in_use
 from chalicelib.services.sites import Sites
 from chalicelib.settings import Settings
 
@@ -78,7 +78,15 @@ class Submissions:
     # ---- links ------------------------------------------------------------------------------------
 
     def open_link(self, token: str) -> OpenedLink:
-        """Verify a signed link and return what the survey page needs (404/401, 410 on failure)."""
+        """Verify a signed link and return what the survey page needs (404/401, 410 on failure; 410
+        ``touchpoint_retired`` when its owner retired the touchpoint)."""
+        opened = self.verify_link(token)
+        in_use(opened.touchpoint)
+        return opened
+
+    def verify_link(self, token: str) -> OpenedLink:
+        """``open_link`` short of the retirement check: a retired touchpoint's page still speaks the
+        link's language when it says so."""
         now = self._clock.now()
         claims = tokens.peek(token)
         business = self._directory.business(claims.business_id)

@@ -59,6 +59,8 @@ SURVEY: dict[Locale, Words] = {
         "stale_hint": "Hãy quét lại mã QR hoặc tải lại trang rồi chọn điểm một lần nữa.",
         "title": "Khảo sát",
         "other": "English",
+        "retired": "Mã QR này không còn được sử dụng.",
+        "retired_hint": "Cảm ơn bạn đã muốn góp ý! Hãy quét mã QR mới trên bàn hoặc hỏi nhân viên.",
     },
     "en": {
         "nps": "How likely are you to recommend {name} to a friend?",
@@ -93,6 +95,8 @@ SURVEY: dict[Locale, Words] = {
         "stale_hint": "Scan the QR code again or reload the page, then choose your score once more.",
         "title": "Survey",
         "other": "Tiếng Việt",
+        "retired": "This QR code is no longer in use.",
+        "retired_hint": "Thank you for wanting to give feedback! Scan the new code on the table or ask our staff.",
     },
 }
 # The words of every point of the CSAT and CES scales, lowest first (NPS names only its two ends).

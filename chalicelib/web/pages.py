@@ -219,6 +219,8 @@ def error_page(exc: DomainError, locale: str) -> str:
     key = next((words for kind, words in _ERROR_TEXT if isinstance(exc, kind)), "error")
     if exc.code in STALE_PAGE_CODES:
         key = "stale"  # the link is fine, the page view is not: a reload or a new scan answers
+    elif exc.code == "touchpoint_retired":
+        key = "retired"  # the owner took this QR code out of use: nothing the customer can do
     hint = text.get(key + "_hint", "")
     body = f"<main><h1>{escape(text[key])}</h1>" + (f"<p>{escape(hint)}</p>" if hint else "") + "</main>"
     return _page(shown, text["title"], body)

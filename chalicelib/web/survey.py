@@ -15,6 +15,7 @@ from chalice import Response
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import MAX_COMMENT_CHARS, CommentIn, Locale, ResponseIn
 from chalicelib.errors import DomainError, InvalidInput
+from chalicelib.services.directory import in_use
 from chalicelib.services.submissions import OpenedLink, RequestMeta, Submissions
 from chalicelib.web import http, i18n, pages
 
@@ -46,8 +47,14 @@ def _friendly[T](request: Any, run: Callable[[], T]) -> T:
 
 
 def _open(submissions: Submissions, request: Any, token: str) -> tuple[OpenedLink, Locale]:
-    opened = submissions.open_link(token)
-    return opened, _asked_locale(request) or opened.business.locale
+    opened = submissions.verify_link(token)
+    locale = _asked_locale(request) or opened.business.locale
+    try:
+        in_use(opened.touchpoint)
+    except DomainError as exc:
+        # A retired table's QR code: "no longer in use", in the link's language, not the browser's.
+        raise pages.localize(exc, locale) from None
+    return opened, locale
 
 
 def show(submissions: Submissions, request: Any, token: str) -> Response:
