@@ -108,16 +108,9 @@ class Page:
         other = "en" if self.locale == "vi" else "vi"
         path = str((self.request.context or {}).get("path") or f"/console/{self.business_id}")
         body = templating.render(
-            template,
-            t=self.t,
-            locale=self.locale,
-            business_name=self.business_name,
-            nav=nav,
-            csrf=self.csrf(),
-            title=title or self.t["console"],
-            switch=f"{quote(path)}?lang={other}",
-            actor=self._actor() if signed_in else None,
-            **values,
+            template, t=self.t, locale=self.locale, business_name=self.business_name, nav=nav, csrf=self.csrf(),
+            title=title or self.t["console"], switch=f"{quote(path)}?lang={other}",
+            actor=self._actor() if signed_in else None, **values,
         )
         set_cookies = [c for c in (*cookies, self._csrf[1] if self._csrf else None) if c]
         headers: dict[str, Any] = {"Vary": "Cookie"}
@@ -184,16 +177,8 @@ def _locale(request: Any, fallback: str) -> Locale:
 def not_found(services: Any, request: Any) -> Response:
     locale = _locale(request, http.current_locale())
     body = templating.render(
-        "console/signin.html.j2",
-        t=i18n.CONSOLE[locale],
-        locale=locale,
-        business_name="",
-        nav=None,
-        csrf="",
-        title=i18n.CONSOLE[locale]["not_found"],
-        switch=None,
-        actor=None,
-        mode="not_found",
+        "console/signin.html.j2", t=i18n.CONSOLE[locale], locale=locale, business_name="", nav=None, csrf="",
+        title=i18n.CONSOLE[locale]["not_found"], switch=None, actor=None, mode="not_found",
     )
     return http.html(body, 404)
 
@@ -248,13 +233,8 @@ def link_page(services: Any, request: Any, business_id: str, token: str) -> Resp
         return page
     ok = services.signin.link_pending(business_id, token)
     return page.render(
-        "console/signin.html.j2",
-        200 if ok else 410,
-        mode="link",
-        link_ok=ok,
-        action=page.url(f"/signin/{quote(token)}"),
-        signin_url=page.url("/signin"),
-        title=page.t["link_title"],
+        "console/signin.html.j2", 200 if ok else 410, mode="link", link_ok=ok,
+        action=page.url(f"/signin/{quote(token)}"), signin_url=page.url("/signin"), title=page.t["link_title"],
     )
 
 
@@ -313,15 +293,8 @@ def _today(page: Page) -> Response:
     ]
     recovery = ((stored.latest or {}).get("unhappy") or {}).get("recovery") or {}
     return page.render(
-        "console/today.html.j2",
-        current="today",
-        title=page.t["today"],
-        today=today,
-        names=names,
-        latest=latest,
-        d=i18n.DIGEST[page.locale],
-        recovery=recovery,
-        figures=_figures(services, business),
+        "console/today.html.j2", current="today", title=page.t["today"], today=today, names=names, latest=latest,
+        d=i18n.DIGEST[page.locale], recovery=recovery, figures=_figures(services, business),
         charts=[trend_chart(m, days, by_day, page.locale) for m in ("nps", "csat", "ces")],
         has_trend=bool(stored.trend),
     )
@@ -333,7 +306,8 @@ today = signed_in(_today)
 def _figures(services: Any, business: Business) -> ResolutionFigures:
     """The resolution figures of the cases answered in the last 30 local days, today included."""
     last = local_day(services.clock.now(), business.timezone)
-    return services.cases.figures(business, last - timedelta(days=RESOLUTION_DAYS - 1), last)
+    figures: ResolutionFigures = services.cases.figures(business, last - timedelta(days=RESOLUTION_DAYS - 1), last)
+    return figures
 
 
 def _touchpoint_names(services: Any, business_id: str, ids: list[str]) -> dict[str, str]:
@@ -351,11 +325,7 @@ def _till(page: Page) -> Response:
     """GET shows the code (``?code=`` from the voucher email's QR) with the button; it never redeems."""
     code = ((page.request.query_params or {}).get("code") or "")[:40]
     return page.render(
-        "console/till.html.j2",
-        current="till",
-        title=page.t["till_title"],
-        code=code,
-        result=None,
+        "console/till.html.j2", current="till", title=page.t["till_title"], code=code, result=None,
         action=page.url("/till"),
     )
 
@@ -376,12 +346,7 @@ def _redeem(page: Page) -> Response:
     except DomainError:
         result = {"kind": "unknown", "hint": page.t["error"]}
     return page.render(
-        "console/till.html.j2",
-        current="till",
-        title=page.t["till_title"],
-        code="",
-        result=result,
-        tried=code,
+        "console/till.html.j2", current="till", title=page.t["till_title"], code="", result=result, tried=code,
         action=page.url("/till"),
     )
 

@@ -49,14 +49,8 @@ def _inbox(page: Page) -> Response:
         {"case": c, "when": when(c.created_at, tz), "href": page.url(f"/cases/{c.response_id}")} for c in found.items
     ]
     return page.render(
-        "console/inbox.html.j2",
-        current="inbox",
-        title=page.t["inbox"],
-        items=items,
-        filters=filters,
-        chosen=status,
-        older=older,
-        d=i18n.DIGEST[page.locale],
+        "console/inbox.html.j2", current="inbox", title=page.t["inbox"], items=items, filters=filters, chosen=status,
+        older=older, d=i18n.DIGEST[page.locale],
     )
 
 
@@ -72,18 +66,10 @@ def _case(page: Page, case: Case | None = None, *, status: int = 200, **shown: A
     ]
     values = {"notice": None, "refusal": None, "message": "", "note": "", **shown}
     return page.render(
-        "console/case.html.j2",
-        status,
-        current="inbox",
-        title=page.t["case"],
-        case=case,
-        history=history,
-        when=when(case.created_at, tz),
-        touchpoint=touchpoint.name if touchpoint else case.touchpoint_id,
-        action=page.url(f"/cases/{case.response_id}"),
-        d=i18n.DIGEST[page.locale],
-        channels=i18n.CHANNELS[page.locale],
-        **values,
+        "console/case.html.j2", status, current="inbox", title=page.t["case"], case=case, history=history,
+        when=when(case.created_at, tz), touchpoint=touchpoint.name if touchpoint else case.touchpoint_id,
+        action=page.url(f"/cases/{case.response_id}"), d=i18n.DIGEST[page.locale],
+        channels=i18n.CHANNELS[page.locale], **values,
     )
 
 

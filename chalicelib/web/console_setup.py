@@ -44,20 +44,11 @@ def _setup(page: Page, status: int = 200, **shown: Any) -> Response:
     touchpoints = services.setup.touchpoints(caller).items
     values = {"notice": None, "refusal": None, "secret": None, "confirm_retire": None, **shown}
     return page.render(
-        "console/setup.html.j2",
-        status,
-        current="setup",
-        title=page.t["setup"],
-        business=business,
-        touchpoints=touchpoints,
-        action=page.url("/setup"),
-        print_url=page.url("/print"),
+        "console/setup.html.j2", status, current="setup", title=page.t["setup"], business=business,
+        touchpoints=touchpoints, action=page.url("/setup"), print_url=page.url("/print"),
         snippet=snippet(services.settings.public_base_url, business.site_key, business.locale),
-        channels=i18n.CHANNELS[page.locale],
-        metrics=i18n.DIGEST[page.locale],
-        channel_keys=_CHANNELS,
-        metric_keys=_METRICS,
-        **values,
+        channels=i18n.CHANNELS[page.locale], metrics=i18n.DIGEST[page.locale], channel_keys=_CHANNELS,
+        metric_keys=_METRICS, **values,
     )
 
 
@@ -132,10 +123,7 @@ def _rotated(page: Page) -> Response:
     page.session = None  # no nav: the session this page was opened with no longer works
     cleared = jar(page.services, page.business_id).header(cookie_name(page.business_id), "", 0)
     return page.render(
-        "console/rotated.html.j2",
-        title=page.t["new_key"],
-        key=rotated.owner_key,
-        signin=page.url("/signin"),
+        "console/rotated.html.j2", title=page.t["new_key"], key=rotated.owner_key, signin=page.url("/signin"),
         cookies=(cleared,),
     )
 
