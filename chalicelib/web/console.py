@@ -105,11 +105,10 @@ class Page:
                 "current": current,
                 "signout": self.url("/signout"),
             }
-        other = "en" if self.locale == "vi" else "vi"
-        path = str((self.request.context or {}).get("path") or f"/console/{self.business_id}")
+        other = "en" if self.locale == "vi" else "vi"  # the switch is relative: this same page, whatever the prefix
         body = templating.render(
             template, t=self.t, locale=self.locale, business_name=self.business_name, nav=nav, csrf=self.csrf(),
-            title=title or self.t["console"], switch=f"{quote(path)}?lang={other}",
+            title=title or self.t["console"], switch=f"?lang={other}",
             actor=self._actor() if signed_in else None, **values,
         )
         set_cookies = [c for c in (*cookies, self._csrf[1] if self._csrf else None) if c]
