@@ -139,20 +139,29 @@ def exc_status(exc: DomainError) -> int:
 
 
 def _print(page: Page) -> Response:
-    """Every active table (QR channel) touchpoint's A6 card, inline SVG, one card per printed page."""
-    from chalicelib.web.qr import card_svg
+    """Every active table (QR channel) touchpoint's A6 card, one per printed page. The cards are images
+    on this host behind the same session (``_card``), so the page stays small however many tables."""
+    assert page.session is not None
+    cards = [
+        {"name": tp.name, "src": page.url(f"/print/{tp.touchpoint_id}", lang=page.locale)}
+        for tp in page.services.setup.touchpoints(page.session.caller).items
+        if tp.channel == "qr" and not tp.retired_at
+    ]
+    return page.render("console/print.html.j2", current="setup", title=page.t["print"], cards=cards)
+
+
+def _card(page: Page) -> Response:
+    """GET /console/{biz}/print/{touchpoint_id}: one A6 card (SVG) in the page's language."""
+    from chalicelib.web.qr import card_svg, svg_response
 
     assert page.session is not None
-    caller = page.session.caller
-    cards = []
-    for tp in page.services.setup.touchpoints(caller).items:
-        if tp.channel != "qr" or tp.retired_at:
-            continue
-        drawn = card_svg(page.services.links.touchpoint_link(caller, tp.touchpoint_id), page.locale)
-        cards.append({"name": tp.name, "svg": drawn.split("?>", 1)[-1].strip()})  # no XML declaration in HTML
-    return page.render("console/print.html.j2", current="setup", title=page.t["print"], cards=cards)
+    touchpoint_id = str((page.request.uri_params or {}).get("touchpoint_id", ""))[:40]
+    link = page.services.links.touchpoint_link(page.session.caller, touchpoint_id)
+    drawn: Response = svg_response(card_svg(link, page.locale), f"card-{touchpoint_id}.svg")
+    return drawn
 
 
 setup = signed_in(_setup)
 setup_action = signed_in(_act, post=True)
 print_cards = signed_in(_print)
+print_card = signed_in(_card)

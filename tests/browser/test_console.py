@@ -117,8 +117,10 @@ def test_an_owner_s_morning_in_the_console(morning: Morning, browser: Any) -> No
     assert page.locator('input[value="Bàn 5"]').count() == 1
     _shots(page, "setup")
     page.get_by_role("link", name="In thẻ bàn").click()
-    cards = page.locator(".card svg")
+    cards = page.locator(".card img")
     assert cards.count() == 2  # the café's table and Bàn 5
+    for i in range(2):  # each card image loaded (same host, behind the session)
+        assert cards.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
     _shots(page, "print")
     page.emulate_media(media="print")
     assert page.locator("header").is_hidden()

@@ -110,7 +110,13 @@ def test_the_print_page_holds_one_a6_card_per_active_table_and_no_other(client: 
     page = browser.get(f"/console/{biz.business_id}/print")
     assert page.status_code == 200
     body = page.body.decode()
-    assert body.count('<div class="card">') == 2  # "table" and "Bàn 2"; the receipt and web ones are not tables
-    assert 'width="105mm" height="148mm"' in body and "@media print" in body and "break-after:page" in body
-    assert "<?xml" not in body
+    cards = re.findall(r'<div class="card"><img src="([^"]+)" alt="([^"]+)"', body)
+    assert sorted(alt for _, alt in cards) == ["Bàn 2", "table"]  # the receipt and web touchpoints are no tables
+    assert "@media print" in body and "break-after:page" in body and "size:A6" in body
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", body)
+    card = browser.get(cards[0][0].replace("&amp;", "&"))
+    assert card.status_code == 200 and card.headers["Content-Type"].startswith("image/svg+xml")
+    assert 'width="105mm" height="148mm"' in card.body.decode()
+    # The card is the owner's: without the session it is the sign-in page, not the image.
+    assert client.http.get(cards[0][0].replace("&amp;", "&")).status_code == 401
+    assert browser.get(f"/console/{biz.business_id}/print/zzzzzzzz").status_code == 404
