@@ -320,3 +320,25 @@ def test_the_till_prefills_a_code_without_redeeming_and_then_redeems_once(client
     assert "ALREADY USED" in second and "This code was used at" in second
     unknown = browser.post(till, {"code": "ZZZZ-ZZZZ-ZZZZ-ZZZZ"}).body.decode()
     assert "KHÔNG CÓ MÃ NÀY" in unknown
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("vi", ["Hộp thư góp ý", "Đổi ưu đãi", "Mã nhúng widget", "In thẻ bàn"]),
+     ("en", ["Inbox", "Redeem a voucher", "Widget snippet", "Print cards"])],
+)
+def test_every_console_page_speaks_vietnamese_and_english_with_labelled_controls(
+    client: Client, biz: Biz, lang: str, words: list[str]
+) -> None:
+    browser = Browser(client)
+    sign_in_by_key(browser, biz)
+    base = f"/console/{biz.business_id}"
+    for path, word in zip(["/cases", "/till", "/setup", "/print"], words, strict=True):
+        page = browser.get(f"{base}{path}?lang={lang}")
+        body = page.body.decode()
+        assert page.status_code == 200 and f'<html lang="{lang}">' in body and word in body, path
+        # Every visible input, select and textarea has a label naming it.
+        for control in re.findall(r'<(?:input|select|textarea) id="([^"]+)"', body):
+            assert f'<label for="{control}"' in body, (path, control)
+    signed_out = Browser(client).get(f"{base}/signin?lang={lang}").body.decode()
+    assert ("Đăng nhập bảng điều khiển" if lang == "vi" else "Sign in to the console") in signed_out

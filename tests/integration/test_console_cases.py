@@ -106,3 +106,16 @@ def test_today_shows_the_resolution_figures_with_n(client: Client, loop: Stream,
     body = browser.get(f"/console/{shop.business_id}?lang=en").body.decode()
     assert "Time to first reply (median)" in body and "Customers contacted within 24 h" in body
     assert "100.0%" in body  # the one contactable case was answered at once
+
+
+def test_the_inbox_pages_with_an_older_link(client: Client, loop: Stream, shop: Biz) -> None:
+    ids = [unhappy_case(client, loop, shop, who=f"k{i}") for i in range(22)]
+    browser = Browser(client)
+    sign_in_by_key(browser, shop)
+    first = browser.get(f"/console/{shop.business_id}/cases").body.decode()
+    older = re.search(r'<a href="([^"]+cursor=[^"]+)">', first)
+    assert older and first.count("<blockquote") == 20
+    second = browser.get(older.group(1).replace("&amp;", "&")).body.decode()
+    assert second.count("<blockquote") == 2
+    shown = set(re.findall(r"/cases/([0-9a-z]+)\"", first + second))
+    assert shown == set(ids)
