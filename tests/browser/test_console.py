@@ -108,7 +108,7 @@ def test_an_owner_s_morning_in_the_console(morning: Morning, browser: Any) -> No
 
     # ---- create and print a table card
     page.get_by_role("link", name="Thiết lập").click()
-    page.get_by_label("Tên cửa hàng").first.wait_for()
+    page.get_by_role("heading", name="Cửa hàng", exact=True).wait_for()
     page.locator("#n-name").fill("Bàn 5")
     page.get_by_label("Kênh").select_option("qr")
     page.get_by_label("Thước đo").select_option("nps")
@@ -117,6 +117,8 @@ def test_an_owner_s_morning_in_the_console(morning: Morning, browser: Any) -> No
     assert page.locator('input[value="Bàn 5"]').count() == 1
     _shots(page, "setup")
     page.get_by_role("link", name="In thẻ bàn").click()
+    page.get_by_role("heading", name="In thẻ bàn").wait_for()
+    page.wait_for_load_state("load")  # the card images too
     cards = page.locator(".card img")
     assert cards.count() == 2  # the café's table and Bàn 5
     for i in range(2):  # each card image loaded (same host, behind the session)
@@ -143,11 +145,12 @@ def test_an_owner_s_morning_in_the_console(morning: Morning, browser: Any) -> No
     assert apology["To"] == CUSTOMER
 
     page.get_by_role("link", name="Hôm nay").click()
-    assert page.get_by_text("Chờ 20 phút mới có cà phê.").is_visible()
+    page.get_by_text("Chờ 20 phút mới có cà phê.").wait_for()
     _shots(page, "today")
 
     # ---- reply to the unhappy customer; resolve the case
     page.get_by_role("link", name="Hộp thư góp ý").click()
+    page.get_by_role("heading", name="Hộp thư góp ý").wait_for()
     _shots(page, "inbox")
     page.locator("blockquote a").first.click()
     page.get_by_label("Lời nhắn gửi khách").fill("Xin lỗi bạn, lần sau quán pha ngay cho bạn.")
