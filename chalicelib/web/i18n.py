@@ -507,6 +507,11 @@ CONSOLE: dict[Locale, Words] = {
         "action_erased": "xóa dữ liệu khách",
         "by_customer": "khách hàng",
         "outcome": "Gửi",
+        "outcome_sent": "đã gửi",
+        "outcome_sending": "đang gửi",
+        "outcome_suppressed": "không gửi: khách đã hủy nhận",
+        "outcome_dead_lettered": "chưa gửi được, sẽ gửi lại",
+        "outcome_failed": "gửi lỗi",
     },
     "en": {
         "console": "Console",
@@ -646,6 +651,11 @@ CONSOLE: dict[Locale, Words] = {
         "action_erased": "customer data erased",
         "by_customer": "customer",
         "outcome": "Delivery",
+        "outcome_sent": "sent",
+        "outcome_sending": "sending",
+        "outcome_suppressed": "not sent: the customer unsubscribed",
+        "outcome_dead_lettered": "not sent yet, will be retried",
+        "outcome_failed": "failed",
     },
 }
 
