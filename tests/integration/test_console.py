@@ -342,3 +342,19 @@ def test_every_console_page_speaks_vietnamese_and_english_with_labelled_controls
             assert f'<label for="{control}"' in body, (path, control)
     signed_out = Browser(client).get(f"{base}/signin?lang={lang}").body.decode()
     assert ("Đăng nhập bảng điều khiển" if lang == "vi" else "Sign in to the console") in signed_out
+
+
+@pytest.mark.parametrize(("lang", "words"), [("vi", "liên kết đăng nhập"), ("en", "sign-in link")])
+def test_the_sign_in_email_is_html_and_text_in_the_owner_s_language_with_the_name_escaped(
+    client: Client, mailer: CapturingMailer, lang: str, words: str
+) -> None:
+    biz = make_business(client, name="Phở <b>&</b> Cà phê")
+    browser = Browser(client)
+    path = f"/console/{biz.business_id}/signin"
+    browser.post(f"{path}?lang={lang}", {"method": "email", "email": "owner@caphe.example"}, csrf_from=path)
+    (message,) = mailer.messages()
+    assert words in message["Subject"] and message["Auto-Submitted"] == "auto-generated"
+    html_part = message.get_body(("html",)).get_content()
+    assert "Phở &lt;b&gt;&amp;&lt;/b&gt; Cà phê" in html_part and "<b>&</b>" not in html_part
+    assert f'<html lang="{lang}">' in html_part
+    assert signin_link(mailer) in message.get_body(("plain",)).get_content()
