@@ -12,11 +12,23 @@ import random
 import sys
 import time
 import tracemalloc
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chalicelib.domain.report import CommentKeeper, DayInputs, Tally, TouchpointInfo, build_report
+from chalicelib.domain.calendar import iso_utc
+from chalicelib.domain.cases import Case, overdue, resolution_figures
+from chalicelib.domain.report import (
+    CommentKeeper,
+    DayInputs,
+    OverdueCase,
+    Resolution,
+    Tally,
+    TouchpointInfo,
+    build_report,
+)
 
 TOUCHPOINTS = [
     TouchpointInfo(f"tp{i:05d}", f"Touchpoint {i}", ch, m)
@@ -37,11 +49,53 @@ def synthetic_rows(n: int, seed: int = 7):  # type: ignore[no-untyped-def]
         yield (tp.touchpoint_id, tp.channel, tp.metric, LOW[tp.metric] + randrange(SCALE[tp.metric]), rand() < 0.2)
 
 
+CASES_PER_WEEK = 5_000  # a week of unhappy answers at a busy business (the 1,000,000-row day's week)
+WEEK_START = datetime(2026, 11, 14, tzinfo=UTC)
+
+
+def synthetic_cases(n: int, seed: int = 11) -> list[dict[str, Any]]:
+    """A week of cases as the store's items read back (plain values): 70% replied within 48 h, half of
+    those resolved within a day more, 60% of the rest with an address. Generating them is not timed."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        created = WEEK_START + timedelta(minutes=rng.randrange(7 * 24 * 60))
+        replied = created + timedelta(hours=rng.random() * 48) if rng.random() < 0.7 else None
+        resolved = replied + timedelta(hours=rng.random() * 24) if replied and rng.random() < 0.5 else None
+        status = "resolved" if resolved else "replied" if replied else "open"
+        items.append({
+            "response_id": f"r{i:015d}", "status": status, "score": rng.randrange(7), "metric": "nps",
+            "created_at": iso_utc(created), "history": [{"at": iso_utc(created), "by": "customer", "action": "opened"}],
+            "touchpoint_id": "tp00000", "channel": "qr", "has_contact": rng.random() < 0.6 or status != "open",
+            "replies": 1 if replied else 0, "first_reply_at": iso_utc(replied) if replied else None,
+            "resolved_at": iso_utc(resolved) if resolved else None,
+        })
+    return items
+
+
+def resolution_block(items: list[dict[str, Any]]) -> Resolution:
+    """Issue #14: the report's resolution block as ``Reports.compute`` builds it (``Cases.figures`` and
+    ``Cases.overdue_summary``): the store's items read into cases, the figures, the overdue list."""
+    cases = [Case.model_validate(item) for item in items]
+    now = WEEK_START + timedelta(days=7, hours=1)
+    figures = resolution_figures(cases, now)
+    waiting = [c for c in cases if overdue(c, now)]
+    return Resolution(
+        window_days=7, first="2026-11-14", last="2026-11-20", figures=figures, overdue_count=len(waiting),
+        overdue=[
+            OverdueCase(response_id=c.response_id, created_at=c.created_at, touchpoint_id=c.touchpoint_id,
+                        touchpoint="Touchpoint 0", metric=c.metric, score=c.score)
+            for c in waiting[:10]
+        ],
+    )
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     # Generating random rows is the stand-in for reading DynamoDB pages, not part of the report cost:
     # the rows are materialised first so the timing below is the report's own work.
     rows = list(synthetic_rows(n))
+    case_items = synthetic_cases(CASES_PER_WEEK)
     tracemalloc.start()
     start = time.perf_counter()
     tally = Tally.of(rows)
@@ -57,6 +111,9 @@ def main() -> None:
             comment="Phục vụ chậm, đồ uống nguội.",
         )
     windows = {"previous_day": tally, "trailing_7": tally + tally, "trailing_28": tally + tally + tally}
+    counted_comments = time.perf_counter()
+    resolution = resolution_block(case_items)  # issue #14: the complaint inbox's figures of the week
+    resolved_at = time.perf_counter()
     report = build_report(
         business_id="bench00001",
         business_name="Bench",
@@ -66,6 +123,7 @@ def main() -> None:
         computed_at="2026-11-21T00:05:00.000000Z",
         inputs=DayInputs(tally=tally, windows=windows, comments=keeper.newest(), comments_total=keeper.total),
         touchpoints=TOUCHPOINTS,
+        resolution=resolution,
     )
     body = report.model_dump_json()
     done = time.perf_counter()
@@ -75,6 +133,7 @@ def main() -> None:
     print(f"responses                  {n:,}")
     print(f"count (Counter of rows)    {counted - start:.3f} s")
     print(f"build report from counts   {done - counted:.3f} s")
+    print(f"  of which resolution      {resolved_at - counted_comments:.3f} s   ({CASES_PER_WEEK:,} cases of the week)")
     print(f"total                      {done - start:.3f} s   (target <= 2 s)")
     print(f"peak memory (tracemalloc)  {peak / 2**20:.1f} MiB above the materialised rows")
     print(f"distinct count keys        {len(tally.counts)}")

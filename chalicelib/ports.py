@@ -286,7 +286,8 @@ class MailRejected(MailError):
 class Mailer(Protocol):
     """Sends one fully rendered RFC 5322 message (bytes, every header and part included) and returns the
     provider's message id. Raises ``MailThrottled`` / ``MailUnavailable`` when a retry may succeed and
-    ``MailRejected`` when it never will."""
+    ``MailRejected`` when it never will. A provider that replaces the Message-ID header (SES) also has
+    ``delivered_message_id(message_id) -> str``, the header its recipients get (issue #14 threading)."""
 
     def send_raw(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str: ...
 
@@ -571,7 +572,8 @@ class EmailTemplates(Protocol):
 
 class DigestRenderer(Protocol):
     def __call__(
-        self, report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None
+        self, report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None,
+        console_url: str | None = None,
     ) -> RenderedEmail: ...
 
 

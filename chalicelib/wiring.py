@@ -170,6 +170,7 @@ class Services:
             queue=SqsReportQueue(self.settings.reports_queue_name),
             mail=lambda: getattr(self, "mail", None),
             render_digest=render_digest,
+            cases=lambda: getattr(self, "cases", None),
         )
 
     @cached_property

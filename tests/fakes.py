@@ -3,11 +3,12 @@ honour the same conditions the DynamoDB adapter enforces, so a rule that breaks 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from chalicelib import tables
+from chalicelib import ports, tables
+from chalicelib.domain.cases import Case, CaseEvent
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited
@@ -228,3 +229,109 @@ class RecordingMailForgetter:
     def __call__(self, business_id: str, email_hash: str) -> int:
         self.calls.append((business_id, email_hash))
         return self.held.pop((business_id, email_hash), 0)
+
+
+class InMemoryCaseStore:
+    """The complaint inbox (issue #14) in memory, with the DynamoDB adapter's conditions: one case per
+    response, replies only from ``open``/``replied`` with the expected count and history, one resolution."""
+
+    def __init__(self) -> None:
+        self.cases: dict[tuple[str, str], ports.StoredCase] = {}  # (business, response id) -> case
+        self.contacts: dict[tuple[str, str], str] = {}  # (business, response id) -> email hash
+
+    def _move(self, business_id: str, response_id: str, **changes: object) -> Case:
+        stored = self.cases[(business_id, response_id)]
+        case = stored.case.model_copy(update=changes)
+        self.cases[(business_id, response_id)] = ports.StoredCase(case, stored.local_date)
+        return case
+
+    def open_case(self, business_id: str, stored: ports.StoredCase, email_hash: str | None) -> bool:
+        key = (business_id, stored.case.response_id)
+        if key in self.cases:
+            return False
+        self.cases[key] = stored
+        if email_hash:
+            self.contacts[key] = email_hash
+        return True
+
+    def add_contact(self, business_id: str, response_id: str, email_hash: str, event: CaseEvent) -> bool:
+        found = self.cases.get((business_id, response_id))
+        if found is None or found.case.status != "no_contact":
+            return False
+        self.contacts[(business_id, response_id)] = email_hash
+        self._move(business_id, response_id, status="open", has_contact=True, history=[*found.case.history, event])
+        return True
+
+    def change_score(self, business_id: str, response_id: str, score: int, event: CaseEvent) -> bool:
+        found = self.cases.get((business_id, response_id))
+        if found is None or found.case.score == score:
+            return False
+        self._move(business_id, response_id, score=score, history=[*found.case.history, event])
+        return True
+
+    def get_case(self, business_id: str, response_id: str) -> ports.StoredCase | None:
+        return self.cases.get((business_id, response_id))
+
+    def begin_reply(self, business_id: str, response_id: str, *, replies: int, history: int, event: CaseEvent) -> bool:
+        found = self.cases.get((business_id, response_id))
+        if found is None:
+            return False
+        case = found.case
+        if case.status not in ("open", "replied") or not case.has_contact:
+            return False
+        if case.replies != replies or len(case.history) != history:
+            return False
+        self._move(
+            business_id, response_id, replies=replies + 1, status="replied",
+            first_reply_at=case.first_reply_at or event.at, history=[*case.history, event],
+        )
+        return True
+
+    def finish_reply(self, business_id: str, response_id: str, *, index: int, outcome: str) -> Case | None:
+        found = self.cases.get((business_id, response_id))
+        if found is None or len(found.case.history) <= index:
+            return None
+        history = list(found.case.history)
+        history[index] = history[index].model_copy(update={"outcome": outcome})
+        return self._move(business_id, response_id, history=history)
+
+    def resolve(self, business_id: str, response_id: str, event: CaseEvent) -> Case | None:
+        found = self.cases.get((business_id, response_id))
+        if found is None or found.case.status == "resolved":
+            return None
+        return self._move(
+            business_id, response_id, status="resolved", resolved_at=event.at, history=[*found.case.history, event]
+        )
+
+    def _newest_first(self, business_id: str) -> list[ports.StoredCase]:
+        mine = [s for (biz, _), s in self.cases.items() if biz == business_id]
+        return sorted(mine, key=lambda s: s.sort_key, reverse=True)
+
+    def list_cases(
+        self, business_id: str, *, status: str | None, after: str | None, limit: int
+    ) -> tuple[list[ports.StoredCase], str | None]:
+        found = [
+            s for s in self._newest_first(business_id)
+            if (status is None or s.case.status == status) and (after is None or s.sort_key < after)
+        ]
+        page = found[:limit]
+        return page, page[-1].sort_key if len(page) == limit else None
+
+    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[ports.StoredCase]:
+        return iter([s for s in reversed(self._newest_first(business_id)) if first <= s.sort_key <= last])
+
+    def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[ports.StoredCase]:
+        return iter([
+            s for s in self._newest_first(business_id) if s.case.status == "open" and since <= s.sort_key <= before
+        ])
+
+    def erase_case(self, pk: str, sk: str, at: str) -> bool:
+        for (biz, rid), stored in list(self.cases.items()):
+            if tables.case_pk(biz) == pk and stored.sort_key == sk:
+                history = [e.model_copy(update={"message": None}) for e in stored.case.history]
+                history.append(CaseEvent(at=at, by="erasure", action="erased"))
+                status = "no_contact" if stored.case.status == "open" else stored.case.status
+                self._move(biz, rid, history=history, has_contact=False, status=status)
+                self.contacts.pop((biz, rid), None)
+                return True
+        return False

@@ -17,6 +17,7 @@ from chalicelib.ports import StoredCase
 
 _ERASE_TRIES = 3
 _PAGE = 100  # items read per Query page when a status filter may skip most of them
+_MAX_PAGES = 10  # Query pages one listing request reads at most
 
 
 def _event(event: CaseEvent) -> dict[str, Any]:
@@ -75,7 +76,7 @@ class DynamoCaseStore(DynamoTable):
         if after:
             kwargs["ExclusiveStartKey"] = self._key(tables.case_pk(business_id), after)
         found: list[StoredCase] = []
-        while True:
+        for _ in range(_MAX_PAGES):
             with _translated():
                 page = self.client.query(**kwargs)
             for item in page.get("Items", []):
@@ -87,6 +88,9 @@ class DynamoCaseStore(DynamoTable):
             if not last:
                 return found, None
             kwargs["ExclusiveStartKey"] = last
+        # A status the last pages hardly held: answer what was found and where to go on, so one request
+        # never reads a business's whole history (the next page may hold fewer than ``limit`` too).
+        return found, str(kwargs["ExclusiveStartKey"]["SK"]["S"])
 
     def _between(
         self, business_id: str, first: str, last: str, *, newest_first: bool, **extra: Any

@@ -20,7 +20,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from chalicelib.domain.calendar import parse_iso_utc
 from chalicelib.domain.models import Channel, Locale, Metric, Out, Strict
 from chalicelib.errors import Conflict
 
@@ -145,14 +144,20 @@ def status_after_reply(status: Status) -> Status:
 
 def overdue(case: Case, now: datetime) -> bool:
     """Open (a reply is possible and none was sent) for more than 24 hours."""
-    return case.status == "open" and now - parse_iso_utc(case.created_at) > CONTACT_WINDOW
+    return case.status == "open" and now - _moment(case.created_at) > CONTACT_WINDOW
 
 
 # ---- the figures (PRODUCT.md "Cases": time to reply, time to resolve, contacted within 24 h) -----------
 
 
-def _hours(start: str, end: str) -> float:
-    return (parse_iso_utc(end) - parse_iso_utc(start)).total_seconds() / 3600
+def _moment(text: str) -> datetime:
+    # fromisoformat reads our fixed-width "...Z" stamps (iso_utc) ~20x faster than strptime: a report
+    # reads a week of cases, three stamps each (bench/report_compute.py).
+    return datetime.fromisoformat(text)
+
+
+def _hours(start: datetime, end: str) -> float:
+    return (_moment(end) - start).total_seconds() / 3600
 
 
 def _median(values: list[float]) -> Figure:
@@ -172,17 +177,16 @@ def resolution_figures(cases: Iterable[Case], now: datetime | None = None) -> Re
     to_resolve: list[float] = []
     contactable = contacted = 0
     for case in cases:
-        if case.first_reply_at:
-            to_reply.append(_hours(case.created_at, case.first_reply_at))
+        created = _moment(case.created_at)
+        reply_hours = _hours(created, case.first_reply_at) if case.first_reply_at else None
+        if reply_hours is not None:
+            to_reply.append(reply_hours)
         if case.resolved_at:
-            to_resolve.append(_hours(case.created_at, case.resolved_at))
+            to_resolve.append(_hours(created, case.resolved_at))
         if not case.has_contact:
             continue
-        in_time = case.first_reply_at is not None and _hours(case.created_at, case.first_reply_at) <= 24
-        undecided = (
-            not in_time and case.first_reply_at is None and now is not None
-            and now - parse_iso_utc(case.created_at) <= CONTACT_WINDOW
-        )
+        in_time = reply_hours is not None and reply_hours <= 24
+        undecided = reply_hours is None and now is not None and now - created <= CONTACT_WINDOW
         if undecided:
             continue
         contactable += 1

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.domain.cases import ResolutionFigures
 from chalicelib.domain.metrics import METRICS, MetricSummary, is_unhappy, merge_counts, score_in_range, summarize
 
 # (touchpoint_id, channel, metric, score, commented)
@@ -158,6 +159,29 @@ class Unhappy(_Model):
     recovery: Recovery
 
 
+class OverdueCase(_Model):
+    """An open case older than 24 hours, as the report lists it: no comment, no customer address."""
+
+    response_id: str
+    created_at: str
+    touchpoint_id: str
+    touchpoint: str  # its name when the report was computed
+    metric: str
+    score: int
+
+
+class Resolution(_Model):
+    """Issue #14: the complaint inbox's figures over the cases answered in ``first``..``last`` (the 7 days
+    ending the report's day), and the cases still open after 24 hours, as known when computed."""
+
+    window_days: int
+    first: str
+    last: str
+    figures: ResolutionFigures
+    overdue_count: int
+    overdue: list[OverdueCase]
+
+
 class UnhappyComment(_Model):
     created_at: str
     touchpoint_id: str
@@ -185,6 +209,7 @@ class DailyReport(_Model):
     comments_total: int
     windows: dict[str, str]  # window name -> "first..last" day it covers
     skipped: int = 0  # stored responses that were not valid (should stay 0)
+    resolution: Resolution | None = None  # issue #14; None in reports stored before it
 
 
 # ---- inputs -----------------------------------------------------------------------------------------
@@ -359,6 +384,7 @@ def build_report(
     inputs: DayInputs,
     touchpoints: Iterable[TouchpointInfo] = (),
     min_n: int = 5,
+    resolution: Resolution | None = None,
 ) -> DailyReport:
     """The report of one business day from its counts; the same inputs always give the same report."""
     names = {t.touchpoint_id: t for t in touchpoints}
@@ -391,6 +417,7 @@ def build_report(
         comments_total=max(inputs.comments_total, len(inputs.comments)),
         windows=dict(inputs.window_ranges),
         skipped=inputs.skipped + invalid,
+        resolution=resolution,
     )
 
 

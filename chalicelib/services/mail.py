@@ -3,10 +3,11 @@
 
     MailService.deliver(*, kind: str, dedupe_key: str, business: Business, to: str,
                         email: RenderedEmail, reply_to: str | None = None, to_customer: bool = True,
-                        automatic: bool = True, about: Sequence[str] = ()) -> outcome
+                        automatic: bool = True, about: Sequence[str] = (),
+                        in_reply_to: str | None = None, references: Sequence[str] = ()) -> outcome
     MailService.send(**the same) -> bool   (deliver(...) == "sent")
 
-* ``kind``: a short label (``voucher``, ``apology``, ``alert``, ``alert_batch``, ``digest``): logs, metrics
+* ``kind``: a short label (``voucher``, ``apology``, ``alert``, ``alert_batch``, ``digest``, ``reply``): logs, metrics
   and the ``X-Survey-Kind`` header.
 * ``dedupe_key``: what makes the email unique, e.g. ``voucher#{biz}#{response_id}`` or
   ``digest#{biz}#{day}#{owner}``. A conditional write claims it before sending: the same key never sends
@@ -29,6 +30,9 @@
   transaction as the ledger claim, and a capped email is recorded ``capped`` in the ledger: never sent,
   never retried, never an exception. Owner alerts and digests (``to_customer=False``) and an owner's own
   reply (``automatic=False``) are not capped.
+* ``in_reply_to``, ``references`` (issue #14): the threading headers of an email that answers an earlier
+  one (``thread(dedupe_key, business)`` gives them for the earlier email's key). Every email's own
+  Message-ID is derived from its dedupe key (``message_id_for``).
 * ``about``: email hashes (``addresses.email_hash``) of the people the email is about besides its
   recipient (the customer of an owner alert), written on its dead letter so ``forget`` finds it.
 

@@ -20,14 +20,8 @@ ForgetMail = Callable[[str, str], int]
 
 class Privacy:
     def __init__(
-        self,
-        responses: ResponseStore,
-        clock: Clock,
-        settings: Settings,
-        *,
-        reports: ReportStore | None = None,
-        forget_mail: ForgetMail | None = None,
-        cases: CaseStore | None = None,
+        self, responses: ResponseStore, clock: Clock, settings: Settings, *, reports: ReportStore | None = None,
+        forget_mail: ForgetMail | None = None, cases: CaseStore | None = None,
     ) -> None:
         self._responses, self._clock, self._settings = responses, clock, settings
         # #11 item 7 (erasure): stored reports hold copies of unhappy comments; the mail layer (alert

@@ -27,6 +27,8 @@ from chalicelib.domain.report import (
     CommentKeeper,
     DailyReport,
     DayInputs,
+    OverdueCase,
+    Resolution,
     Row,
     Tally,
     TouchpointInfo,
@@ -48,6 +50,8 @@ from chalicelib.settings import Settings
 SESSION_SECONDS = 12 * 3600
 CATCHUP_DAYS = 7  # a business missed by several runs (outage) gets at most this many days filled in
 TREND_DAYS = 30
+RESOLUTION_WINDOW_DAYS = 7  # issue #14: the report's resolution figures cover the cases of the last 7 days
+OVERDUE_SHOWN = 10  # open cases older than 24 h listed by name in the report (all of them counted)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -86,13 +90,16 @@ class Reports:
     def __init__(
         self, businesses: BusinessStore, store: ReportStore, registry: BusinessRegistry, clock: Clock,
         settings: Settings, *, queue: ReportQueue | None = None, mail: Callable[[], Any] | None = None,
-        render_digest: DigestRenderer | None = None,
+        render_digest: DigestRenderer | None = None, cases: Callable[[], Any] | None = None,
     ):
         self._businesses, self._store, self._registry = businesses, store, registry
         self._clock, self._settings, self._queue = clock, settings, queue
         # The mail layer is looked up when a digest goes out, so computing a report never loads it.
         self._mail = mail
         self._render_digest = render_digest
+        # issue #14: the complaint inbox (``Cases``: figures, overdue_summary), looked up when a report is
+        # computed; None leaves the report's resolution block out.
+        self._cases = cases
 
     # ---- who is due --------------------------------------------------------------------------------
 
@@ -204,8 +211,34 @@ class Reports:
             ),
             touchpoints=touchpoints,
             min_n=self._settings.min_responses,
+            resolution=self._resolution(business, day, touchpoints),
         )
         return report, tally
+
+    def _resolution(self, business: Business, day: date, touchpoints: list[TouchpointInfo]) -> Resolution | None:
+        """Issue #14: the resolution figures over the cases of the 7 days ending ``day`` and the cases open
+        for more than 24 hours, both as known now."""
+        cases = self._cases() if self._cases is not None else None
+        if cases is None:
+            return None
+        first = day - timedelta(days=RESOLUTION_WINDOW_DAYS - 1)
+        figures = cases.figures(business, first, day)
+        waiting, shown = cases.overdue_summary(business, limit=OVERDUE_SHOWN)
+        names = {t.touchpoint_id: t.name for t in touchpoints}
+        return Resolution(
+            window_days=RESOLUTION_WINDOW_DAYS,
+            first=first.isoformat(),
+            last=day.isoformat(),
+            figures=figures,
+            overdue_count=waiting,
+            overdue=[
+                OverdueCase(
+                    response_id=c.response_id, created_at=c.created_at, touchpoint_id=c.touchpoint_id,
+                    touchpoint=names.get(c.touchpoint_id, c.touchpoint_id), metric=c.metric, score=c.score,
+                )
+                for c in shown
+            ],
+        )
 
     @staticmethod
     def _rows(rows: Iterator[ResponseRow], keeper: CommentKeeper | None) -> Iterator[Row]:
@@ -242,6 +275,8 @@ class Reports:
                 report,
                 dashboard_url=self.dashboard_url(business.business_id),
                 unsubscribe_url=unsubscribe(business.business_id, owner) if unsubscribe else None,
+                # issue #14: each overdue case links to its page in the owner's console
+                console_url=f"{self._settings.public_base_url}/console/{business.business_id}",
             )
             if mailer.send(
                 kind="digest",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.calendar import parse_iso_utc, zone
 from chalicelib.domain.report import DailyReport
 from chalicelib.ports import RenderedEmail
 from chalicelib.web import i18n
@@ -18,7 +19,43 @@ from chalicelib.web.templating import headline, local_time, number, render
 DIGEST_COMMENTS = 10
 
 
-def context(report: DailyReport, dashboard_url: str, unsubscribe_url: str | None = None) -> dict[str, Any]:
+def _resolution(report: DailyReport, t: dict[str, str], locale: str, console_url: str | None) -> dict[str, Any] | None:
+    """Issue #14: the complaint inbox's figures with their n, and the overdue cases each with its link."""
+    block = report.resolution
+    if block is None:
+        return None
+    f = block.figures
+
+    def hours(value: float | None) -> str:
+        return t["no_cases"] if value is None else t["hours"].format(h=number(value, locale))
+
+    def when(created_at: str) -> str:
+        moment = parse_iso_utc(created_at).astimezone(zone(report.timezone))
+        return moment.strftime("%d/%m %H:%M" if locale == "vi" else "%m-%d %H:%M")
+
+    pct = f.contacted_within_24h_pct
+    return {
+        "rows": [
+            (t["time_to_reply"], hours(f.median_hours_to_reply.value), f.median_hours_to_reply.n),
+            (t["time_to_resolve"], hours(f.median_hours_to_resolve.value), f.median_hours_to_resolve.n),
+            (t["contacted_24h"], t["no_cases"] if pct.value is None else number(pct.value, locale) + "%", pct.n),
+        ],
+        "overdue_title": t["overdue"].format(n=block.overdue_count),
+        "overdue": [
+            {
+                "time": when(c.created_at), "touchpoint": c.touchpoint, "metric": t[c.metric], "score": c.score,
+                "url": f"{console_url}/cases/{c.response_id}" if console_url else None,
+            }
+            for c in block.overdue
+        ],
+        "overdue_more": t["overdue_more"].format(n=block.overdue_count - len(block.overdue))
+        if block.overdue_count > len(block.overdue) else "",
+    }
+
+
+def context(
+    report: DailyReport, dashboard_url: str, unsubscribe_url: str | None = None, console_url: str | None = None
+) -> dict[str, Any]:
     locale = i18n.supported(report.locale)
     t = i18n.DIGEST[locale]
     comments = [
@@ -38,11 +75,14 @@ def context(report: DailyReport, dashboard_url: str, unsubscribe_url: str | None
         "intro": t["intro"].format(name=report.business_name, date=report.date, timezone=report.timezone),
         "footer": t["footer"].format(name=report.business_name),
         "too_few_long": t["too_few_long"].format(min=report.min_responses),
+        "resolution": _resolution(report, t, locale, console_url),
     }
 
 
-def render_digest(report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None) -> RenderedEmail:
-    ctx = context(report, dashboard_url, unsubscribe_url)
+def render_digest(
+    report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None, console_url: str | None = None
+) -> RenderedEmail:
+    ctx = context(report, dashboard_url, unsubscribe_url, console_url)
     t = ctx["t"]
     subject_key = "subject_empty" if ctx["empty"] else "subject"
     subject = t[subject_key].format(name=report.business_name, date=report.date)

@@ -4,14 +4,17 @@ listing with the cursor, and erasure."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 from chalice.test import Client
 
 from chalicelib import tables, wiring
+from chalicelib.settings import get_settings
 from tests.clock import FakeClock
 from tests.integration.conftest import Biz, make_business, post_json, table_items
 from tests.integration.test_closed_loop import VOUCHER, Stream, answer, deliver, loop, of_kind  # noqa: F401
@@ -192,3 +195,79 @@ def test_another_business_key_finds_no_case(client: Client, loop: Stream, shop: 
     own = reply(client, other, rid, "x")
     assert own.status_code == 404 and own.json_body["error"]["code"] == "case_not_found"
     assert of_kind("reply") == []
+
+
+def test_the_daily_report_and_digest_show_the_resolution_figures_and_link_the_overdue_cases(
+    client: Client, loop: Stream, shop: Biz, clock: FakeClock  # noqa: F811
+) -> None:
+    from tests.integration.test_daily_reports import run_schedule
+
+    boto3.client("sqs").create_queue(QueueName=get_settings().reports_queue_name)
+    replied = answer(client, shop, 2, who="a", email="a@example.com", consent=True)["response_id"]
+    waiting = answer(client, shop, 0, who="b", email="b@example.com", consent=True)["response_id"]
+    answer(client, shop, 1, who="c")  # no address: a no_contact case, outside the 24 h share
+    deliver(client, loop.event())
+    clock.advance(hours=2)
+    assert reply(client, shop, replied, "Xin lỗi").status_code == 200
+    clock.advance(days=1)
+    assert run_schedule(client) >= 1
+    day = (clock.now() - timedelta(days=1)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    report = client.http.get(f"/v1/businesses/{shop.business_id}/reports/daily/{day}", headers=shop.auth)
+    assert report.status_code == 200, report.body
+    block = report.json_body["resolution"]
+    figures = block["figures"]
+    assert figures["median_hours_to_reply"] == {"value": 2.0, "n": 1}
+    assert figures["median_hours_to_resolve"] == {"value": None, "n": 0}
+    # a (replied in 2 h) and b (no reply after 26 h) had an address: 1 of 2
+    assert figures["contacted_within_24h_pct"] == {"value": 50.0, "n": 2}
+    assert block["overdue_count"] == 1 and [c["response_id"] for c in block["overdue"]] == [waiting]
+    assert set(block["overdue"][0]) == {"response_id", "created_at", "touchpoint_id", "touchpoint", "metric", "score"}
+    digest = of_kind("digest")[0]  # one per owner
+    html = digest.get_body(("html",)).get_content()
+    assert f"/console/{shop.business_id}/cases/{waiting}" in html
+    assert "b@example.com" not in html
+    text = digest.get_body(("plain",)).get_content()
+    assert "2,0 giờ (n = 1)" in text and "50,0% (n = 2)" in text
+
+
+def test_the_table_refuses_a_second_write_of_the_same_reply_number_and_a_second_resolution(
+    client: Client, loop: Stream, shop: Biz  # noqa: F811
+) -> None:
+    from chalicelib.adapters.cases_store import DynamoCaseStore
+    from chalicelib.domain.cases import CaseEvent
+
+    rid = unhappy_case(client, loop, shop, email=CUSTOMER, consent=True)
+    store = DynamoCaseStore(get_settings().table_name)
+    stored = store.get_case(shop.business_id, rid)
+    assert stored is not None and stored.case.replies == 0
+    event = CaseEvent(at="2026-11-20T04:00:00.000000Z", by="owner key", action="reply", message="x")
+    # Two owners who both read "0 replies": only one write of reply number 1 lands.
+    assert store.begin_reply(shop.business_id, rid, replies=0, history=1, event=event)
+    assert not store.begin_reply(shop.business_id, rid, replies=0, history=1, event=event)
+    done = CaseEvent(at="2026-11-20T05:00:00.000000Z", by="owner key", action="resolve")
+    assert store.resolve(shop.business_id, rid, done) is not None
+    assert store.resolve(shop.business_id, rid, done) is None
+    final = store.get_case(shop.business_id, rid)
+    assert final is not None and final.case.replies == 1 and [e.action for e in final.case.history] == [
+        "opened", "reply", "resolve"
+    ]
+
+
+def test_a_status_listing_reads_a_bounded_number_of_pages_and_the_cursor_goes_on(
+    client: Client, loop: Stream, shop: Biz, clock: FakeClock, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from chalicelib.adapters import cases_store
+
+    monkeypatch.setattr(cases_store, "_PAGE", 2)
+    monkeypatch.setattr(cases_store, "_MAX_PAGES", 2)
+    oldest = answer(client, shop, 1, who="x", email=CUSTOMER, consent=True)["response_id"]
+    for n in range(5):  # newer cases without an address: a status=open listing skips them
+        clock.advance(seconds=10)
+        answer(client, shop, 1, who=f"n{n}")
+    deliver(client, loop.event())
+    first = client.http.get(cases_path(shop, "?status=open"), headers=shop.auth).json_body
+    assert first["items"] == [] and first["next_cursor"]  # 4 cases read, none open: go on
+    second = client.http.get(
+        cases_path(shop, f"?status=open&cursor={quote(first['next_cursor'])}"), headers=shop.auth
+    ).json_body
+    assert [c["response_id"] for c in second["items"]] == [oldest] and second["next_cursor"] is None

@@ -14,11 +14,11 @@ from chalicelib.domain.calendar import iso_utc
 from chalicelib.domain.cases import (
     MAX_REPLIES,
     Case,
-    Status,
     CaseEvent,
     CasesQuery,
     ReplyIn,
     ResolveIn,
+    Status,
     check_reply,
     check_resolve,
     overdue,

@@ -13,13 +13,14 @@ from typing import Any, Literal
 from chalicelib.adapters.ses import MailRejected, MailThrottled
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint, VoucherPolicy
 from chalicelib.ports import AlertRef, Apology, ApologyPointer, EmailCap, LedgerEntry, MailClaim, Voucher
+from chalicelib.services.cases import Cases
 from chalicelib.services.directory import Directory
 from chalicelib.services.followups import Followups
 from chalicelib.services.mail import MailService
 from chalicelib.settings import load_settings
 from chalicelib.web import emails
 from tests.clock import FakeClock
-from tests.fakes import InMemoryStore
+from tests.fakes import InMemoryCaseStore, InMemoryStore
 
 SETTINGS = load_settings(
     {
@@ -266,13 +267,16 @@ class Loop:
     store: FakeFollowupStore = field(default_factory=FakeFollowupStore)
     flusher: FakeFlusher = field(default_factory=FakeFlusher)
     businesses: InMemoryStore = field(default_factory=InMemoryStore)
+    cases: InMemoryCaseStore = field(default_factory=InMemoryCaseStore)  # issue #14: the complaint inbox
 
     def __post_init__(self) -> None:
         self._ids = 0
         self.mail = MailService(self.mailer, self.ledger, self.ledger, self.dead, self.clock, SETTINGS)
         self.followups = Followups(
-            Directory(self.businesses, 0), self.store, self.mail, self.flusher, self.clock, SETTINGS, templates=emails
+            Directory(self.businesses, 0), self.store, self.mail, self.flusher, self.clock, SETTINGS, templates=emails,
+            cases=self.cases,
         )
+        self.inbox = Cases(self.cases, self.store, self.mail, emails, self.clock, SETTINGS)
 
     def next_id(self) -> str:
         self._ids += 1
