@@ -162,6 +162,29 @@ def _printable(kind: str) -> Any:
     return call
 
 
+# The owner console's pages (docs/console.md): their own session cookie, not the Authorization header; no
+# session -> the sign-in page (401), another or an unknown business -> 404; a form without its CSRF token 403.
+CONSOLE_FORM_ERRORS = (400, 401, 403, 404, 413, 415, 422)
+CSRF_FIELD = {"csrf": {"type": "string"}}
+
+
+def _console(method: str, path: str, name: str, handler: str, summary: str, **extra: Any) -> Route:
+    """A console page: ``chalicelib.web.<module>.<handler>(services, request, **path parameters)``, the
+    module ``console`` unless the handler names one (``console_cases:inbox``)."""
+    defaults: dict[str, Any] = {
+        "tags": PAGES, "page": True, "response": "text/html", "params": (("lang", PAGE_LANG),),
+        "errors": (401, 404) if method == "GET" else CONSOLE_FORM_ERRORS,
+    }
+    module, _, handler = handler.rpartition(":")
+    module = module or "console"
+
+    def call(c: Call) -> Response:
+        answer: Response = getattr(web(module), handler)(services(), c.request, **c.params)
+        return answer
+
+    return Route(method, "/console/{business_id}" + path, name, summary, call, **{**defaults, **extra})
+
+
 @cache
 def _spec() -> dict[str, Any]:
     spec: dict[str, Any] = web("openapi").spec(table.routes)
@@ -322,6 +345,59 @@ table.add([
           lambda c: web("dashboard").sign_in(services(), c.request, c.params["business_id"]), tags=PAGES,
           form={"owner_key": {"type": "string"}, "action": {"enum": ["signout"]}, "csrf": {"type": "string"}},
           response="text/html", status=303, errors=(400, 401, 403, 404, 413, 415), page=True),
+    # ---- the owner console (docs/console.md): HTML pages behind the console's own session cookie
+    _console("GET", "", "console_today", "today",
+             "The owner console's Today page (HTML): today's figures so far, latest answers, resolution figures, "
+             "the 30-day trend; the sign-in page (401) without a session"),
+    _console("GET", "/signin", "console_signin_page", "signin_page",
+             "The console's sign-in page (HTML): ask for an emailed link, or use the owner key", also=(303,)),
+    _console("POST", "/signin", "console_signin", "signin",
+             "Email a one-time sign-in link to an owner address (the same answer for any address; sign-in "
+             "emails are capped per business per 15 minutes), or sign in with the owner key (303)",
+             form={**CSRF_FIELD, "method": {"enum": ["email", "key"]}, "email": {"type": "string"},
+                   "owner_key": {"type": "string"}}, also=(303,)),
+    _console("GET", "/signin/{token}", "console_signin_link", "link_page",
+             "The page an emailed sign-in link opens: one button; opening it uses nothing (410 when it is "
+             "expired or used)", errors=(404, 410)),
+    _console("POST", "/signin/{token}", "console_signin_link_use", "use_link",
+             "The sign-in link's button: uses the link up (once, within 15 minutes) and signs in (303)",
+             form=CSRF_FIELD, status=303, errors=(*CONSOLE_FORM_ERRORS, 410)),
+    _console("POST", "/signout", "console_signout", "signout",
+             "Sign out of the console: the session ends server-side, copies of the cookie included (303)",
+             form=CSRF_FIELD, status=303),
+    _console("GET", "/cases", "console_inbox", "console_cases:inbox",
+             "The complaint inbox (HTML): cases newest first, ?status= filters, an older-page link",
+             params=(("lang", PAGE_LANG), ("status", {"type": "string"}), ("cursor", {"type": "string"})),
+             errors=(400, 401, 404, 422)),
+    _console("GET", "/cases/{response_id}", "console_case", "console_cases:case_page",
+             "A case (HTML): the answer, comment, touchpoint, status and history, with the reply and resolve forms"),
+    _console("POST", "/cases/{response_id}", "console_case_action", "console_cases:case_action",
+             "Reply to the customer (emailed, threaded) or resolve the case, from its page; a refusal (no contact, "
+             "unsubscribed, 5 replies, resolved) is a sentence on the page",
+             form={**CSRF_FIELD, "action": {"enum": ["reply", "resolve"]}, "message": {"type": "string"},
+                   "note": {"type": "string"}}, errors=(*CONSOLE_FORM_ERRORS, 409, 503)),
+    _console("GET", "/setup", "console_setup", "console_setup:setup",
+             "Setup (HTML): the business's settings, touchpoints, the widget snippet, POS keys, the owner key"),
+    _console("POST", "/setup", "console_setup_action", "console_setup:setup_action",
+             "One setup form: save the business, create / rename / retire (after a confirmation) a touchpoint, "
+             "reveal or rotate the POS key, rotate the owner key (shown once; every session ends)",
+             form={**CSRF_FIELD, "action": {"enum": ["business", "create", "rename", "retire", "pos_reveal",
+                                                     "pos_rotate", "owner_key"]},
+                   **{name: {"type": "string"} for name in (
+                       "name", "owner_emails", "locale", "timezone", "sender_email", "allowed_origins",
+                       "voucher_description", "voucher_days", "channel", "metric", "touchpoint_id", "confirm")}},
+             errors=(*CONSOLE_FORM_ERRORS, 409, 410, 503)),
+    _console("GET", "/print", "console_print", "console_setup:print_cards",
+             "Print page (HTML): the A6 card of every active table (QR) touchpoint, one per page under @media print"),
+    _console("GET", "/print/{touchpoint_id}", "console_print_card", "console_setup:print_card",
+             "One A6 table card (SVG) for the print page, behind the console's session; ?lang= its language",
+             response="image/svg+xml", errors=(401, 404, 410, 503)),
+    _console("GET", "/till", "console_till", "till",
+             "The till's redeem screen (HTML); ?code= fills the code in and never redeems",
+             params=(("lang", PAGE_LANG), ("code", {"type": "string"}))),
+    _console("POST", "/till", "console_redeem", "redeem",
+             "Redeem a voucher from the till screen: valid, already used (when), expired or unknown, as a page",
+             form={**CSRF_FIELD, "code": {"type": "string"}}),
     # ---- the closed loop by email (docs/email.md)
     Route("GET", "/u/{token}", "unsubscribe_page",
           "Unsubscribe page of an email's List-Unsubscribe link (HTML); changes nothing",

@@ -575,3 +575,36 @@ class DigestRenderer(Protocol):
         self, report: DailyReport, *, dashboard_url: str, unsubscribe_url: str | None = None,
         console_url: str | None = None,
     ) -> RenderedEmail: ...
+
+
+# ---- issue #14: the owner console's sign-in (chalicelib/services/signin.py) ------------------------------
+
+
+class SigninStore(Protocol):
+    """One-time sign-in links (only their keyed hash is stored), the cap on sign-in emails, and the
+    signed-out sessions (the dashboard's revoked-session items: one list for both)."""
+
+    def put_link(self, business_id: str, token_hash: str, email: str, expires: int) -> None: ...
+
+    def link_email(self, business_id: str, token_hash: str, now: int) -> str | None:
+        """The address a link was sent to while it is unused and unexpired; reads only."""
+        ...
+
+    def consume_link(self, business_id: str, token_hash: str, now: int) -> str | None:
+        """The address of an unused, unexpired link, which this call uses up (a conditional delete); None
+        when it is unknown, expired or already used, however many callers race."""
+        ...
+
+    def count_signin_email(self, business_id: str, window: int, limit: int, expires: int) -> bool:
+        """Count one sign-in email in this window; False (nothing counted) when ``limit`` were already."""
+        ...
+
+    def revoke_session(self, business_id: str, session_id: str, until: int) -> None: ...
+
+    def session_revoked(self, business_id: str, session_id: str) -> bool: ...
+
+
+class SigninEmailRenderer(Protocol):
+    def __call__(
+        self, business: Business, locale: str, *, url: str, minutes: int, unsubscribe_url: str
+    ) -> RenderedEmail: ...

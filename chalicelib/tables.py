@@ -209,7 +209,6 @@ person_business_cap = KeyFormat("", "business_id", "identity", "day")  # per per
 person_cap = KeyFormat("*", "identity", "utc_day")  # per person, all businesses
 business_cap = KeyFormat("B", "business_id", "day")  # per business
 
-
 # ---- issue #14: the complaint inbox (chalicelib/services/cases.py, docs/cases.md) ------------------------
 # A case per unhappy response, under one partition per business so the inbox lists newest first with a
 # Query (no Scan); its SK is the response's own sort key ``{created_at}#{response_id}``. With a consented
@@ -221,3 +220,13 @@ case_ref_pk = KeyFormat("KR", "business_id", "response_id")  # SK ``K``
 CASE_REF_SK = "K"
 case_gsi_sk = KeyFormat("K", "response_id")
 reply_mail = KeyFormat("reply", "business_id", "response_id", "number")  # the n-th reply of a case (1-5)
+
+# ---- issue #14: the owner console's sign-in by emailed link (chalicelib/services/signin.py) --------------
+# A link: ``SI#{biz}#{token_hash}`` / ``SI`` with the owner address it was sent to and ``expires_at`` (TTL,
+# also checked on use); the token itself is never stored, only its keyed hash. Consumed by a conditional
+# delete. The cap on sign-in emails: ``SC#{biz}#{window}`` / ``SC`` with a counter ``n``, dropped by TTL.
+signin_link_pk = KeyFormat("SI", "business_id", "token_hash")
+SIGNIN_LINK_SK = "SI"
+signin_count_pk = KeyFormat("SC", "business_id", "window")
+SIGNIN_COUNT_SK = "SC"
+signin_mail = KeyFormat("signin", "business_id", "token_hash")  # the ledger's dedupe key of one link's email

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.privacy import Privacy
     from chalicelib.services.reports import Reports
     from chalicelib.services.setup import Setup
+    from chalicelib.services.signin import Signin
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +171,18 @@ class Services:
             mail=lambda: getattr(self, "mail", None),
             render_digest=render_digest,
             cases=lambda: getattr(self, "cases", None),
+        )
+
+    @cached_property
+    def signin(self) -> Signin:
+        # The owner console's sign-in and sessions (issue #14, docs/console.md).
+        from chalicelib.adapters.signin_store import DynamoSignins
+        from chalicelib.services.signin import Signin
+        from chalicelib.web.console_mail import render_signin_email
+
+        return Signin(
+            self.directory, DynamoSignins(self.store), self.access, self.clock, self.settings,
+            mail=lambda: self.mail, render=render_signin_email,
         )
 
 

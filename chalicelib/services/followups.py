@@ -296,6 +296,12 @@ class Followups:
             redeemed_at=voucher.redeemed_at if voucher and voucher.redeemed_at else iso_utc(now),
         )
 
+    def redeemed_at(self, business: Business, raw_code: str) -> str | None:
+        """When a voucher was redeemed (UTC ISO time), for the till's "already used" screen; None if not."""
+        code = normalize_voucher_code(raw_code)
+        voucher = self._store.get_voucher(business.business_id, code) if code else None
+        return voucher.redeemed_at if voucher else None
+
     # ---- apology and recovery -------------------------------------------------------------------------
 
     def _apology(self, business: Business, response: StoredResponse, now: datetime) -> None:

@@ -4,6 +4,7 @@ metrics over a range of the business's own calendar days."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from chalicelib.domain import keys
@@ -27,6 +28,17 @@ from chalicelib.settings import Settings
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 _WHOLE_DAY = "~"  # a cursor's sort key that sorts after every timestamp: resume at the top of its day
+TODAY_LATEST = 20  # answers listed under "today so far"
+
+
+@dataclass(frozen=True)
+class Today:
+    """Today so far, in the business's own day: the console's live figures (issue #14)."""
+
+    day: str
+    overall: dict[str, MetricSummary]  # every metric, "too few answers" below min_responses
+    touchpoints: list[tuple[str, dict[str, MetricSummary]]]  # per touchpoint id, the metrics it was asked
+    latest: list[StoredResponse]  # newest first
 
 
 class Insights:
@@ -88,6 +100,27 @@ class Insights:
             groups=[MetricsGroup(key=k, metrics=summaries(groups[k])) for k in sorted(groups)]
             if query.group_by
             else None,
+        )
+
+    def today(self, business: Business) -> Today:
+        """Today's answers so far: one Query of today's partition, newest first, nothing older. A day's
+        answers are a few hundred even for a busy shop, so they are counted here rather than stored."""
+        day = local_day(self._clock.now(), business.timezone).isoformat()
+        page = self._responses.query_day(DayQuery(business.business_id, day))
+        overall: dict[str, Counter[int]] = {m: Counter() for m in METRICS}
+        per_touchpoint: dict[str, dict[str, Counter[int]]] = defaultdict(dict)
+        for r in page.items:
+            overall[r.metric][r.score] += 1
+            per_touchpoint[r.touchpoint_id].setdefault(r.metric, Counter())[r.score] += 1
+        min_n = self._settings.min_responses
+        return Today(
+            day=day,
+            overall={m: summarize(m, overall[m], min_n) for m in METRICS},
+            touchpoints=[
+                (tp, {m: summarize(m, counts, min_n) for m, counts in sorted(metrics.items())})
+                for tp, metrics in sorted(per_touchpoint.items())
+            ],
+            latest=page.items[:TODAY_LATEST],
         )
 
     def _range(self, business: Business, start: date | None, end: date | None) -> tuple[date, date]:

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from chalice import Response
 
-from chalicelib.domain import keys
 from chalicelib.domain.models import Locale
 from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.services.reports import SESSION_SECONDS, TREND_DAYS, Dashboard
 from chalicelib.web import http, i18n, templating
+from chalicelib.web.csrf import CookieJar, cookie_value
 from chalicelib.web.templating import headline, local_time, number
 
 _BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
-_CSRF_NONCE = re.compile(r"^[0-9a-z]{24}$")
 
 _RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
 _TICKS = {"nps": (-100, -50, 0, 50, 100), "csat": (0, 25, 50, 75, 100), "ces": (1, 2, 3, 4, 5, 6, 7)}
@@ -45,49 +43,33 @@ def csrf_cookie_name(business_id: str) -> str:
     return f"dcsrf_{business_id}"
 
 
-def _cookie_value(request: Any, name: str) -> str | None:
-    raw = http.header(request, "cookie")
-    if not raw:
-        return None
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw)
-    except CookieError:
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
-
-
-def _session_cookie(request: Any, business_id: str) -> str | None:
-    return _cookie_value(request, cookie_name(business_id))
-
-
-def _cookie(business_id: str, value: str, max_age: int, name: str | None = None) -> str:
-    return (
-        f"{name or cookie_name(business_id)}={value}; Path=/dashboard/{business_id}; Max-Age={max_age}; "
-        "HttpOnly; Secure; SameSite=Strict"
+def _jar(business_id: str) -> CookieJar:
+    # The CSRF purpose is the one #11 shipped with: forms open in a browser keep working across the change.
+    return CookieJar(
+        path=f"/dashboard/{business_id}",
+        csrf_name=csrf_cookie_name(business_id),
+        purpose="dashboard-csrf:" + business_id,
+        max_age=SESSION_SECONDS,
     )
 
 
-# ---- CSRF (#11 item 7): double-submit, signed, stateless ---------------------------------------------
+def _session_cookie(request: Any, business_id: str) -> str | None:
+    return cookie_value(request, cookie_name(business_id))
+
+
+def _cookie(business_id: str, value: str, max_age: int) -> str:
+    return _jar(business_id).header(cookie_name(business_id), value, max_age)
+
+
+# ---- CSRF (#11 item 7): double-submit, signed, stateless (chalicelib/web/csrf.py) ---------------------
 
 
 def _csrf(services: Any, request: Any, business_id: str) -> tuple[str, str | None]:
-    """(the form's token, a Set-Cookie header when the browser has no CSRF cookie yet). An existing
-    cookie is reused, so two open tabs both keep working."""
-    nonce = _cookie_value(request, csrf_cookie_name(business_id))
-    set_cookie = None
-    if not nonce or not _CSRF_NONCE.match(nonce):
-        nonce = keys.new_id(24)
-        set_cookie = _cookie(business_id, nonce, SESSION_SECONDS, csrf_cookie_name(business_id))
-    token = keys.seal(services.settings.app_secret, "dashboard-csrf:" + business_id, nonce)
-    return token, set_cookie
+    return _jar(business_id).csrf(services.settings.app_secret, request)
 
 
 def _csrf_ok(services: Any, request: Any, business_id: str, form: dict[str, str]) -> bool:
-    nonce = _cookie_value(request, csrf_cookie_name(business_id))
-    sealed = keys.unseal(services.settings.app_secret, "dashboard-csrf:" + business_id, form.get("csrf") or "", 256)
-    return bool(nonce) and isinstance(sealed, str) and keys.same(sealed, nonce or "")
+    return _jar(business_id).csrf_ok(services.settings.app_secret, request, form)
 
 
 def _locale(request: Any, fallback: str | None = None) -> Locale:
