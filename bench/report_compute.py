@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chalicelib.domain.calendar import iso_utc
-from chalicelib.domain.cases import Case, overdue, resolution_figures
+from chalicelib.domain.cases import Case, CaseTimes, overdue, resolution_figures
 from chalicelib.domain.report import (
     CommentKeeper,
     DayInputs,
@@ -75,11 +75,13 @@ def synthetic_cases(n: int, seed: int = 11) -> list[dict[str, Any]]:
 
 def resolution_block(items: list[dict[str, Any]]) -> Resolution:
     """Issue #14: the report's resolution block as ``Reports.compute`` builds it (``Cases.figures`` and
-    ``Cases.overdue_summary``): the store's items read into cases, the figures, the overdue list."""
-    cases = [Case.model_validate(item) for item in items]
+    ``Cases.overdue_summary``): the store's items read into case times and open cases, the figures, the
+    overdue list."""
     now = WEEK_START + timedelta(days=7, hours=1)
-    figures = resolution_figures(cases, now)
-    waiting = [c for c in cases if overdue(c, now)]
+    # The figures read four attributes of every case (``case_times``); only open cases are read whole.
+    times = (CaseTimes(i["created_at"], i["first_reply_at"], i["resolved_at"], i["has_contact"]) for i in items)
+    figures = resolution_figures(times, now)
+    waiting = [c for c in (Case.model_validate(i) for i in items if i["status"] == "open") if overdue(c, now)]
     return Resolution(
         window_days=7, first="2026-11-14", last="2026-11-20", figures=figures, overdue_count=len(waiting),
         overdue=[

@@ -12,7 +12,7 @@ from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 
 if TYPE_CHECKING:
-    from chalicelib.domain.cases import Case, CaseEvent
+    from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
     from chalicelib.domain.report import DailyReport
 
 
@@ -524,8 +524,8 @@ class CaseStore(Protocol):
         """Newest first, from after sort key ``after``; the sort key to resume after, if more may follow."""
         ...
 
-    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[StoredCase]:
-        """Cases answered from ``first`` to before ``last`` (UTC ISO timestamps), oldest first."""
+    def case_times(self, business_id: str, first: str, last: str) -> Iterator[CaseTimes]:
+        """The times of the cases answered from ``first`` to before ``last`` (UTC ISO timestamps)."""
         ...
 
     def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[StoredCase]:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib import ports, tables
-from chalicelib.domain.cases import Case, CaseEvent
+from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 from chalicelib.errors import RateLimited
@@ -317,8 +317,11 @@ class InMemoryCaseStore:
         page = found[:limit]
         return page, page[-1].sort_key if len(page) == limit else None
 
-    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[ports.StoredCase]:
-        return iter([s for s in reversed(self._newest_first(business_id)) if first <= s.sort_key <= last])
+    def case_times(self, business_id: str, first: str, last: str) -> Iterator[CaseTimes]:
+        return iter([
+            CaseTimes(s.case.created_at, s.case.first_reply_at, s.case.resolved_at, s.case.has_contact)
+            for s in reversed(self._newest_first(business_id)) if first <= s.sort_key <= last
+        ])
 
     def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[ports.StoredCase]:
         return iter([

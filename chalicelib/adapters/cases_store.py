@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib import tables
 from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional, query_pages
-from chalicelib.domain.cases import Case, CaseEvent
+from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
 from chalicelib.ports import StoredCase
 
 _ERASE_TRIES = 3
@@ -108,8 +108,22 @@ class DynamoCaseStore(DynamoTable):
         for item in items:
             yield self._stored(self._plain(item))
 
-    def cases_between(self, business_id: str, first: str, last: str) -> Iterator[StoredCase]:
-        return self._between(business_id, first, last, newest_first=False)
+    def case_times(self, business_id: str, first: str, last: str) -> Iterator[CaseTimes]:
+        # Four attributes, not the histories: Today reads a month of cases on every visit.
+        values = {":pk": {"S": tables.case_pk(business_id)}, ":a": {"S": first}, ":b": {"S": last}}
+        for item in query_pages(
+            self.client,
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
+            ExpressionAttributeValues=values,
+            ProjectionExpression="created_at, first_reply_at, resolved_at, has_contact",
+        ):
+            yield CaseTimes(
+                item["created_at"]["S"],
+                item["first_reply_at"]["S"] if "first_reply_at" in item else None,
+                item["resolved_at"]["S"] if "resolved_at" in item else None,
+                bool(item.get("has_contact", {}).get("BOOL")),
+            )
 
     def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[StoredCase]:
         return self._between(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -150,6 +151,17 @@ def overdue(case: Case, now: datetime) -> bool:
 # ---- the figures (PRODUCT.md "Cases": time to reply, time to resolve, contacted within 24 h) -----------
 
 
+@dataclass(frozen=True, slots=True)
+class CaseTimes:
+    """What the figures read of a case: the console's Today and the daily report read only these four
+    attributes of a month's or a week's cases, not their histories."""
+
+    created_at: str
+    first_reply_at: str | None
+    resolved_at: str | None
+    has_contact: bool
+
+
 def _moment(text: str) -> datetime:
     # fromisoformat reads our fixed-width "...Z" stamps (iso_utc) ~20x faster than strptime: a report
     # reads a week of cases, three stamps each (bench/report_compute.py).
@@ -164,7 +176,7 @@ def _median(values: list[float]) -> Figure:
     return Figure(value=round(statistics.median(values), 1) if values else None, n=len(values))
 
 
-def resolution_figures(cases: Iterable[Case], now: datetime | None = None) -> ResolutionFigures:
+def resolution_figures(cases: Iterable[Case | CaseTimes], now: datetime | None = None) -> ResolutionFigures:
     """Over ``cases`` (those of a period):
 
     * median hours from the answer to the first reply, over the cases that have one;

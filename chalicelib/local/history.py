@@ -277,8 +277,8 @@ class PastAlertFlusher:
 @dataclass
 class Written:
     """What the seeding wrote, for the line `make run` prints: ``counts`` of answers, page views, comments,
-    vouchers redeemed, cases replied to and resolved, and daily reports; the emails of the past (recorded, not sent); what the rules
-    refused, by error code (none, with the shipped settings)."""
+    vouchers redeemed, cases replied to and resolved, and daily reports; the emails of the past (recorded,
+    not sent); what the rules refused, by error code (none, with the shipped settings)."""
 
     counts: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)

@@ -212,8 +212,7 @@ class Cases:
         tz = zone(business.timezone)
         start = iso_utc(datetime.combine(first, time(), tz))
         end = iso_utc(datetime.combine(last + timedelta(days=1), time(), tz))
-        cases = [s.case for s in self._store.cases_between(business.business_id, start, end)]
-        return resolution_figures(cases, self._clock.now())
+        return resolution_figures(self._store.case_times(business.business_id, start, end), self._clock.now())
 
     def overdue_summary(self, business: Business, limit: int = 10) -> tuple[int, CaseList]:
         """(how many, the newest ``limit``) of the cases still open more than 24 h after the answer,
