@@ -256,8 +256,9 @@ class Reports:
 
     # ---- the digest ---------------------------------------------------------------------------------
 
-    def dashboard_url(self, business_id: str) -> str:
-        return f"{self._settings.public_base_url}/dashboard/{business_id}"
+    def console_url(self, business_id: str) -> str:
+        """Where the digest sends an owner: the console (issue #14), Today and the inbox."""
+        return f"{self._settings.public_base_url}/console/{business_id}"
 
     def send_digest(self, business: Business, report: DailyReport) -> int:
         """One digest per owner address per business day; the mail layer's dedupe key makes a re-run
@@ -273,10 +274,10 @@ class Reports:
             owner_hash = keyed_hash(self._settings.app_secret, "email", owner.strip().lower())
             email = render_digest(
                 report,
-                dashboard_url=self.dashboard_url(business.business_id),
+                dashboard_url=self.console_url(business.business_id),
                 unsubscribe_url=unsubscribe(business.business_id, owner) if unsubscribe else None,
                 # issue #14: each overdue case links to its page in the owner's console
-                console_url=f"{self._settings.public_base_url}/console/{business.business_id}",
+                console_url=self.console_url(business.business_id),
             )
             if mailer.send(
                 kind="digest",

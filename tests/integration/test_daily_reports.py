@@ -141,7 +141,7 @@ def test_after_local_midnight_the_owner_gets_a_stored_report_and_one_digest(
     text = digest.get_body(("plain",)).get_content()
     assert "chờ &lt;b&gt;lâu&lt;/b&gt;" in html and "<b>lâu</b>" not in html
     assert "Cà phê nguội, chờ <b>lâu</b>" in text
-    assert f"https://surveys.example/dashboard/{biz.business_id}" in html
+    assert f"https://surveys.example/console/{biz.business_id}" in html  # the owner's console (issue #14)
     assert "<img" not in html
 
     # Re-running the day (a duplicate delivery, a manual backfill) stores the same figures, mails nothing.
