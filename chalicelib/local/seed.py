@@ -76,15 +76,22 @@ class Demo:
             f'"receipt_id": "HD-2026-000123"}}\'',
             f"  open {table['url']} in a browser for the survey page",
             "",
+            f"Owner console: {api}/console/{biz}",
+            f"  sign in with the owner key above, or ask for a link for {OWNER_EMAIL}:",
+            "  the email lands in .local/outbox/ (docs/console.md)",
+            "",
         ]
         return "\n".join(lines)
+
+
+OWNER_EMAIL = "chu.quan@caphesaigon.example"  # the café owner's: the console's sign-in link goes to it
 
 
 def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
     """The demo café of `make run` (its widget allowed on ``allowed_origins``); the browser tests use it too."""
     return BusinessIn(
         name="Cà Phê Sài Gòn",
-        owner_emails=["chu.quan@caphesaigon.example"],
+        owner_emails=[OWNER_EMAIL],
         timezone=CAFE_TIMEZONE,
         locale="vi",
         sender_email="xin-chao@caphesaigon.example",
