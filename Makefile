@@ -58,6 +58,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/cold_start.py
 	$(PY) bench/submit.py
 	$(PY) bench/local_scaling.py
+	$(PY) bench/console.py
 
 # The daily report job now, for every business, against the running `make run` (reports + digests).
 aggregate: $(VENV)/.installed
