@@ -442,16 +442,25 @@ class Seeder:
         swamped = visit.comment in COMMENTS_SLOW_VI
         if visit.customer is None:
             if rng.random() < 0.4:
-                return [(visit.at + timedelta(hours=rng.uniform(2, 48)), "resolve")]
+                return [(self._open_hours(visit.at + timedelta(hours=rng.uniform(2, 48))), "resolve")]
             return []
         if rng.random() < 0.2:
             return []  # still waiting: the inbox's and the digest's overdue cases
         delay = rng.uniform(18, 60) if swamped else rng.choice([rng.uniform(0.3, 6), rng.uniform(0.5, 20)])
-        replied = visit.at + timedelta(hours=delay)
+        replied = self._open_hours(visit.at + timedelta(hours=delay))
         handles = [(replied, "reply")]
         if rng.random() < 0.75:
-            handles.append((replied + timedelta(hours=rng.uniform(2, 72)), "resolve"))
+            handles.append((self._open_hours(replied + timedelta(hours=rng.uniform(2, 72))), "resolve"))
         return handles
+
+    def _open_hours(self, moment: datetime) -> datetime:
+        """The owner works the inbox while the café is open (7:00-22:00): a later moment moves to the
+        next morning."""
+        local = moment.astimezone(ZoneInfo(self.caller.business.timezone))
+        if 7 <= local.hour < 22:
+            return moment
+        morning = local.replace(hour=7, minute=self._rng.randrange(60), second=0, microsecond=0)
+        return (morning if local.hour < 7 else morning + timedelta(days=1)).astimezone(UTC)
 
     def _handle_case(self, action: str, response_id: str, visit: Visit) -> None:
         from chalicelib.domain.cases import ReplyIn, ResolveIn
