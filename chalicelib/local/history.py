@@ -450,7 +450,7 @@ class Seeder:
         replied = self._open_hours(visit.at + timedelta(hours=delay))
         handles = [(replied, "reply")]
         if rng.random() < 0.75:
-            handles.append((self._open_hours(replied + timedelta(hours=rng.uniform(2, 72))), "resolve"))
+            handles.append((self._open_hours(replied + timedelta(hours=rng.uniform(12, 96))), "resolve"))
         return handles
 
     def _open_hours(self, moment: datetime) -> datetime:
