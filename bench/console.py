@@ -31,7 +31,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _inprocess import prepare
+from _inprocess import Context, CountingClient, prepare
 
 ADMIN = "bench-admin-key-0123456789abcdef"
 prepare("surveys-bench", ADMIN_KEY=ADMIN, PYDANTIC_DISABLE_PLUGINS="1", PUBLIC_BASE_URL="https://api.bench.example")
@@ -50,66 +50,6 @@ SCORES = {
 }
 # What a page may link to without naming another host: its own paths, fragments, cid: and data: images.
 _FOREIGN = re.compile(r"""(?:src|href|action|url\()\s*=?\s*["']?\s*(?:https?:)?//(?!api\.bench\.example)""", re.I)
-
-
-class CountingClient:
-    """Wraps the boto3 client: counts calls by operation and the thread CPU time spent inside them."""
-
-    def __init__(self, client: Any):
-        self._client = client
-        self.calls: Counter[str] = Counter()
-        self.cpu_inside = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._client, name)
-        if not callable(attr) or name.startswith("_") or name in ("exceptions", "meta"):
-            return attr
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.thread_time()
-            try:
-                return attr(*args, **kwargs)
-            finally:
-                self.cpu_inside += time.thread_time() - start
-                self.calls[name] += 1
-
-        if name == "get_paginator":
-            return lambda operation: CountingPaginator(self, operation, attr(operation))
-        return timed
-
-
-class CountingPaginator:
-    """A paginator whose pages are counted as calls of their operation, their CPU time as AWS's."""
-
-    def __init__(self, counting: CountingClient, operation: str, paginator: Any) -> None:
-        self._counting, self._operation, self._paginator = counting, operation, paginator
-
-    def paginate(self, **kwargs: Any) -> Any:
-        pages = iter(self._paginator.paginate(**kwargs))
-        while True:
-            start = time.thread_time()
-            try:
-                page = next(pages)
-            except StopIteration:
-                return
-            finally:
-                self._counting.cpu_inside += time.thread_time() - start
-            self._counting.calls[self._operation] += 1
-            yield page
-
-
-class Context:
-    function_name = "surveys-bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:surveys-bench"
-    memory_limit_in_mb = 512
-    aws_request_id = "bench"
-    log_group_name = "bench"
-    log_stream_name = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
 
 
 def event(method: str, resource: str, params: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:

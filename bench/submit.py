@@ -13,36 +13,11 @@ import json
 import statistics
 import sys
 import time
-from collections import Counter
 from typing import Any
 
-from _inprocess import prepare
+from _inprocess import Context, CountingClient, prepare
 
 prepare("surveys-bench", ADMIN_KEY="bench-admin-key-0123456789abcdef", PYDANTIC_DISABLE_PLUGINS="1")
-
-
-class CountingClient:
-    """Wraps the boto3 client: counts calls and the thread CPU time spent inside them."""
-
-    def __init__(self, client: Any):
-        self._client = client
-        self.calls: Counter[str] = Counter()
-        self.cpu_inside = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._client, name)
-        if not callable(attr) or name.startswith("_") or name in ("exceptions", "meta"):
-            return attr
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.thread_time()
-            try:
-                return attr(*args, **kwargs)
-            finally:
-                self.cpu_inside += time.thread_time() - start
-                self.calls[name] += 1
-
-        return timed
 
 
 def event(body: str, user_agent: str) -> dict[str, Any]:
@@ -78,20 +53,6 @@ class _Replay:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._moto, name)
-
-
-class Context:
-    function_name = "surveys-bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:surveys-bench"
-    memory_limit_in_mb = 512
-    aws_request_id = "bench"
-    log_group_name = "bench"
-    log_stream_name = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
 
 
 def main() -> None:
