@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.ports import InlineImage, RenderedEmail
 from chalicelib.web import i18n, templating
+from chalicelib.web.templating import format_day as format_day  # the EmailTemplates port names it here
 
 # Nothing but tab and newline survives from C0/C1 controls and bidi overrides: a comment cannot
 # reorder what the owner reads, nor smuggle a line break into a subject.
@@ -78,7 +79,3 @@ def _deep_clean(value: Any) -> Any:
 def channel_label(locale: str, channel: str) -> str:
     return i18n.CHANNELS[i18n.supported(locale)].get(channel, channel)
 
-
-def format_day(locale: str, iso_day: str) -> str:
-    year, month, day = iso_day[:10].split("-")
-    return f"{day}/{month}/{year}" if locale == "vi" else f"{year}-{month}-{day}"

@@ -38,7 +38,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(number=number)
-    env.globals.update(headline=headline, signed=signed, bars=bars, bar_colour=bar_colour)
+    env.globals.update(headline=headline, signed=signed, bars=bars, bar_colour=bar_colour, format_day=format_day)
     return env
 
 
@@ -83,6 +83,12 @@ def bar_colour(metric: str, score: int) -> str:
     """Unhappy scores red, neutral grey, happy green (the same cut-offs as the metric definitions)."""
     low, mid = {"nps": (6, 8), "csat": (2, 3), "ces": (3, 4)}[metric]
     return "#c0392b" if score <= low else "#95a5a6" if score <= mid else "#1e8449"
+
+
+def format_day(locale: str, iso_day: str) -> str:
+    """A calendar day as the owner writes it: 28/11/2026 in Vietnamese, 2026-11-28 in English."""
+    year, month, day = iso_day[:10].split("-")
+    return f"{day}/{month}/{year}" if locale == "vi" else f"{year}-{month}-{day}"
 
 
 def local_time(created_at: str, timezone: str) -> str:
