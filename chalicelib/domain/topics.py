@@ -1,0 +1,379 @@
+"""Topics and polarity of a free-text comment, in Vietnamese (with or without diacritics) and English.
+
+Approach: a hand-written lexicon matched on a normalised token stream, no model. The text is lowercased,
+its diacritics folded ("chờ lâu" and "cho lau" become the same tokens; đ becomes d), letters repeated for
+emphasis are squeezed ("ngonnnn", "sooo"), and teen-code is expanded ("ko"/"k"/"hok" -> "khong", "dc" ->
+"duoc", "nv" -> "nhan vien", "sp" -> "san pham"). Emoji are kept aside as polarity cues. Phrases of one or
+more tokens are then matched greedily, longest first, from each position:
+
+- a topic phrase adds its taxonomy key (``wait``, ``food_drink``, ``staff``, ``price``, ``cleanliness``,
+  ``atmosphere``, ``parking``, ``payment``, ``delivery``); an owner's keyword found the same way adds
+  ``custom:<keyword>``;
+- a polarity phrase counts +1 or -1, flipped when a negator ("khong", "chang", "chua", "not", "never",
+  "no"...) stands up to three tokens before it in the same clause. Negation flips the cue, never the topic:
+  "không chờ lâu" still names ``wait``. Positive and negative cues together make ``mixed``, none ``neutral``.
+
+Folding diacritics merges words ("bẩn" dirty and "bàn" table both become "ban"; "đồ" things and "dơ"
+dirty both "do"), so ambiguous words are listed only inside multi-word phrases that settle them ("ban qua",
+"do an"); the longest match wins, so "khong gian" (the space, atmosphere) is never read as a negation.
+
+Limits: no syntax, so negation reaches only nearby cues, and sarcasm, comparisons ("better than last
+time") and cues about other places are read literally; a word outside the lexicon is invisible; polarity is
+of the whole comment, not per topic. The lexicon is built on the first call, not at import, so importing
+this module on the submission path costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
+from typing import NamedTuple
+
+TOPICS = ("wait", "food_drink", "staff", "price", "cleanliness", "atmosphere", "parking", "payment", "delivery")
+CUSTOM_PREFIX = "custom:"
+MAX_CHARS = 5000  # a comment is capped upstream; this bounds the work if one is not
+
+
+class Tagged(NamedTuple):
+    topics: tuple[str, ...]
+    polarity: str  # negative | positive | neutral | mixed
+
+
+# Phrases are written folded (no diacritics), separated by commas; tokens by spaces.
+_TOPIC_PHRASES: dict[str, str] = {
+    "wait": """
+        cho lau, cho qua lau, doi lau, doi qua lau, cho doi, phai cho, phai doi, cho mai, doi mai, lau qua,
+        qua lau, lau lam, lau vl, lau vay, hoi lau, rat lau, lau the, lau ghe, lau moi, mat thoi gian, cham,
+        cham chap, nhanh, nhanh chong, xep hang, hang dai, ra mon, len mon, mang ra, mang mon, goi mon,
+        order lau, phut, tieng dong ho, 1 tieng, mot tieng, nua tieng, doi hoai, cho hoai, doi ca, cho ca,
+        wait, waiting, waited, waits, slow, slowly, quick, quickly, fast, queue, queued, line, took forever,
+        forever, minutes, mins, min, hour, hours, long time, delay, delayed, prompt, promptly, speedy,
+    """,
+    "food_drink": """
+        do an, do uong, thuc an, thuc uong, mon, mon an, mon nay, ngon, hong ngon, nuoc, nuoc uong, ca phe,
+        cafe, caphe, cf, tra, tra sua, sua, banh, banh mi, pho, bun, com, mi, mien, chao, nuong, thit, ga,
+        heo, tom, muc, hai san, rau, trai cay, sinh to, nuoc ep, da xay, bia, ruou, nhat, ngot, chua ngot,
+        cay, beo, tanh, thiu, gion, mem, khau phan, phan an, suat, ly, coc, chen, dia, menu, thuc don, huong
+        vi, nem, topping, tran chau, do uong, matcha, latte, capuchino, cappuccino, espresso, bac xiu, nau,
+        den da, food, foods, drink, drinks, coffee, tea, milk tea, taste, tastes, tasty, tasteless,
+        delicious, yummy, dish, dishes, meal, meals, menu, portion, portions, bland, salty, sweet, sour,
+        spicy, fresh, stale, burger, pizza, noodle, noodles, soup, rice, bread, cake, dessert, juice,
+        smoothie, beer, wine, chicken, beef, pork, fish, seafood, cold food, undercooked, overcooked, raw,
+        burnt, flavor, flavour, cooked, breakfast, lunch, dinner, latte, cappuccino, espresso, cocktail,
+        sandwich, salad, fries, nuoc lau, an lau, lau thai, lau nuong, man qua, qua man, hoi man, nguoi
+        ngat, do nguoi, mon nguoi, kem, banh ngot, che,
+    """,
+    "staff": """
+        nhan vien, phuc vu, thai do, chu quan, ong chu, ba chu, quan ly, le tan, thu ngan, bartender,
+        barista, em nhan vien, ban nhan vien, cac ban, anh nhan vien, chi nhan vien, be nhan vien, bao ve,
+        tu van, nhiet tinh, than thien, de thuong, lich su, lich thiep, chu dao, niem no, vui ve, cau cau,
+        cau co, khinh khinh, tho lo, hach dich, lam lo, thai do phuc vu, vo le, chuyen nghiep, staff,
+        waiter, waiters, waitress, server, servers, service, employee, employees, rude, friendly, attitude,
+        manager, owner, polite, helpful, attentive, welcoming, cashier, barista, bartender, team, crew,
+        host, hostess, unfriendly, ignored, impolite, smile, smiled, smiling, kind, hon lao,
+    """,
+    "price": """
+        gia, gia ca, gia tien, gia ban, dat, dat qua, hoi dat, dat do, dat xat, re, gia re, hop ly, chat
+        chem, chem, tien, dang tien, xung dang, mac, moc tui, phai chang, binh dan, khuyen mai, giam gia, uu
+        dai, voucher, combo, nghin, ngan, vnd, price, prices, priced, pricey, expensive, cheap, overpriced,
+        value, worth, cost, costs, costly, affordable, reasonable, rip off, ripoff, money, discount,
+        promotion, deal, bucks, mac qua, hoi mac, mac vl,
+    """,
+    "cleanliness": """
+        sach, sach se, ve sinh, nha ve sinh, nha wc, wc, toilet, ban qua, hoi ban, rat ban, ban ban, qua ban,
+        ban lam, ban the, ban vl, do qua, hoi do, rat do, qua do, do lam, do bẩn, do ban, ban do, ruoi, muoi,
+        gian bo, con gian, chuot, toc, soi toc, mui hoi, hoi thoi, boc mui, mui, ban thiu, nhop nhap, rac,
+        lau ban, lau chui, don dep, don ban, ly ban, chen ban, muong ban, nhay nhua, dinh, day dau, ban tay,
+        clean, cleaner, cleanliness, dirty, filthy, hygiene, hygienic, unhygienic, bathroom, restroom, toilets,
+        washroom, sticky, cockroach, cockroaches, flies, fly, smell, smelly, stinks, stinky, greasy, dusty,
+        hair, messy, spotless, tidy, mess, trash, bugs, bug, rats, mouse,
+    """,
+    "atmosphere": """
+        khong gian, view, nhac, am nhac, on ao, on qua, hoi on, rat on, qua on, on lam, on vl, yen tinh,
+        dep, xinh, chill, decor, trang tri, am cung, thoang, thoang mat, mat me, nong, nong nuc, ngot ngat,
+        may lanh, dieu hoa, chat, chat choi, chat hep, dong nguoi, dong duc, chen chuc, anh sang, rong, rong
+        rai, thoai mai, cho ngoi, ban ghe, vibe, khung canh, ngoai troi, san vuon, atmosphere, ambience,
+        ambiance, vibe, vibes, music, noisy, noise, loud, cozy, cosy, quiet, decor, crowded, seating, seats,
+        chairs, aircon, air conditioning, hot, stuffy, cramped, space, spacious, interior, lighting, dark,
+        comfortable, relaxing, peaceful, beautiful, pretty, lovely place, dong qua, qua dong, hoi dong, rat
+        dong, dong khach,
+    """,
+    "parking": """
+        giu xe, gui xe, bai xe, bai giu xe, cho de xe, de xe, dau xe, do xe, cho do xe, bai do, ve xe, xe
+        may, xe hoi, o to, oto, dat xe, dong xe, tien xe, phi gui xe, bao ve giu xe, lay xe, dat xe,
+        parking, park, parked, car park, parking lot, valet, motorbike, scooter, garage,
+    """,
+    "payment": """
+        thanh toan, tra tien, chuyen khoan, ck, quet ma, quet qr, ma qr, qr, momo, zalopay, vnpay, quet the,
+        the ngan hang, the tin dung, tien mat, hoa don, bill, tinh tien, tinh sai, tinh nham, thoi tien,
+        thoi thieu, thoi sai, tien thoi, tien thua, may pos, pos, vat, xuat hoa don,
+        pay, paid, paying, payment, payments, card, cards, credit card, cash, receipt, invoice, checkout,
+        charged, overcharged, change, tip, tipping, apple pay, contactless, transfer,
+    """,
+    "delivery": """
+        giao hang, giao, giao toi, giao den, giao tre, giao cham, ship, shipper, ship hang, phi ship,
+        tien ship, grab, grabfood, shopeefood, shopee food, baemin, gojek, befood, be food, don hang,
+        dat hang, dat online, mang ve, mang di, take away, takeaway, dong goi, goi hang, hop dung, tui,
+        deliver, delivered, delivery, courier, driver, rider, order arrived, arrived, packaging, package,
+        packed, spilled, spilt, leaked, leaking, take out, takeout, to go,
+    """,
+}
+
+_POSITIVE = """
+    ngon, ngon lanh, tot, rat tot, tuyet, tuyet voi, xuat sac, hai long, thich, rat thich, ung, ok, oke, okie,
+    on ap, dep, xinh, sach, sach se, nhanh, nhanh chong, nhiet tinh, than thien, de thuong, lich su, chu dao,
+    vui ve, niem no, chuyen nghiep, re, hop ly, dang tien, xung dang, phai chang, am cung, chill, yen tinh,
+    thoai mai, thoang mat, rong rai, se quay lai, quay lai, ung ho, recommend, 10 diem, hoan hao, tuyet cu, dinh
+    cao, qua da, best, good, great, excellent, amazing, awesome, love, loved, lovely, nice, delicious, tasty,
+    yummy, friendly, helpful, polite, attentive, clean, spotless, cozy, cosy, quick, fast, prompt, cheap,
+    affordable, reasonable, perfect, fantastic, wonderful, enjoyed, enjoy, happy, satisfied, pleasant,
+    beautiful, fresh, worth, will come back, come back, thanks, thank you, cam on, xin cam on, thank, welcoming,
+    comfortable, relaxing, peaceful, smile, smiling, kind, well done, dinh qua,
+"""
+_NEGATIVE = """
+    te, qua te, do te, kem, chan, that vong, buc, buc minh, buc boi, kho chiu, khong hai long, cho lau, cho qua
+    lau, doi lau, doi qua lau, lau qua, qua lau, lau lam, lau vl, hoi lau, rat lau, lau the, lau ghe, doi hoai,
+    cho hoai, cham, cham chap, dat, dat qua, hoi dat, dat do, dat xat, chat chem, chem, ban qua, hoi ban, rat
+    ban, ban ban, qua ban, ban lam, ban the, ban vl, do qua, hoi do, rat do, qua do, do lam, ban thiu, nhop
+    nhap, mui hoi, hoi thoi, boc mui, ruoi, gian bo, con gian, chuot, soi toc, on ao, on qua, hoi on, rat on,
+    qua on, on lam, on vl, nong nuc, ngot ngat, chat hep, chen chuc, cau cau, cau co, khinh khinh, tho lo, hach
+    dich, lam lo, vo le, mat thai do, nhat, tanh, thiu, hu, nguoi ngat, man qua, ngot qua, qua man, qua ngot,
+    qua nhat, hoi nhat, nhat nheo, giao tre, giao cham, tinh sai, tinh nham, thoi thieu, thoi sai, tre, sai mon,
+    nham mon, thieu mon, quen mon, thieu, do ra, bi do, ko bao gio quay lai, khong quay lai, se khong quay lai,
+    lan cuoi, phi tien, mat tien, lua dao, toi te, qua chan, tham hoa, xuong cap, ghe tom, bad, terrible, awful,
+    horrible, poor, worst, worse, slow, rude, dirty, filthy, smelly, stinks, stinky, sticky, greasy, expensive,
+    overpriced, pricey, rip off, ripoff, bland, stale, cold food, raw, burnt, undercooked, overcooked, salty,
+    noisy, loud, cramped, stuffy, crowded, hot, late, wrong, missing, forgot, forgotten, disappointed,
+    disappointing, disappointment, unfriendly, ignored, impolite, unhygienic, waited, took forever, forever,
+    never again, not coming back, spilled, spilt, leaked, leaking, mess, messy, overcharged, broken, hate,
+    hated, annoying, unacceptable, meh, mediocre, complain, complaint, phan nan, ugly, tasteless, mac qua, hoi
+    mac, do nguoi, mon nguoi, hon lao,
+"""
+
+# Standalone tokens rewritten before matching: teen-code and common misspellings, folded.
+_TEEN = {
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "hok": "khong",
+    "hong": "khong",
+    "khg": "khong",
+    "kg": "khong",
+    "kô": "khong",
+    "hem": "khong",
+    "hk": "khong",
+    "khum": "khong",
+    "hum": "khong",
+    "kp": "khong phai",
+    "dc": "duoc",
+    "dk": "duoc",
+    "duoc": "duoc",
+    "dx": "duoc",
+    "đc": "duoc",
+    "nv": "nhan vien",
+    "nvien": "nhan vien",
+    "sp": "san pham",
+    "j": "gi",
+    "z": "vay",
+    "v": "vay",
+    "wa": "qua",
+    "qa": "qua",
+    "ng": "nguoi",
+    "bt": "binh thuong",
+    "vs": "voi",
+    "r": "roi",
+    "lun": "luon",
+    "ntn": "nhu the nao",
+    "mn": "moi nguoi",
+    "ms": "moi",
+    "ik": "di",
+    "oki": "ok",
+    "okela": "ok",
+    "okay": "ok",
+    "oce": "ok",
+    "tks": "thanks",
+    "thx": "thanks",
+    "ty": "thanks",
+    "cmon": "cam on",
+    "dt": "dien thoai",
+    "cf": "ca phe",
+    "cafe": "ca phe",
+    "caphe": "ca phe",
+    "coffe": "coffee",
+    "nhiu": "nhieu",
+    "iu": "yeu",
+    "bik": "biet",
+    "bit": "biet",
+    "zui": "vui",
+    "dzui": "vui",
+    "hix": "buon",
+    "dont": "dont",
+    "didnt": "didnt",
+    "qyá": "qua",
+}
+_NEGATORS = frozenset(
+    [
+        "khong",
+        "chang",
+        "cha",
+        "chua",
+        "dung",
+        "not",
+        "never",
+        "no",
+        "dont",
+        "didnt",
+        "doesnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "cant",
+        "couldnt",
+        "wont",
+        "wouldnt",
+        "hardly",
+        "nothing",
+        "nobody",
+        "neither",
+        "nor",
+        "without",
+    ]
+)
+# A clause ends here: negation does not reach past it ("không ngon nhưng rẻ" -> rẻ is not negated).
+_CLAUSE_BREAKS = frozenset(
+    ["nhung", "ma", "but", "however", "though", "although", "tuy", "con", "va", "and", ",", ".", "!", "?", ";", ":"]
+)
+_TOKEN = re.compile(r"[a-z0-9]+|[,.!?;:]")
+
+_POSITIVE_EMOJI = frozenset("😍😊😀😁😄😃😆🙂☺👍❤💕💖💯👌🥰😋🤤🤩😘👏🎉⭐✨💗💓🌟😻🙌")
+_NEGATIVE_EMOJI = frozenset("😡😠🤬👎😤😒😞😢😭💩🤮🤢🙄😩😫😑😕☹🙁😔😓😣😖💔😾🥵")
+
+
+class _Lexicon(NamedTuple):
+    # first token -> [(phrase tokens, topic or polarity)], longest phrase first
+    topics: dict[str, list[tuple[tuple[str, ...], str]]]
+    polarity: dict[str, list[tuple[tuple[str, ...], int]]]
+    vocabulary: frozenset[str]
+
+
+def _fold(text: str) -> str:
+    text = text.lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _phrases(spec: str) -> list[tuple[str, ...]]:
+    # Written like comments are, then read through the same teen-code map ("ko bao gio" -> "khong bao gio").
+    return [tuple(" ".join(_TEEN.get(t, t) for t in _fold(p).split()).split()) for p in spec.split(",") if p.strip()]
+
+
+@cache
+def _lexicon() -> _Lexicon:
+    topics: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    polarity: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    vocabulary: set[str] = set()
+    for topic, spec in _TOPIC_PHRASES.items():
+        for phrase in _phrases(spec):
+            topics.setdefault(phrase[0], []).append((phrase, topic))
+            vocabulary.update(phrase)
+    for spec, sign in ((_POSITIVE, 1), (_NEGATIVE, -1)):
+        for phrase in _phrases(spec):
+            polarity.setdefault(phrase[0], []).append((phrase, sign))
+            vocabulary.update(phrase)
+    for entries in (*topics.values(), *polarity.values()):
+        entries.sort(key=lambda entry: -len(entry[0]))
+    vocabulary.update(_NEGATORS, _CLAUSE_BREAKS)
+    return _Lexicon(topics, polarity, frozenset(vocabulary))
+
+
+_RUN3 = re.compile(r"(.)\1{2,}")
+_RUN2 = re.compile(r"(.)\1+")
+
+
+def _squeeze(token: str, vocabulary: frozenset[str]) -> str:
+    """Undo letters repeated for emphasis ("ngonnnn", "gooood"), keeping real doubles ("good", "coffee")."""
+    if token in vocabulary or token.isdigit():
+        return token
+    doubled = _RUN3.sub(r"\1\1", token)
+    if doubled in vocabulary:
+        return doubled
+    single = _RUN2.sub(r"\1", token)
+    return single if single in vocabulary or single != token else token
+
+
+def _tokens(text: str) -> list[str]:
+    vocabulary = _lexicon().vocabulary
+    out: list[str] = []
+    for raw in _TOKEN.findall(_fold(text).replace("'", "").replace("’", "")):
+        token = _squeeze(raw, vocabulary)
+        out.extend(_TEEN.get(token, token).split())
+    return out
+
+
+def _match[V](tokens: list[str], table: dict[str, list[tuple[tuple[str, ...], V]]]) -> list[tuple[int, int, V]]:
+    """Greedy longest-first phrase matches as (start, end, value), not overlapping."""
+    found: list[tuple[int, int, V]] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        for phrase, value in table.get(tokens[i], ()):
+            end = i + len(phrase)
+            if tuple(tokens[i:end]) == phrase:
+                found.append((i, end, value))
+                i = end
+                break
+        else:
+            i += 1
+    return found
+
+
+def _negated(tokens: list[str], start: int, shielded: set[int]) -> bool:
+    for j in range(start - 1, max(-1, start - 4), -1):
+        if tokens[j] in _CLAUSE_BREAKS:
+            return False
+        if tokens[j] in _NEGATORS and j not in shielded:
+            return True
+    return False
+
+
+def _custom_key(keyword: str) -> tuple[tuple[str, ...], str] | None:
+    phrase = tuple(_tokens(keyword))
+    return (phrase, CUSTOM_PREFIX + keyword.strip()) if phrase else None
+
+
+def tag(text: str, custom_keywords: Sequence[str] = ()) -> Tagged:
+    """The taxonomy topics (then the owner's ``custom:`` keywords) named in ``text``, and its polarity."""
+    text = text[:MAX_CHARS]
+    lexicon = _lexicon()
+    tokens = _tokens(text)
+
+    topic_hits = _match(tokens, lexicon.topics)
+    named = {topic for _, _, topic in topic_hits}
+    topics = [t for t in TOPICS if t in named]
+    for keyword in custom_keywords:
+        custom = _custom_key(keyword)
+        if custom is not None and custom[1] not in topics and _match(tokens, {custom[0][0]: [custom]}):
+            topics.append(custom[1])
+
+    # Negators inside a topic phrase ("khong gian", the space) negate nothing.
+    shielded = {j for start, end, _ in topic_hits for j in range(start, end) if end - start > 1}
+    positive = negative = 0
+    for start, end, sign in _match(tokens, lexicon.polarity):
+        if end - start > 1 and tokens[start] in _NEGATORS:
+            pass  # the phrase carries its own negation ("khong hai long", "never again")
+        elif _negated(tokens, start, shielded):
+            sign = -sign
+        if sign > 0:
+            positive += 1
+        else:
+            negative += 1
+    for char in text:
+        if char in _POSITIVE_EMOJI:
+            positive += 1
+        elif char in _NEGATIVE_EMOJI:
+            negative += 1
+
+    polarity = "mixed" if positive and negative else "positive" if positive else "negative" if negative else "neutral"
+    return Tagged(tuple(topics), polarity)
