@@ -49,21 +49,25 @@ _TOPIC_PHRASES: dict[str, str] = {
         cham chap, nhanh, nhanh chong, xep hang, hang dai, ra mon, len mon, mang ra, mang mon, goi mon,
         order lau, phut, tieng dong ho, 1 tieng, mot tieng, nua tieng, doi hoai, cho hoai, doi ca, cho ca,
         wait, waiting, waited, waits, slow, slowly, quick, quickly, fast, queue, queued, line, took forever,
-        forever, minutes, mins, min, hour, hours, long time, delay, delayed, prompt, promptly, speedy,
+        forever, minutes, mins, min, hour, hours, long time, delay, delayed, prompt, promptly, speedy, cho
+        mon moi, mon moi, lau lac, lau oi la lau, chua co mon, chua ai ra, chua co, phuc vu nhanh, phuc vu
+        cham, phuc vu qua cham, phuc vu lau, fast service, quick service, slow service, _long, len do, ra
+        do, right away, table ready, hang cho, ready,
     """,
     "food_drink": """
-        do an, do uong, thuc an, thuc uong, mon, mon an, mon nay, ngon, hong ngon, nuoc, nuoc uong, ca phe,
-        cafe, caphe, cf, tra, tra sua, sua, banh, banh mi, pho, bun, com, mi, mien, chao, nuong, thit, ga,
-        heo, tom, muc, hai san, rau, trai cay, sinh to, nuoc ep, da xay, bia, ruou, nhat, ngot, chua ngot,
-        cay, beo, tanh, thiu, gion, mem, khau phan, phan an, suat, ly, coc, chen, dia, menu, thuc don, huong
-        vi, nem, topping, tran chau, do uong, matcha, latte, capuchino, cappuccino, espresso, bac xiu, nau,
-        den da, food, foods, drink, drinks, coffee, tea, milk tea, taste, tastes, tasty, tasteless,
-        delicious, yummy, dish, dishes, meal, meals, menu, portion, portions, bland, salty, sweet, sour,
-        spicy, fresh, stale, burger, pizza, noodle, noodles, soup, rice, bread, cake, dessert, juice,
-        smoothie, beer, wine, chicken, beef, pork, fish, seafood, cold food, undercooked, overcooked, raw,
-        burnt, flavor, flavour, cooked, breakfast, lunch, dinner, latte, cappuccino, espresso, cocktail,
-        sandwich, salad, fries, nuoc lau, an lau, lau thai, lau nuong, man qua, qua man, hoi man, nguoi
-        ngat, do nguoi, mon nguoi, kem, banh ngot, che,
+        do an, do uong, thuc an, thuc uong, mon, mon an, mon nay, ngon, hong ngon, nuoc uong, ca phe, cafe,
+        caphe, cf, tra sua, sua, banh, banh mi, pho, bun, com, mi, nuong, thit, ga, heo, tom, muc, hai san,
+        rau, trai cay, sinh to, nuoc ep, da xay, bia, ruou, nhat, ngot, chua ngot, cay, beo, tanh, thiu,
+        gion, mem, khau phan, phan an, suat, chen, thuc don, huong         vi, nem, topping, tran chau, do
+        uong, matcha, latte, capuchino, cappuccino, espresso, bac xiu, nau, den da, food, foods, drink,
+        drinks, coffee, tea, milk tea, taste, tastes, tasty, tasteless, delicious, yummy, dish, dishes,
+        meal, meals, portion, portions, bland, salty, sweet, sour, spicy, fresh, stale, burger, pizza,
+        noodle, noodles, soup, rice, bread, cake, dessert, juice, smoothie, beer, wine, chicken, beef, pork,
+        fish, seafood, cold food, undercooked, overcooked, raw, burnt, flavor, flavour, cooked, breakfast,
+        lunch, dinner, latte, cappuccino, espresso, cocktail, sandwich, salad, fries, nuoc lau, an lau, lau
+        thai, lau nuong, man qua, qua man, hoi man, nguoi         ngat, do nguoi, mon nguoi, kem, banh ngot,
+        tra da, tra dao, tra chanh, ly tra, nuoc cam, nuoc dung, nuoc mia, nuoc ngot, nuoc cham, dia com,
+        nong hoi, chuan vi, mat vi, nhieu da, toan da, croissant, soggy, hu tieu, goi cuon, bun cha, thom,
     """,
     "staff": """
         nhan vien, phuc vu, thai do, chu quan, ong chu, ba chu, quan ly, le tan, thu ngan, bartender,
@@ -75,42 +79,47 @@ _TOPIC_PHRASES: dict[str, str] = {
         host, hostess, unfriendly, ignored, impolite, smile, smiled, smiling, kind, hon lao,
     """,
     "price": """
-        gia, gia ca, gia tien, gia ban, dat, dat qua, hoi dat, dat do, dat xat, re, gia re, hop ly, chat
-        chem, chem, tien, dang tien, xung dang, mac, moc tui, phai chang, binh dan, khuyen mai, giam gia, uu
+        gia, gia ca, gia tien, gia ban, dat qua, hoi dat, dat do, dat xat, re, gia re, hop ly, chat
+        chem, chem, dang tien, xung dang, mac, moc tui, phai chang, binh dan, khuyen mai, giam gia, uu
         dai, voucher, combo, nghin, ngan, vnd, price, prices, priced, pricey, expensive, cheap, overpriced,
         value, worth, cost, costs, costly, affordable, reasonable, rip off, ripoff, money, discount,
-        promotion, deal, bucks, mac qua, hoi mac, mac vl,
+        promotion, deal, bucks, mac qua, hoi mac, mac vl, qua dat, rat dat, dat vl, dat so voi, dat hon,
+        service charge, phu thu, surcharge, _price, gia tang, tang gia,
     """,
     "cleanliness": """
-        sach, sach se, ve sinh, nha ve sinh, nha wc, wc, toilet, ban qua, hoi ban, rat ban, ban ban, qua ban,
-        ban lam, ban the, ban vl, do qua, hoi do, rat do, qua do, do lam, do bẩn, do ban, ban do, ruoi, muoi,
-        gian bo, con gian, chuot, toc, soi toc, mui hoi, hoi thoi, boc mui, mui, ban thiu, nhop nhap, rac,
-        lau ban, lau chui, don dep, don ban, ly ban, chen ban, muong ban, nhay nhua, dinh, day dau, ban tay,
-        clean, cleaner, cleanliness, dirty, filthy, hygiene, hygienic, unhygienic, bathroom, restroom, toilets,
-        washroom, sticky, cockroach, cockroaches, flies, fly, smell, smelly, stinks, stinky, greasy, dusty,
-        hair, messy, spotless, tidy, mess, trash, bugs, bug, rats, mouse,
+        sach, sach se, ve sinh, nha ve sinh, nha wc, wc, toilet, ban qua, hoi ban, rat ban, ban ban, qua
+        ban, ban lam, ban the, ban vl, do qua, hoi do, rat do, qua do, do lam, do bẩn, do ban, ban do, ruoi,
+        gian bo, con gian, chuot, toc, soi toc, mui hoi, hoi thoi, boc mui, ban thiu, nhop nhap, rac, lau
+        ban, lau chui, don dep, don ban, ly ban, chen ban, muong ban, nhay nhua, dinh, day dau, ban tay,
+        clean, cleaner, cleanliness, dirty, filthy, hygiene, hygienic, unhygienic, bathroom, restroom,
+        toilets, washroom, sticky, cockroach, cockroaches, flies, fly, smell, smelly, stinks, stinky,
+        greasy, dusty, hair, messy, spotless, tidy, mess, trash, bugs, bug, rats, mouse, con muoi, muoi dot,
+        nhieu muoi, co mui, mui la, dau mo, khan do, khan ban, ghe ban, soap,
     """,
     "atmosphere": """
         khong gian, view, nhac, am nhac, on ao, on qua, hoi on, rat on, qua on, on lam, on vl, yen tinh,
-        dep, xinh, chill, decor, trang tri, am cung, thoang, thoang mat, mat me, nong, nong nuc, ngot ngat,
-        may lanh, dieu hoa, chat, chat choi, chat hep, dong nguoi, dong duc, chen chuc, anh sang, rong, rong
+        dep, xinh, chill, decor, trang tri, am cung, thoang, thoang mat, mat me, nong nuc, ngot ngat, may
+        lanh, dieu hoa, chat choi, chat hep, dong nguoi, dong duc, chen chuc, anh sang, rong, rong
         rai, thoai mai, cho ngoi, ban ghe, vibe, khung canh, ngoai troi, san vuon, atmosphere, ambience,
         ambiance, vibe, vibes, music, noisy, noise, loud, cozy, cosy, quiet, decor, crowded, seating, seats,
         chairs, aircon, air conditioning, hot, stuffy, cramped, space, spacious, interior, lighting, dark,
         comfortable, relaxing, peaceful, beautiful, pretty, lovely place, dong qua, qua dong, hoi dong, rat
-        dong, dong khach,
+        dong, dong khach, cho ngoi chat, chat qua, hoi chat, qua chat, chat nhu nem, nong qua, hoi nong, qua
+        nong, nong buc, wifi, o cam, quat, phong lanh, mat ruoi, hut thuoc, khoi thuoc, ban cong, hong gio,
+        phong rieng, smoke, smoking, socket, sockets,
     """,
     "parking": """
         giu xe, gui xe, bai xe, bai giu xe, cho de xe, de xe, dau xe, do xe, cho do xe, bai do, ve xe, xe
         may, xe hoi, o to, oto, dat xe, dong xe, tien xe, phi gui xe, bao ve giu xe, lay xe, dat xe,
-        parking, park, parked, car park, parking lot, valet, motorbike, scooter, garage,
+        parking, park, parked, car park, parking lot, valet, motorbike, scooter, garage, cong an, bi phat,
+        parking ticket, dau o to, dan xe, gui nha dan,
     """,
     "payment": """
         thanh toan, tra tien, chuyen khoan, ck, quet ma, quet qr, ma qr, qr, momo, zalopay, vnpay, quet the,
         the ngan hang, the tin dung, tien mat, hoa don, bill, tinh tien, tinh sai, tinh nham, thoi tien,
-        thoi thieu, thoi sai, tien thoi, tien thua, may pos, pos, vat, xuat hoa don,
-        pay, paid, paying, payment, payments, card, cards, credit card, cash, receipt, invoice, checkout,
-        charged, overcharged, change, tip, tipping, apple pay, contactless, transfer,
+        thoi thieu, thoi sai, tien thoi, tien thua, may pos, pos, vat, xuat hoa don, pay, paid, paying,
+        payment, payments, card, cards, credit card, cash, receipt, invoice, checkout, charged, overcharged,
+        change, tip, tipping, apple pay, contactless, transfer, nhan the, may card, khong nhan the,
     """,
     "delivery": """
         giao hang, giao, giao toi, giao den, giao tre, giao cham, ship, shipper, ship hang, phi ship,
@@ -122,20 +131,23 @@ _TOPIC_PHRASES: dict[str, str] = {
 }
 
 _POSITIVE = """
-    ngon, ngon lanh, tot, rat tot, tuyet, tuyet voi, xuat sac, hai long, thich, rat thich, ung, ok, oke, okie,
-    on ap, dep, xinh, sach, sach se, nhanh, nhanh chong, nhiet tinh, than thien, de thuong, lich su, chu dao,
-    vui ve, niem no, chuyen nghiep, re, hop ly, dang tien, xung dang, phai chang, am cung, chill, yen tinh,
-    thoai mai, thoang mat, rong rai, se quay lai, quay lai, ung ho, recommend, 10 diem, hoan hao, tuyet cu, dinh
-    cao, qua da, best, good, great, excellent, amazing, awesome, love, loved, lovely, nice, delicious, tasty,
-    yummy, friendly, helpful, polite, attentive, clean, spotless, cozy, cosy, quick, fast, prompt, cheap,
-    affordable, reasonable, perfect, fantastic, wonderful, enjoyed, enjoy, happy, satisfied, pleasant,
-    beautiful, fresh, worth, will come back, come back, thanks, thank you, cam on, xin cam on, thank, welcoming,
-    comfortable, relaxing, peaceful, smile, smiling, kind, well done, dinh qua,
+    ngon, ngon lanh, tot, rat tot, tuyet, tuyet voi, xuat sac, hai long, thich, rat thich, ung, on ap, dep,
+    xinh, sach, sach se, nhanh, nhanh chong, nhiet tinh, than thien, de thuong, lich su, chu dao, vui ve, niem
+    no, chuyen nghiep, re, hop ly, dang tien, xung dang, phai chang, am cung, chill, yen tinh, thoai mai, thoang
+    mat, rong rai, se quay lai, quay lai, ung ho, recommend, 10 diem, hoan hao, tuyet cu, dinh     cao, qua da,
+    best, good, great, excellent, amazing, awesome, love, loved, lovely, nice, delicious, tasty, yummy,
+    friendly, helpful, polite, attentive, clean, spotless, cozy, cosy, quick, fast, prompt, cheap, affordable,
+    reasonable, perfect, fantastic, wonderful, enjoyed, enjoy, happy, satisfied, pleasant, beautiful, fresh,
+    worth, will come back, come back, thanks, thank you, cam on, xin cam on, thank, welcoming, comfortable,
+    relaxing, peaceful, smile, smiling, kind, well done, dinh qua, ngot thanh, vua an, chuan vi, co tam, kheo
+    leo, tien loi, tien ghe, rat tien, tien qua, tien lam, free, mien phi, easy, right away, to die for, dung
+    hen, day du, thom, de chiu, nhe nhang, mat ruoi, mat me, xin, xin so, 10d, 5 sao, super, nicely, ky, can
+    than, hoi gio, ready,
 """
 _NEGATIVE = """
     te, qua te, do te, kem, chan, that vong, buc, buc minh, buc boi, kho chiu, khong hai long, cho lau, cho qua
     lau, doi lau, doi qua lau, lau qua, qua lau, lau lam, lau vl, hoi lau, rat lau, lau the, lau ghe, doi hoai,
-    cho hoai, cham, cham chap, dat, dat qua, hoi dat, dat do, dat xat, chat chem, chem, ban qua, hoi ban, rat
+    cho hoai, cham, cham chap, dat qua, hoi dat, dat do, dat xat, chat chem, chem, ban qua, hoi ban, rat
     ban, ban ban, qua ban, ban lam, ban the, ban vl, do qua, hoi do, rat do, qua do, do lam, ban thiu, nhop
     nhap, mui hoi, hoi thoi, boc mui, ruoi, gian bo, con gian, chuot, soi toc, on ao, on qua, hoi on, rat on,
     qua on, on lam, on vl, nong nuc, ngot ngat, chat hep, chen chuc, cau cau, cau co, khinh khinh, tho lo, hach
@@ -149,7 +161,12 @@ _NEGATIVE = """
     disappointing, disappointment, unfriendly, ignored, impolite, unhygienic, waited, took forever, forever,
     never again, not coming back, spilled, spilt, leaked, leaking, mess, messy, overcharged, broken, hate,
     hated, annoying, unacceptable, meh, mediocre, complain, complaint, phan nan, ugly, tasteless, mac qua, hoi
-    mac, do nguoi, mon nguoi, hon lao,
+    mac, do nguoi, mon nguoi, hon lao, qua dat, rat dat, dat vl, dat so voi, dat hon, mon moi, lau lac, hoai,
+    vai, loi lom, chui the, long ngong, kho khoc, chua le, toan da, nham, lung tung, vat va, chat, chat cung,
+    nguy hiem, bung, cancel, lost, kidding, hidden, no soap, no signs, nowhere, only take, mat lanh, coc, tang,
+    khong ai, chua ai, chua co, mat vi, nhieu da, nhu nem, soggy, twice, loi, over an hour, an hour, 1 tieng,
+    mot tieng, nua tieng, ate my, not so much, just okay, never coming back, wont come back, _long, khong duoc,
+    troi, it com, vai lat, hut thuoc, hoi, khong dem, khong chao, cai, khong tuoi, nho xiu, be xiu,
 """
 
 # Standalone tokens rewritten before matching: teen-code and common misspellings, folded.
@@ -247,6 +264,10 @@ _CLAUSE_BREAKS = frozenset(
     ["nhung", "ma", "but", "however", "though", "although", "tuy", "con", "va", "and", ",", ".", "!", "?", ";", ":"]
 )
 _TOKEN = re.compile(r"[a-z0-9]+|[,.!?;:]")
+_AMOUNT = re.compile(r"\d+k")  # "35k": a price in thousands of dong
+_MINUTES = re.compile(r"(\d+)(p|ph|phut|min|mins|minutes)")  # "20p", "40mins"
+_MINUTE_WORDS = frozenset(("p", "ph", "phut", "min", "mins", "minutes"))
+LONG_WAIT_MINUTES = 10  # a stated wait this long reads as a complaint
 
 _POSITIVE_EMOJI = frozenset("😍😊😀😁😄😃😆🙂☺👍❤💕💖💯👌🥰😋🤤🤩😘👏🎉⭐✨💗💓🌟😻🙌")
 _NEGATIVE_EMOJI = frozenset("😡😠🤬👎😤😒😞😢😭💩🤮🤢🙄😩😫😑😕☹🙁😔😓😣😖💔😾🥵")
@@ -307,7 +328,18 @@ def _squeeze(token: str, vocabulary: frozenset[str]) -> str:
 def _tokens(text: str) -> list[str]:
     vocabulary = _lexicon().vocabulary
     out: list[str] = []
-    for raw in _TOKEN.findall(_fold(text).replace("'", "").replace("’", "")):
+    raw_tokens = _TOKEN.findall(_fold(text).replace("'", "").replace("’", ""))
+    for i, raw in enumerate(raw_tokens):
+        minutes = _MINUTES.fullmatch(raw)
+        if minutes is None and raw.isdigit() and i + 1 < len(raw_tokens) and raw_tokens[i + 1] in _MINUTE_WORDS:
+            minutes = _MINUTES.fullmatch(raw + raw_tokens[i + 1])
+        if minutes is not None:
+            # A stated duration names the wait; a long one is also a complaint ("doi 20p", "40 minutes").
+            out.append("_long" if int(minutes.group(1)) >= LONG_WAIT_MINUTES else "phut")
+            continue
+        if _AMOUNT.fullmatch(raw):
+            out.append("_price")
+            continue
         token = _squeeze(raw, vocabulary)
         out.extend(_TEEN.get(token, token).split())
     return out
@@ -351,6 +383,8 @@ def tag(text: str, custom_keywords: Sequence[str] = ()) -> Tagged:
 
     topic_hits = _match(tokens, lexicon.topics)
     named = {topic for _, _, topic in topic_hits}
+    if "delivery" in named:
+        named.discard("wait")  # waiting for a courier is the delivery's fault, not the shop floor's
     topics = [t for t in TOPICS if t in named]
     for keyword in custom_keywords:
         custom = _custom_key(keyword)
