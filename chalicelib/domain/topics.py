@@ -55,19 +55,20 @@ _TOPIC_PHRASES: dict[str, str] = {
         do, right away, table ready, hang cho, ready,
     """,
     "food_drink": """
-        do an, do uong, thuc an, thuc uong, mon, mon an, mon nay, ngon, hong ngon, nuoc uong, ca phe, cafe,
-        caphe, cf, tra sua, sua, banh, banh mi, pho, bun, com, mi, nuong, thit, ga, heo, tom, muc, hai san,
-        rau, trai cay, sinh to, nuoc ep, da xay, bia, ruou, nhat, ngot, chua ngot, cay, beo, tanh, thiu,
-        gion, mem, khau phan, phan an, suat, chen, thuc don, huong         vi, nem, topping, tran chau, do
-        uong, matcha, latte, capuchino, cappuccino, espresso, bac xiu, nau, den da, food, foods, drink,
-        drinks, coffee, tea, milk tea, taste, tastes, tasty, tasteless, delicious, yummy, dish, dishes,
-        meal, meals, portion, portions, bland, salty, sweet, sour, spicy, fresh, stale, burger, pizza,
-        noodle, noodles, soup, rice, bread, cake, dessert, juice, smoothie, beer, wine, chicken, beef, pork,
-        fish, seafood, cold food, undercooked, overcooked, raw, burnt, flavor, flavour, cooked, breakfast,
-        lunch, dinner, latte, cappuccino, espresso, cocktail, sandwich, salad, fries, nuoc lau, an lau, lau
-        thai, lau nuong, man qua, qua man, hoi man, nguoi         ngat, do nguoi, mon nguoi, kem, banh ngot,
-        tra da, tra dao, tra chanh, ly tra, nuoc cam, nuoc dung, nuoc mia, nuoc ngot, nuoc cham, dia com,
-        nong hoi, chuan vi, mat vi, nhieu da, toan da, croissant, soggy, hu tieu, goi cuon, bun cha, thom,
+        do an, do uong, thuc an, thuc uong, mon, mon an, mon nay, ngon, nuoc uong, ca phe, cafe, caphe, cf,
+        tra sua, sua, banh, banh mi, pho, bun, com, mi, nuong, thit, ga, heo, tom, muc, hai san, rau, trai
+        cay, sinh to, nuoc ep, da xay, bia, ruou, nhat, ngot, chua ngot, cay, beo, tanh, thiu, gion, mem,
+        khau phan, phan an, suat, chen, thuc don, huong         vi, topping, tran chau, do         uong,
+        matcha, latte, capuchino, cappuccino, espresso, bac xiu, nau, den da, food, foods, drink, drinks,
+        coffee, tea, milk tea, taste, tastes, tasty, tasteless, delicious, yummy, dish, dishes, meal, meals,
+        portion, portions, bland, salty, sweet, sour, spicy, fresh, stale, burger, pizza, noodle, noodles,
+        soup, rice, bread, cake, dessert, juice, smoothie, beer, wine, chicken, beef, pork, fish, seafood,
+        cold food, undercooked, overcooked, raw, burnt, flavor, flavour, cooked, breakfast, lunch, dinner,
+        latte, cappuccino, espresso, cocktail, sandwich, salad, fries, nuoc lau, an lau, lau         thai,
+        lau nuong, man qua, qua man, hoi man, nguoi         ngat, do nguoi, mon nguoi, kem, banh ngot, tra
+        da, tra dao, tra chanh, ly tra, nuoc cam, nuoc dung, nuoc mia, nuoc ngot, nuoc cham, dia com, nong
+        hoi, chuan vi, mat vi, nhieu da, toan da, croissant, soggy, hu tieu, goi cuon, bun cha, thom, chua
+        cay, trong ly, trong to, trong mon, trong do an, nem ran, nem nuong,
     """,
     "staff": """
         nhan vien, phuc vu, thai do, chu quan, ong chu, ba chu, quan ly, le tan, thu ngan, bartender,
@@ -90,11 +91,11 @@ _TOPIC_PHRASES: dict[str, str] = {
         sach, sach se, ve sinh, nha ve sinh, nha wc, wc, toilet, ban qua, hoi ban, rat ban, ban ban, qua
         ban, ban lam, ban the, ban vl, do qua, hoi do, rat do, qua do, do lam, do bẩn, do ban, ban do, ruoi,
         gian bo, con gian, chuot, toc, soi toc, mui hoi, hoi thoi, boc mui, ban thiu, nhop nhap, rac, lau
-        ban, lau chui, don dep, don ban, ly ban, chen ban, muong ban, nhay nhua, dinh, day dau, ban tay,
-        clean, cleaner, cleanliness, dirty, filthy, hygiene, hygienic, unhygienic, bathroom, restroom,
-        toilets, washroom, sticky, cockroach, cockroaches, flies, fly, smell, smelly, stinks, stinky,
-        greasy, dusty, hair, messy, spotless, tidy, mess, trash, bugs, bug, rats, mouse, con muoi, muoi dot,
-        nhieu muoi, co mui, mui la, dau mo, khan do, khan ban, ghe ban, soap,
+        ban, lau chui, don dep, don ban, ly ban, chen ban, muong ban, nhay nhua, day dau, ban tay, clean,
+        cleaner, cleanliness, dirty, filthy, hygiene, hygienic, unhygienic, bathroom, restroom, toilets,
+        washroom, sticky, cockroach, cockroaches, flies, fly, smell, smelly, stinks, stinky, greasy, dusty,
+        hair, messy, spotless, tidy, mess, trash, bugs, bug, rats, mouse, con muoi, muoi dot, nhieu muoi, co
+        mui, mui la, dau mo, khan do, khan ban, ghe ban, soap, dinh dau, dinh dau mo, dinh nhop, thom tho,
     """,
     "atmosphere": """
         khong gian, view, nhac, am nhac, on ao, on qua, hoi on, rat on, qua on, on lam, on vl, yen tinh,
@@ -102,11 +103,12 @@ _TOPIC_PHRASES: dict[str, str] = {
         lanh, dieu hoa, chat choi, chat hep, dong nguoi, dong duc, chen chuc, anh sang, rong, rong
         rai, thoai mai, cho ngoi, ban ghe, vibe, khung canh, ngoai troi, san vuon, atmosphere, ambience,
         ambiance, vibe, vibes, music, noisy, noise, loud, cozy, cosy, quiet, decor, crowded, seating, seats,
-        chairs, aircon, air conditioning, hot, stuffy, cramped, space, spacious, interior, lighting, dark,
+        chairs, aircon, air conditioning, stuffy, cramped, space, spacious, interior, lighting, dark,
         comfortable, relaxing, peaceful, beautiful, pretty, lovely place, dong qua, qua dong, hoi dong, rat
         dong, dong khach, cho ngoi chat, chat qua, hoi chat, qua chat, chat nhu nem, nong qua, hoi nong, qua
         nong, nong buc, wifi, o cam, quat, phong lanh, mat ruoi, hut thuoc, khoi thuoc, ban cong, hong gio,
-        phong rieng, smoke, smoking, socket, sockets,
+        phong rieng, smoke, smoking, socket, sockets, wifi cham, wifi yeu, mang cham, too hot, so hot, hot
+        inside, very hot,
     """,
     "parking": """
         giu xe, gui xe, bai xe, bai giu xe, cho de xe, de xe, dau xe, do xe, cho do xe, bai do, ve xe, xe
@@ -117,9 +119,10 @@ _TOPIC_PHRASES: dict[str, str] = {
     "payment": """
         thanh toan, tra tien, chuyen khoan, ck, quet ma, quet qr, ma qr, qr, momo, zalopay, vnpay, quet the,
         the ngan hang, the tin dung, tien mat, hoa don, bill, tinh tien, tinh sai, tinh nham, thoi tien,
-        thoi thieu, thoi sai, tien thoi, tien thua, may pos, pos, vat, xuat hoa don, pay, paid, paying,
-        payment, payments, card, cards, credit card, cash, receipt, invoice, checkout, charged, overcharged,
-        change, tip, tipping, apple pay, contactless, transfer, nhan the, may card, khong nhan the,
+        thoi thieu, thoi sai, tien thoi, tien thua, may pos, pos, xuat hoa don, pay, paid, paying, payment,
+        payments, card, cards, credit card, cash, receipt, invoice, checkout, charged, overcharged, change,
+        tip, tipping, apple pay, contactless, transfer, nhan the, may card, khong nhan the, hoa don vat,
+        xuat vat, the check, for the check,
     """,
     "delivery": """
         giao hang, giao, giao toi, giao den, giao tre, giao cham, ship, shipper, ship hang, phi ship,
@@ -142,7 +145,14 @@ _POSITIVE = """
     relaxing, peaceful, smile, smiling, kind, well done, dinh qua, ngot thanh, vua an, chuan vi, co tam, kheo
     leo, tien loi, tien ghe, rat tien, tien qua, tien lam, free, mien phi, easy, right away, to die for, dung
     hen, day du, thom, de chiu, nhe nhang, mat ruoi, mat me, xin, xin so, 10d, 5 sao, super, nicely, ky, can
-    than, hoi gio, ready,
+    than, hoi gio, ready, nong hoi, tien, khong phai cho, khong phai doi, khong phai cho doi, no wait, no
+    waiting, no queue, khong can cho, khong cho lau,
+"""
+# Phrases that hold a cue word without its sense ("hu tieu" is a noodle, not "hư"; "chat luong" is quality,
+# not "chật"): they count for neither side and keep the word from being read alone.
+_NEUTRAL = """
+    hu tieu, banh ngot, nuoc ngot, gia dinh, lau doi, chua cay, chua ngot, chat luong, tinh tien, tra tien,
+    thoi tien, rut tien, thu tien, tien mat, tien ship, tien do an, tien xe, chuyen tien, xin loi, vat va,
 """
 _NEGATIVE = """
     te, qua te, do te, kem, chan, that vong, buc, buc minh, buc boi, kho chiu, khong hai long, cho lau, cho qua
@@ -166,7 +176,9 @@ _NEGATIVE = """
     nguy hiem, bung, cancel, lost, kidding, hidden, no soap, no signs, nowhere, only take, mat lanh, coc, tang,
     khong ai, chua ai, chua co, mat vi, nhieu da, nhu nem, soggy, twice, loi, over an hour, an hour, 1 tieng,
     mot tieng, nua tieng, ate my, not so much, just okay, never coming back, wont come back, _long, khong duoc,
-    troi, it com, vai lat, hut thuoc, hoi, khong dem, khong chao, cai, khong tuoi, nho xiu, be xiu,
+    it com, vai lat, hut thuoc, hoi, khong dem, khong chao, cai, khong tuoi, nho xiu, be xiu, kho, cao qua, gia
+    cao, cao, khong dang, dai qua, rac, dau mo, nong qua, khong co, khong nhan, khong thay, doi mai, cho mai,
+    cat co, lau oi la lau, mac vl, cockroach, tron truot, no het, bi no, phai doi, phai cho, cho doi,
 """
 
 # Standalone tokens rewritten before matching: teen-code and common misspellings, folded.
@@ -269,7 +281,7 @@ _MINUTES = re.compile(r"(\d+)(p|ph|phut|min|mins|minutes)")  # "20p", "40mins"
 _MINUTE_WORDS = frozenset(("p", "ph", "phut", "min", "mins", "minutes"))
 LONG_WAIT_MINUTES = 10  # a stated wait this long reads as a complaint
 
-_POSITIVE_EMOJI = frozenset("😍😊😀😁😄😃😆🙂☺👍❤💕💖💯👌🥰😋🤤🤩😘👏🎉⭐✨💗💓🌟😻🙌")
+_POSITIVE_EMOJI = frozenset("😍😊😀😁😄😃😆🙂☺👍❤💕💖💯🥰😋🤤🤩😘👏🎉⭐✨💗💓🌟😻🙌")
 _NEGATIVE_EMOJI = frozenset("😡😠🤬👎😤😒😞😢😭💩🤮🤢🙄😩😫😑😕☹🙁😔😓😣😖💔😾🥵")
 
 
@@ -300,7 +312,7 @@ def _lexicon() -> _Lexicon:
         for phrase in _phrases(spec):
             topics.setdefault(phrase[0], []).append((phrase, topic))
             vocabulary.update(phrase)
-    for spec, sign in ((_POSITIVE, 1), (_NEGATIVE, -1)):
+    for spec, sign in ((_POSITIVE, 1), (_NEGATIVE, -1), (_NEUTRAL, 0)):
         for phrase in _phrases(spec):
             polarity.setdefault(phrase[0], []).append((phrase, sign))
             vocabulary.update(phrase)
@@ -361,12 +373,26 @@ def _match[V](tokens: list[str], table: dict[str, list[tuple[tuple[str, ...], V]
     return found
 
 
-def _negated(tokens: list[str], start: int, shielded: set[int]) -> bool:
+def _negator_of(tokens: list[str], start: int, shielded: set[int]) -> int | None:
+    """The index of the negator governing the cue at ``start``: up to three tokens before, same clause."""
     for j in range(start - 1, max(-1, start - 4), -1):
         if tokens[j] in _CLAUSE_BREAKS:
-            return False
+            return None
         if tokens[j] in _NEGATORS and j not in shielded:
-            return True
+            return j
+    return None
+
+
+_CONTRASTS = frozenset(("nhung", "but", "however"))
+
+
+def _contrasted(tokens: list[str], topic_hits: list[tuple[int, int, str]]) -> bool:
+    for j, token in enumerate(tokens):
+        if token in _CONTRASTS:
+            before = {t for _, end, t in topic_hits if end <= j}
+            after = {t for start, _, t in topic_hits if start > j}
+            if before and after - before:
+                return True
     return False
 
 
@@ -394,20 +420,33 @@ def tag(text: str, custom_keywords: Sequence[str] = ()) -> Tagged:
     # Negators inside a topic phrase ("khong gian", the space) negate nothing.
     shielded = {j for start, end, _ in topic_hits for j in range(start, end) if end - start > 1}
     positive = negative = 0
+    cue_starts: set[int] = set()
+    governing: set[int] = set()  # negators that some cue answers to
     for start, end, sign in _match(tokens, lexicon.polarity):
+        cue_starts.add(start)
         if end - start > 1 and tokens[start] in _NEGATORS:
-            pass  # the phrase carries its own negation ("khong hai long", "never again")
-        elif _negated(tokens, start, shielded):
-            sign = -sign
+            governing.add(start)  # the phrase carries its own negation ("khong hai long", "never again")
+        else:
+            negator = _negator_of(tokens, start, shielded)
+            if negator is not None:
+                governing.add(negator)
+                sign = -sign
         if sign > 0:
             positive += 1
-        else:
+        elif sign < 0:
             negative += 1
+    # A negator with no cue after it mostly reports something missing or refused ("ko nhận thẻ", "no soap",
+    # "không đưa bill"): a complaint.
+    negative += sum(
+        1 for j, token in enumerate(tokens) if token in _NEGATORS and j not in shielded and j not in governing
+    )
     for char in text:
         if char in _POSITIVE_EMOJI:
             positive += 1
         elif char in _NEGATIVE_EMOJI:
             negative += 1
 
+    if positive and not negative and _contrasted(tokens, topic_hits):
+        negative += 1  # "view đẹp nhưng toilet dơ": praise, then "but" and another topic is a complaint
     polarity = "mixed" if positive and negative else "positive" if positive else "negative" if negative else "neutral"
     return Tagged(tuple(topics), polarity)
