@@ -133,6 +133,12 @@ _TOPIC_PHRASES: dict[str, str] = {
     """,
 }
 
+# Phrases holding a topic's word in another sense ("gia dinh" family, not "gia" price; "lau doi" long-standing,
+# not a long wait): matched like topics so the word is consumed, and name nothing.
+_NOT_A_TOPIC = """
+    gia dinh, lau doi, xu ly, chat luong, quan ly xu ly, gia su, lau roi, lau lam moi, tu lau,
+"""
+
 _POSITIVE = """
     ngon, ngon lanh, tot, rat tot, tuyet, tuyet voi, xuat sac, hai long, thich, rat thich, ung, on ap, dep,
     xinh, sach, sach se, nhanh, nhanh chong, nhiet tinh, than thien, de thuong, lich su, chu dao, vui ve, niem
@@ -312,12 +318,18 @@ def _lexicon() -> _Lexicon:
         for phrase in _phrases(spec):
             topics.setdefault(phrase[0], []).append((phrase, topic))
             vocabulary.update(phrase)
+    for phrase in _phrases(_NOT_A_TOPIC):
+        topics.setdefault(phrase[0], []).append((phrase, ""))
+        vocabulary.update(phrase)
     for spec, sign in ((_POSITIVE, 1), (_NEGATIVE, -1), (_NEUTRAL, 0)):
         for phrase in _phrases(spec):
             polarity.setdefault(phrase[0], []).append((phrase, sign))
             vocabulary.update(phrase)
-    for entries in (*topics.values(), *polarity.values()):
-        entries.sort(key=lambda entry: -len(entry[0]))
+    # Longest phrase first, so "khong gian" wins over "khong" and "cho lau qua" over "cho lau".
+    for topic_entries in topics.values():
+        topic_entries.sort(key=lambda entry: -len(entry[0]))
+    for cue_entries in polarity.values():
+        cue_entries.sort(key=lambda entry: -len(entry[0]))
     vocabulary.update(_NEGATORS, _CLAUSE_BREAKS)
     return _Lexicon(topics, polarity, frozenset(vocabulary))
 
