@@ -291,17 +291,30 @@ _POSITIVE_EMOJI = frozenset("😍😊😀😁😄😃😆🙂☺👍❤💕💖�
 _NEGATIVE_EMOJI = frozenset("😡😠🤬👎😤😒😞😢😭💩🤮🤢🙄😩😫😑😕☹🙁😔😓😣😖💔😾🥵")
 
 
+# first token -> [(phrase length, {phrase tokens: topic or polarity})], longest first: one slice and one
+# dict lookup per length tried, whatever the number of phrases sharing a first word.
+type _Table[V] = dict[str, list[tuple[int, dict[tuple[str, ...], V]]]]
+
+
+def _index[V](entries: list[tuple[tuple[str, ...], V]]) -> _Table[V]:
+    grouped: dict[str, dict[int, dict[tuple[str, ...], V]]] = {}
+    for phrase, value in entries:
+        # The first listing of a phrase wins (topics in taxonomy order).
+        grouped.setdefault(phrase[0], {}).setdefault(len(phrase), {}).setdefault(phrase, value)
+    return {first: sorted(by_length.items(), reverse=True) for first, by_length in grouped.items()}
+
+
 class _Lexicon(NamedTuple):
-    # first token -> [(phrase tokens, topic or polarity)], longest phrase first
-    topics: dict[str, list[tuple[tuple[str, ...], str]]]
-    polarity: dict[str, list[tuple[tuple[str, ...], int]]]
+    topics: _Table[str]
+    polarity: _Table[int]
     vocabulary: frozenset[str]
 
 
 def _fold(text: str) -> str:
+    # Every Vietnamese letter but đ decomposes to an ASCII letter plus marks; what is left outside ASCII
+    # (emoji, other scripts) is no token anyway (emoji are read from the original text).
     text = text.lower().replace("đ", "d")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def _phrases(spec: str) -> list[tuple[str, ...]]:
@@ -311,27 +324,22 @@ def _phrases(spec: str) -> list[tuple[str, ...]]:
 
 @cache
 def _lexicon() -> _Lexicon:
-    topics: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    polarity: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    topics: list[tuple[tuple[str, ...], str]] = []
+    polarity: list[tuple[tuple[str, ...], int]] = []
     vocabulary: set[str] = set()
     for topic, spec in _TOPIC_PHRASES.items():
         for phrase in _phrases(spec):
-            topics.setdefault(phrase[0], []).append((phrase, topic))
+            topics.append((phrase, topic))
             vocabulary.update(phrase)
     for phrase in _phrases(_NOT_A_TOPIC):
-        topics.setdefault(phrase[0], []).append((phrase, ""))
+        topics.append((phrase, ""))
         vocabulary.update(phrase)
     for spec, sign in ((_POSITIVE, 1), (_NEGATIVE, -1), (_NEUTRAL, 0)):
         for phrase in _phrases(spec):
-            polarity.setdefault(phrase[0], []).append((phrase, sign))
+            polarity.append((phrase, sign))
             vocabulary.update(phrase)
-    # Longest phrase first, so "khong gian" wins over "khong" and "cho lau qua" over "cho lau".
-    for topic_entries in topics.values():
-        topic_entries.sort(key=lambda entry: -len(entry[0]))
-    for cue_entries in polarity.values():
-        cue_entries.sort(key=lambda entry: -len(entry[0]))
     vocabulary.update(_NEGATORS, _CLAUSE_BREAKS)
-    return _Lexicon(topics, polarity, frozenset(vocabulary))
+    return _Lexicon(_index(topics), _index(polarity), frozenset(vocabulary))
 
 
 _RUN3 = re.compile(r"(.)\1{2,}")
@@ -354,14 +362,14 @@ def _tokens(text: str) -> list[str]:
     out: list[str] = []
     raw_tokens = _TOKEN.findall(_fold(text).replace("'", "").replace("’", ""))
     for i, raw in enumerate(raw_tokens):
-        minutes = _MINUTES.fullmatch(raw)
+        minutes = _MINUTES.fullmatch(raw) if raw[0].isdigit() else None
         if minutes is None and raw.isdigit() and i + 1 < len(raw_tokens) and raw_tokens[i + 1] in _MINUTE_WORDS:
             minutes = _MINUTES.fullmatch(raw + raw_tokens[i + 1])
         if minutes is not None:
             # A stated duration names the wait; a long one is also a complaint ("doi 20p", "40 minutes").
             out.append("_long" if int(minutes.group(1)) >= LONG_WAIT_MINUTES else "phut")
             continue
-        if _AMOUNT.fullmatch(raw):
+        if raw[0].isdigit() and _AMOUNT.fullmatch(raw):
             out.append("_price")
             continue
         token = _squeeze(raw, vocabulary)
@@ -369,16 +377,16 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
-def _match[V](tokens: list[str], table: dict[str, list[tuple[tuple[str, ...], V]]]) -> list[tuple[int, int, V]]:
+def _match[V](tokens: list[str], table: _Table[V]) -> list[tuple[int, int, V]]:
     """Greedy longest-first phrase matches as (start, end, value), not overlapping."""
     found: list[tuple[int, int, V]] = []
     i, n = 0, len(tokens)
     while i < n:
-        for phrase, value in table.get(tokens[i], ()):
-            end = i + len(phrase)
-            if tuple(tokens[i:end]) == phrase:
-                found.append((i, end, value))
-                i = end
+        for length, phrases in table.get(tokens[i], ()):
+            value = phrases.get(tuple(tokens[i : i + length]))
+            if value is not None:
+                found.append((i, i + length, value))
+                i += length
                 break
         else:
             i += 1
@@ -426,7 +434,7 @@ def tag(text: str, custom_keywords: Sequence[str] = ()) -> Tagged:
     topics = [t for t in TOPICS if t in named]
     for keyword in custom_keywords:
         custom = _custom_key(keyword)
-        if custom is not None and custom[1] not in topics and _match(tokens, {custom[0][0]: [custom]}):
+        if custom is not None and custom[1] not in topics and _match(tokens, _index([custom])):
             topics.append(custom[1])
 
     # Negators inside a topic phrase ("khong gian", the space) negate nothing.
