@@ -28,12 +28,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 TOPICS = ("wait", "food_drink", "staff", "price", "cleanliness", "atmosphere", "parking", "payment", "delivery")
 CUSTOM_PREFIX = "custom:"
-MAX_CHARS = 5000  # a comment is capped upstream; this bounds the work if one is not
+MAX_CHARS = 2000  # as models.MAX_COMMENT_CHARS (not imported: pydantic is no cheap import); bounds the work
 
 
 class Tagged(NamedTuple):
@@ -358,7 +358,6 @@ def _squeeze(token: str, vocabulary: frozenset[str]) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    vocabulary = _lexicon().vocabulary
     out: list[str] = []
     raw_tokens = _TOKEN.findall(_fold(text).replace("'", "").replace("’", ""))
     for i, raw in enumerate(raw_tokens):
@@ -372,9 +371,14 @@ def _tokens(text: str) -> list[str]:
         if raw[0].isdigit() and _AMOUNT.fullmatch(raw):
             out.append("_price")
             continue
-        token = _squeeze(raw, vocabulary)
-        out.extend(_TEEN.get(token, token).split())
+        out.extend(_word(raw))
     return out
+
+
+@lru_cache(maxsize=8192)  # words repeat across comments; bounded so a container's memory stays flat
+def _word(raw: str) -> tuple[str, ...]:
+    token = _squeeze(raw, _lexicon().vocabulary)
+    return tuple(_TEEN.get(token, token).split())
 
 
 def _match[V](tokens: list[str], table: _Table[V]) -> list[tuple[int, int, V]]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.topics import TOPICS, Tagged, tag
+from chalicelib.domain.models import MAX_COMMENT_CHARS
+from chalicelib.domain.topics import MAX_CHARS, TOPICS, Tagged, tag
 
 
 def test_the_taxonomy_keys_are_exactly_the_product_contracts() -> None:
@@ -138,16 +139,20 @@ def test_an_owners_keyword_matches_whole_words_only() -> None:
     assert tag("ngon", ["", "  "]).topics == ("food_drink",)  # blank keywords name nothing
 
 
+def test_the_tagger_reads_as_far_as_a_stored_comment_can_be_long() -> None:
+    assert MAX_CHARS == MAX_COMMENT_CHARS
+
+
 def test_a_comment_naming_nothing_is_neutral_with_no_topics() -> None:
     assert tag("") == Tagged((), "neutral")
     assert tag("   ") == Tagged((), "neutral")
     assert tag("hôm nay thứ bảy") == Tagged((), "neutral")
 
 
-def test_a_2000_character_comment_is_tagged_from_all_of_it() -> None:
-    filler = "hôm nay đi cùng gia đình, " * 80
+def test_the_longest_comment_the_api_accepts_is_tagged_from_all_of_it() -> None:
+    filler = "hôm nay đi cùng gia đình, " * 75
     text = "Cà phê ngon. " + filler + " Nhưng không có chỗ gửi xe."
-    assert len(text) >= 2000
+    assert 1950 <= len(text) <= MAX_COMMENT_CHARS
     result = tag(text)
     assert result.topics == ("food_drink", "parking")
     assert result.polarity == "mixed"
