@@ -50,9 +50,12 @@ _TOPIC_PHRASES: dict[str, str] = {
         order lau, phut, tieng dong ho, 1 tieng, mot tieng, nua tieng, doi hoai, cho hoai, doi ca, cho ca,
         wait, waiting, waited, waits, slow, slowly, quick, quickly, fast, queue, queued, line, took forever,
         forever, minutes, mins, min, hour, hours, long time, delay, delayed, prompt, promptly, speedy, cho
-        mon moi, mon moi, lau lac, lau oi la lau, chua co mon, chua ai ra, chua co, phuc vu nhanh, phuc vu
+        mon moi, lau lac, lau oi la lau, chua co mon, chua ai ra, chua co, phuc vu nhanh, phuc vu
         cham, phuc vu qua cham, phuc vu lau, fast service, quick service, slow service, _long, len do, ra
-        do, right away, table ready, hang cho, ready,
+        do, right away, table ready, hang cho, ready, doi mon moi, doi muon xiu, cho muon xiu, doi muon
+        chet, cho muon chet, doi gay co, cho gay co, cho dai co, doi dai co, lau vai, doi cả, waited ages,
+        ages, took ages, took so long, so long, too long, long wait, no wait, no waiting, no queue, service
+        was slow, served quickly,
     """,
     "food_drink": """
         do an, do uong, thuc an, thuc uong, mon, mon an, mon nay, ngon, nuoc uong, ca phe, cafe, caphe, cf,
@@ -68,7 +71,7 @@ _TOPIC_PHRASES: dict[str, str] = {
         lau nuong, man qua, qua man, hoi man, nguoi         ngat, do nguoi, mon nguoi, kem, banh ngot, tra
         da, tra dao, tra chanh, ly tra, nuoc cam, nuoc dung, nuoc mia, nuoc ngot, nuoc cham, dia com, nong
         hoi, chuan vi, mat vi, nhieu da, toan da, croissant, soggy, hu tieu, goi cuon, bun cha, thom, chua
-        cay, trong ly, trong to, trong mon, trong do an, nem ran, nem nuong,
+        cay, trong ly, trong to, trong mon, trong do an, nem ran, nem nuong, mon moi, thu mon,
     """,
     "staff": """
         nhan vien, phuc vu, thai do, chu quan, ong chu, ba chu, quan ly, le tan, thu ngan, bartender,
@@ -152,13 +155,14 @@ _POSITIVE = """
     leo, tien loi, tien ghe, rat tien, tien qua, tien lam, free, mien phi, easy, right away, to die for, dung
     hen, day du, thom, de chiu, nhe nhang, mat ruoi, mat me, xin, xin so, 10d, 5 sao, super, nicely, ky, can
     than, hoi gio, ready, nong hoi, tien, khong phai cho, khong phai doi, khong phai cho doi, no wait, no
-    waiting, no queue, khong can cho, khong cho lau,
+    waiting, no queue, khong can cho, khong cho lau, served quickly,
 """
 # Phrases that hold a cue word without its sense ("hu tieu" is a noodle, not "hư"; "chat luong" is quality,
 # not "chật"): they count for neither side and keep the word from being read alone.
 _NEUTRAL = """
-    hu tieu, banh ngot, nuoc ngot, gia dinh, lau doi, chua cay, chua ngot, chat luong, tinh tien, tra tien,
-    thoi tien, rut tien, thu tien, tien mat, tien ship, tien do an, tien xe, chuyen tien, xin loi, vat va,
+    hu tieu, banh ngot, nuoc ngot, gia dinh, lau doi, chua cay, chua ngot, chat luong, tinh tien, tra tien, thoi
+    tien, rut tien, thu tien, tien mat, tien ship, tien do an, tien xe, chuyen tien, xin loi, vat va, khong co y
+    kien, khong co gi, khong co gop y, khong y kien, nothing to add, no comment, till late, open late, mon moi,
 """
 _NEGATIVE = """
     te, qua te, do te, kem, chan, that vong, buc, buc minh, buc boi, kho chiu, khong hai long, cho lau, cho qua
@@ -177,14 +181,15 @@ _NEGATIVE = """
     disappointing, disappointment, unfriendly, ignored, impolite, unhygienic, waited, took forever, forever,
     never again, not coming back, spilled, spilt, leaked, leaking, mess, messy, overcharged, broken, hate,
     hated, annoying, unacceptable, meh, mediocre, complain, complaint, phan nan, ugly, tasteless, mac qua, hoi
-    mac, do nguoi, mon nguoi, hon lao, qua dat, rat dat, dat vl, dat so voi, dat hon, mon moi, lau lac, hoai,
-    vai, loi lom, chui the, long ngong, kho khoc, chua le, toan da, nham, lung tung, vat va, chat, chat cung,
-    nguy hiem, bung, cancel, lost, kidding, hidden, no soap, no signs, nowhere, only take, mat lanh, coc, tang,
-    khong ai, chua ai, chua co, mat vi, nhieu da, nhu nem, soggy, twice, loi, over an hour, an hour, 1 tieng,
-    mot tieng, nua tieng, ate my, not so much, just okay, never coming back, wont come back, _long, khong duoc,
-    it com, vai lat, hut thuoc, hoi, khong dem, khong chao, cai, khong tuoi, nho xiu, be xiu, kho, cao qua, gia
-    cao, cao, khong dang, dai qua, rac, dau mo, nong qua, khong co, khong nhan, khong thay, doi mai, cho mai,
-    cat co, lau oi la lau, mac vl, cockroach, tron truot, no het, bi no, phai doi, phai cho, cho doi,
+    mac, do nguoi, mon nguoi, hon lao, qua dat, rat dat, dat vl, dat so voi, dat hon, lau lac, hoai, vai, loi
+    lom, chui the, long ngong, kho khoc, chua le, toan da, nham, lung tung, vat va, chat, chat cung, nguy hiem,
+    bung, cancel, lost, kidding, hidden, no soap, no signs, nowhere, only take, mat lanh, coc, tang, khong ai,
+    chua ai, chua co, mat vi, nhieu da, nhu nem, soggy, twice, loi, over an hour, an hour, 1 tieng, mot tieng,
+    nua tieng, ate my, not so much, just okay, never coming back, wont come back, _long, khong duoc, it com, vai
+    lat, hut thuoc, hoi, khong dem, khong chao, cai, khong tuoi, nho xiu, be xiu, kho, cao qua, gia     cao,
+    cao, khong dang, dai qua, rac, dau mo, nong qua, khong co, khong nhan, khong thay, doi mai, cho mai, cat co,
+    lau oi la lau, mac vl, cockroach, tron truot, no het, bi no, phai doi, phai cho, cho doi, doi muon xiu, cho
+    muon xiu, muon xiu, gay co, dai co, took ages, too long, so long, waited ages, bang keo,
 """
 
 # Standalone tokens rewritten before matching: teen-code and common misspellings, folded.
@@ -407,6 +412,14 @@ def _negator_of(tokens: list[str], start: int, shielded: set[int]) -> int | None
     return None
 
 
+# "có ship ko ạ", "đỗ được ko shop?": a "không" closing the sentence asks, it does not deny.
+_QUESTION_TAILS = frozenset(("a", "ah", "shop", "ad", "quan", "vay", "nhi", "?", "chu", "ha"))
+
+
+def _asks(tokens: list[str], j: int) -> bool:
+    return tokens[j] == "khong" and (j + 1 == len(tokens) or tokens[j + 1] in _QUESTION_TAILS)
+
+
 _CONTRASTS = frozenset(("nhung", "but", "however"))
 
 
@@ -462,7 +475,9 @@ def tag(text: str, custom_keywords: Sequence[str] = ()) -> Tagged:
     # A negator with no cue after it mostly reports something missing or refused ("ko nhận thẻ", "no soap",
     # "không đưa bill"): a complaint.
     negative += sum(
-        1 for j, token in enumerate(tokens) if token in _NEGATORS and j not in shielded and j not in governing
+        1
+        for j, token in enumerate(tokens)
+        if token in _NEGATORS and j not in shielded and j not in governing and not _asks(tokens, j)
     )
     for char in text:
         if char in _POSITIVE_EMOJI:

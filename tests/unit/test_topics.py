@@ -156,3 +156,9 @@ def test_the_longest_comment_the_api_accepts_is_tagged_from_all_of_it() -> None:
     result = tag(text)
     assert result.topics == ("food_drink", "parking")
     assert result.polarity == "mixed"
+
+
+def test_a_question_is_not_read_as_a_complaint() -> None:
+    assert tag("quán có ship ko ạ") == Tagged(("delivery",), "neutral")
+    assert tag("có nhận thẻ không?").polarity == "neutral"
+    assert tag("ko nhận thẻ").polarity == "negative"  # the same words, stated, are a complaint
