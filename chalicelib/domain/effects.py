@@ -79,16 +79,18 @@ class Effects(_Model):
     metrics: dict[str, MetricEffects]  # only metrics with at least one answer in the period
 
 
+class PeriodShare(_Model):
+    named: int  # answers of the metric naming the key in the period
+    n: int  # answers of the metric in the period
+    share_pct: float | None  # named / n, one decimal; None below min_n answers (or none at all)
+
+
 class ShareChange(_Model):
     key: str
     status: ShareStatus  # too_few_responses: a period has fewer than min_n answers of the metric
-    named: int
-    n: int
-    share_pct: float | None
-    previous_named: int
-    previous_n: int
-    previous_share_pct: float | None
-    change_pp: float | None  # share_pct - previous_share_pct, percentage points, one decimal
+    now: PeriodShare
+    previous: PeriodShare
+    change_pp: float | None  # now.share_pct - previous.share_pct, percentage points, one decimal
 
 
 class MetricShareChanges(_Model):
@@ -216,8 +218,18 @@ def effects(rows: Iterable[EffectRow], min_n: int = MIN_RESPONSES_DEFAULT) -> Ef
     return Effects(min_responses=min_n, metrics=result)
 
 
-def _period_share(named: int, n: int, min_n: int) -> float | None:
-    return _share(named, n) if n >= min_n else None
+def _period_share(counts: _Counts, key: str, min_n: int) -> PeriodShare:
+    named, n = counts.by_key.get(key, Counter()).total(), counts.all.total()
+    return PeriodShare(named=named, n=n, share_pct=_share(named, n) if n >= min_n else None)
+
+
+def _share_change(key: str, now: _Counts, before: _Counts, min_n: int) -> ShareChange:
+    current, previous = _period_share(now, key, min_n), _period_share(before, key, min_n)
+    change = None
+    if current.share_pct is not None and previous.share_pct is not None:
+        change = _minus(current.share_pct, previous.share_pct)
+    status: ShareStatus = "ok" if change is not None else "too_few_responses"
+    return ShareChange(key=key, status=status, now=current, previous=previous, change_pp=change)
 
 
 def share_changes(
@@ -235,29 +247,8 @@ def share_changes(
         if metric not in now and metric not in before:
             continue
         cur, prev = now.get(metric, _Counts()), before.get(metric, _Counts())
+        items = [_share_change(key, cur, prev, min_n) for key in cur.by_key.keys() | prev.by_key.keys()]
+        items.sort(key=lambda c: (c.change_pp is None, -abs(c.change_pp or 0), -c.now.named, c.key))
         n, previous_n = cur.all.total(), prev.all.total()
-        items: list[ShareChange] = []
-        for key in cur.by_key.keys() | prev.by_key.keys():
-            named = cur.by_key.get(key, Counter()).total()
-            previous_named = prev.by_key.get(key, Counter()).total()
-            share = _period_share(named, n, min_n)
-            previous_share = _period_share(previous_named, previous_n, min_n)
-            change = None
-            if share is not None and previous_share is not None:
-                change = _minus(share, previous_share)
-            items.append(
-                ShareChange(
-                    key=key,
-                    status="ok" if change is not None else "too_few_responses",
-                    named=named,
-                    n=n,
-                    share_pct=share,
-                    previous_named=previous_named,
-                    previous_n=previous_n,
-                    previous_share_pct=previous_share,
-                    change_pp=change,
-                )
-            )
-        items.sort(key=lambda c: (c.change_pp is None, -abs(c.change_pp or 0), -c.named, c.key))
         result[metric] = MetricShareChanges(metric=as_metric(metric), n=n, previous_n=previous_n, keys=items)
     return ShareChanges(min_responses=min_n, metrics=result)

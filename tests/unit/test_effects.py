@@ -153,29 +153,30 @@ def test_week_over_week_change_of_each_keys_share_in_percentage_points() -> None
     assert (changes.n, changes.previous_n) == (10, 8)
     # wait: 4 of 10 = 40.0 % now, 1 of 8 = 12.5 % before: +27.5 points.
     # staff: 0 of 10 = 0.0 % now, 2 of 8 = 25.0 % before: -25.0 points. Ranked by size of the change.
-    assert [(c.key, c.share_pct, c.previous_share_pct, c.change_pp) for c in changes.keys] == [
+    assert [(c.key, c.now.share_pct, c.previous.share_pct, c.change_pp) for c in changes.keys] == [
         ("wait", 40.0, 12.5, 27.5),
         ("staff", 0.0, 25.0, -25.0),
     ]
-    assert (changes.keys[0].named, changes.keys[0].previous_named, changes.keys[0].status) == (4, 1, "ok")
+    wait = changes.keys[0]
+    assert (wait.now.named, wait.now.n, wait.previous.named, wait.previous.n, wait.status) == (4, 10, 1, 8, "ok")
 
 
 def test_week_over_week_shows_no_change_when_a_week_had_too_few_answers() -> None:
     result: ShareChanges = share_changes([("csat", 5, ["staff"])] * 6, [("csat", 1, ["staff"])] * 2, min_n=5)
     staff = result.metrics["csat"].keys[0]
     # 6 answers now (100.0 %), only 2 before: the old share is withheld and so is the change.
-    assert (staff.status, staff.share_pct, staff.previous_share_pct, staff.change_pp) == (
+    assert (staff.status, staff.now.share_pct, staff.previous.share_pct, staff.change_pp) == (
         "too_few_responses",
         100.0,
         None,
         None,
     )
-    assert (staff.previous_named, staff.previous_n) == (2, 2)
+    assert (staff.previous.named, staff.previous.n) == (2, 2)
 
 
 def test_week_over_week_with_no_answers_last_week_is_null_not_zero() -> None:
     staff = share_changes([("ces", 7, ["staff"])] * 5, [], min_n=0).metrics["ces"].keys[0]
-    assert (staff.share_pct, staff.previous_n, staff.previous_share_pct, staff.change_pp) == (100.0, 0, None, None)
+    assert (staff.now.share_pct, staff.previous.n, staff.previous.share_pct, staff.change_pp) == (100.0, 0, None, None)
 
 
 # ---- properties ------------------------------------------------------------------------------------------
@@ -241,6 +242,6 @@ def test_a_key_named_only_by_detractors_never_lowers_the_nps_without_it(
 def test_week_over_week_shares_lie_between_0_and_100(now: list[EffectRow], before: list[EffectRow], m: int) -> None:
     for summary in share_changes(now, before, m).metrics.values():
         for c in summary.keys:
-            for share in (c.share_pct, c.previous_share_pct):
+            for share in (c.now.share_pct, c.previous.share_pct):
                 assert share is None or 0 <= share <= 100
             assert c.change_pp is None or -100 <= c.change_pp <= 100
