@@ -245,3 +245,11 @@ def test_week_over_week_shares_lie_between_0_and_100(now: list[EffectRow], befor
             for share in (c.now.share_pct, c.previous.share_pct):
                 assert share is None or 0 <= share <= 100
             assert c.change_pp is None or -100 <= c.change_pp <= 100
+
+
+def test_the_figures_survive_being_stored_as_json_in_a_daily_report() -> None:
+    stored = effects(_NPS_ROWS, min_n=3)
+    assert Effects.model_validate_json(stored.model_dump_json()) == stored
+    assert isinstance(_by_key(stored, "nps")["wait"].effect, int)  # NPS points stay whole numbers
+    week = share_changes(_NPS_ROWS, _NPS_ROWS[:6], min_n=3)
+    assert ShareChanges.model_validate_json(week.model_dump_json()) == week
