@@ -131,13 +131,18 @@ def _keys(keys: Collection[str]) -> set[str]:
 
 
 def _tally(rows: Iterable[EffectRow]) -> dict[str, _Counts]:
+    # Identical answers are counted first (Counter runs in C) and validated once per distinct
+    # (metric, score, keys): a period's answers repeat a few hundred combinations at most.
+    grouped = Counter(
+        (metric, score, keys if isinstance(keys, str) else frozenset(keys)) for metric, score, keys in rows
+    )
     tallies: dict[str, _Counts] = {}
-    for metric, score, keys in rows:
+    for (metric, score, keys), count in grouped.items():
         is_unhappy(metric, score)  # ValueError for an unknown metric or an out-of-range score
         counts = tallies.setdefault(metric, _Counts())
-        counts.all[score] += 1
+        counts.all[score] += count
         for key in _keys(keys):
-            counts.by_key.setdefault(key, Counter())[score] += 1
+            counts.by_key.setdefault(key, Counter())[score] += count
     return tallies
 
 
