@@ -131,13 +131,14 @@ def _keys(keys: Collection[str]) -> set[str]:
 
 
 def _tally(rows: Iterable[EffectRow]) -> dict[str, _Counts]:
-    # Identical answers are counted first (Counter runs in C) and validated once per distinct
-    # (metric, score, keys): a period's answers repeat a few hundred combinations at most.
+    # Identical answers are counted first and validated once per distinct (metric, score, keys): a
+    # period's answers repeat far fewer combinations than there are answers. type(score) is in the group
+    # key because True == 1 would otherwise slip a bool score in under a valid one.
     grouped = Counter(
-        (metric, score, keys if isinstance(keys, str) else frozenset(keys)) for metric, score, keys in rows
+        (metric, score, type(score), keys if isinstance(keys, str) else frozenset(keys)) for metric, score, keys in rows
     )
     tallies: dict[str, _Counts] = {}
-    for (metric, score, keys), count in grouped.items():
+    for (metric, score, _, keys), count in grouped.items():
         is_unhappy(metric, score)  # ValueError for an unknown metric or an out-of-range score
         counts = tallies.setdefault(metric, _Counts())
         counts.all[score] += count

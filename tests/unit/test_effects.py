@@ -139,7 +139,14 @@ def test_each_metric_is_measured_on_its_own_answers_only() -> None:
 
 @pytest.mark.parametrize(
     "rows",
-    [[("nps", 11, [])], [("stars", 3, [])], [("csat", 0, [])], [("nps", 5, "wait")], [("nps", 5, [""])]],
+    [
+        [("nps", 11, [])],
+        [("stars", 3, [])],
+        [("csat", 0, [])],
+        [("nps", 5, "wait")],
+        [("nps", 5, [""])],
+        [("csat", 1, []), ("csat", True, [])],  # True == 1, yet a bool score is a bug upstream
+    ],
 )
 def test_malformed_rows_are_refused_not_counted(rows: list[EffectRow]) -> None:
     with pytest.raises(ValueError):
