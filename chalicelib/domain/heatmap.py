@@ -10,6 +10,7 @@ and add up with ``+``/``merge``, so days are counted once and summed into weeks.
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from chalicelib.domain.calendar import parse_iso_utc, zone

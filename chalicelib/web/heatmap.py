@@ -51,7 +51,10 @@ def _colour(level: int) -> str:
 def cell_title(grid: Heatmap, day: int, hour: int, locale: str) -> str:
     words = HEATMAP[supported(locale)]
     return words["cell"].format(
-        day=words[f"day_{day}"], start=hour, end=hour + 1, unhappy=grid.unhappy[day][hour],
+        day=words[f"day_{day}"],
+        start=hour,
+        end=hour + 1,
+        unhappy=grid.unhappy[day][hour],
         answers=grid.answers[day][hour],
     )
 
