@@ -23,9 +23,10 @@ DEFAULT_HOURS = range(6, 24)  # 6–23 h: when a café or shop is open, shown be
 MAX_WIDTH = 360
 LABEL_WIDTH = 26
 HEADER_HEIGHT = 12
-# No answers; then light to dark by unhappy count relative to the grid's largest (0 unhappy = first).
-EMPTY = "#f3f4f6"
-SHADES = ("#ffffff", "#fde2e2", "#f9a8a8", "#ef5b5b", "#c81e1e", "#7f1212")
+# No answers: light grey; answered with none unhappy: pale green (white would vanish on a white page);
+# then light to dark red by unhappy count relative to the grid's largest.
+EMPTY = "#eceef1"
+SHADES = ("#dcefe0", "#fde2e2", "#f9a8a8", "#ef5b5b", "#c81e1e", "#7f1212")
 LIGHT_TEXT_FROM = 4  # shades from this index carry white figures in the table
 
 
