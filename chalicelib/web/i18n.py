@@ -688,3 +688,51 @@ TABLES: dict[str, dict[Locale, Words]] = {
     "dashboard": DASHBOARD,
     "console": CONSOLE,
 }
+
+# ---- the weekday x hour heatmap of unhappy answers (chalicelib/web/heatmap.py) -------------------------
+
+HEATMAP: dict[Locale, Words] = {
+    "vi": {
+        "day_0": "Thứ Hai",
+        "day_1": "Thứ Ba",
+        "day_2": "Thứ Tư",
+        "day_3": "Thứ Năm",
+        "day_4": "Thứ Sáu",
+        "day_5": "Thứ Bảy",
+        "day_6": "Chủ Nhật",
+        "short_0": "T2",
+        "short_1": "T3",
+        "short_2": "T4",
+        "short_3": "T5",
+        "short_4": "T6",
+        "short_5": "T7",
+        "short_6": "CN",
+        "cell": "{day} {start}–{end} h: {unhappy} trên {answers} không hài lòng",
+        "summary": "{title}: {unhappy} trên {answers} câu trả lời không hài lòng, nhiều nhất {day} {start}–{end} h",
+        "summary_empty": "{title}: chưa có câu trả lời",
+        "title": "Câu trả lời không hài lòng theo ngày và giờ",
+        "hour": "Giờ",
+    },
+    "en": {
+        "day_0": "Monday",
+        "day_1": "Tuesday",
+        "day_2": "Wednesday",
+        "day_3": "Thursday",
+        "day_4": "Friday",
+        "day_5": "Saturday",
+        "day_6": "Sunday",
+        "short_0": "Mon",
+        "short_1": "Tue",
+        "short_2": "Wed",
+        "short_3": "Thu",
+        "short_4": "Fri",
+        "short_5": "Sat",
+        "short_6": "Sun",
+        "cell": "{day} {start}–{end} h: {unhappy} of {answers} unhappy",
+        "summary": "{title}: {unhappy} of {answers} answers unhappy, most on {day} {start}–{end} h",
+        "summary_empty": "{title}: no answers yet",
+        "title": "Unhappy answers by weekday and hour",
+        "hour": "Hour",
+    },
+}
+TABLES["heatmap"] = HEATMAP
