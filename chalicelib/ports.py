@@ -144,7 +144,10 @@ class SettingsStore(Protocol):
         None when there is none."""
         ...
 
-    def rename_touchpoint(self, business_id: str, touchpoint_id: str, name: str) -> Touchpoint | None: ...
+    def update_touchpoint(self, business_id: str, touchpoint_id: str, changes: dict[str, Any]) -> Touchpoint | None:
+        """Set ``changes`` (plain JSON values: a new name, its reason chips, its labels); the touchpoint as
+        stored after, or None when there is none."""
+        ...
 
     def retire_touchpoint(self, business_id: str, touchpoint_id: str, retired_at: str) -> Touchpoint | None:
         """Mark it retired unless it already is; the touchpoint as stored after (a second retirement
@@ -209,6 +212,10 @@ class ResponseRow:
     score: int
     created_at: str
     comment: str | None = None
+    # issue #15: what the answer names (reason chips, comment topics) and the labels of where it was given
+    reasons: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,8 @@ class InMemoryStore:
         self.businesses[business_id] = Business.model_validate(data)
         return self.businesses[business_id]
 
-    def rename_touchpoint(self, business_id: str, touchpoint_id: str, name: str) -> Touchpoint | None:
-        return self._touchpoint_update(business_id, touchpoint_id, name=name)
+    def update_touchpoint(self, business_id: str, touchpoint_id: str, changes: dict[str, Any]) -> Touchpoint | None:
+        return self._touchpoint_update(business_id, touchpoint_id, **changes)
 
     def retire_touchpoint(self, business_id: str, touchpoint_id: str, retired_at: str) -> Touchpoint | None:
         found = self.touchpoints.get((business_id, touchpoint_id))
@@ -93,12 +93,14 @@ class InMemoryStore:
             return found
         return self._touchpoint_update(business_id, touchpoint_id, retired_at=retired_at)
 
-    def _touchpoint_update(self, business_id: str, touchpoint_id: str, **changes: str) -> Touchpoint | None:
+    def _touchpoint_update(self, business_id: str, touchpoint_id: str, **changes: Any) -> Touchpoint | None:
         self.calls.append("update_touchpoint")
         found = self.touchpoints.get((business_id, touchpoint_id))
         if found is None:
             return None
-        self.touchpoints[(business_id, touchpoint_id)] = found.model_copy(update=changes)
+        # Validated as the adapter reads its item back: plain JSON values become the model's types.
+        data = found.model_dump(mode="json") | changes
+        self.touchpoints[(business_id, touchpoint_id)] = Touchpoint.model_validate(data)
         return self.touchpoints[(business_id, touchpoint_id)]
 
     # ---- ResponseStore ----------------------------------------------------------------------------

@@ -45,6 +45,7 @@ _CONDITION_FAILED = "ConditionalCheckFailed"
 _PERSONAL = ("email", "email_hash", "comment", "GSI1PK", "GSI1SK")
 # Attributes the owner listing and metrics need; keys and hashes stay in the table.
 _RESPONSE_FIELDS = tuple(StoredResponse.model_fields)
+_OPTIONAL_EMPTY = ("reasons", "topics", "labels")
 
 
 def make_client() -> Any:
@@ -278,10 +279,12 @@ class DynamoStore(DynamoTable):
         )
         return Business.model_validate(item) if item else None
 
-    def rename_touchpoint(self, business_id: str, touchpoint_id: str, name: str) -> Touchpoint | None:
+    def update_touchpoint(self, business_id: str, touchpoint_id: str, changes: dict[str, Any]) -> Touchpoint | None:
+        names = {f"#s{i}": name for i, name in enumerate(changes)}
+        values = {f":s{i}": self._ser.serialize(value) for i, value in enumerate(changes.values())}
+        update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(changes)))
         item = self._update_returning(
-            tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id), "SET #n = :n", {"#n": "name"},
-            {":n": {"S": name}},
+            tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id), update, names, values
         )
         return Touchpoint.model_validate(item) if item else None
 
@@ -317,7 +320,8 @@ class DynamoStore(DynamoTable):
         claims, idempotency, limits = guards.claims, guards.idempotency, guards.limits
         pk = tables.response_pk(response.business_id, response.local_date)
         sk = tables.response_sk(response.created_at, response.response_id)
-        data = response.model_dump(mode="json")
+        # Most answers name no reason, topic or label: an empty list or map is not worth its bytes.
+        data = response.model_dump(mode="json", exclude={k for k in _OPTIONAL_EMPTY if not getattr(response, k)})
         data.update(PK=pk, SK=sk, type="response")
         if response.email_hash:
             data.update(GSI1PK=tables.email_gsi_pk(response.business_id, response.email_hash), GSI1SK=sk)

@@ -16,7 +16,7 @@ from chalicelib import tables
 from chalicelib.adapters.dynamodb import DynamoStore, _translated, conditional, query_pages
 from chalicelib.ports import RegisteredBusiness, ResponseRow, StoredReport
 
-_ROW_FIELDS = ("touchpoint_id", "channel", "metric", "score", "created_at", "comment")
+_ROW_FIELDS = ("touchpoint_id", "channel", "metric", "score", "created_at", "comment", "reasons", "topics", "labels")
 
 
 class DynamoReports:
@@ -117,6 +117,9 @@ class DynamoReports:
                     score=score,
                     created_at=item["created_at"]["S"],
                     comment=item.get("comment", {}).get("S"),
+                    reasons=_strings(item.get("reasons")),
+                    topics=_strings(item.get("topics")),
+                    labels=_labels(item.get("labels")),
                 )
             except (KeyError, ValueError):
                 continue
@@ -268,3 +271,18 @@ def _unpack(blob: bytes) -> dict[str, Any] | None:
     except (zlib.error, ValueError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    # A list of strings as stored (L of S); anything else in it is skipped, not fatal to the report.
+    if not isinstance(value, dict) or not isinstance(value.get("L"), list):
+        return ()
+    return tuple(v["S"] for v in value["L"] if isinstance(v, dict) and isinstance(v.get("S"), str))
+
+
+def _labels(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict) or not isinstance(value.get("M"), dict):
+        return ()
+    return tuple(
+        sorted((k, v["S"]) for k, v in value["M"].items() if isinstance(v, dict) and isinstance(v.get("S"), str))
+    )

@@ -290,8 +290,21 @@ class TouchpointList(Out):
     items: list[TouchpointOut]
 
 
+EDITABLE_TOUCHPOINT_FIELDS = ("name",)
+
+
 class TouchpointPatch(Strict):
-    name: Name
+    """A change of a touchpoint: a field left out stays as it is (null is refused)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Annotated[Name | None, *Kept] = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> TouchpointPatch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change: " + ", ".join(EDITABLE_TOUCHPOINT_FIELDS))
+        return self
 
 
 class LinksIn(Strict):
@@ -334,6 +347,9 @@ class ResponseItem(Out):
     receipt_id: str | None = None
     comment: str | None = None
     email: str | None = None
+    reasons: list[str] = Field(default=[], description="Reason chips the customer chose: taxonomy keys")
+    topics: list[str] = Field(default=[], description="Topics of the comment: taxonomy keys, custom:... keys")
+    labels: dict[str, str] = Field(default={}, description="The owner's labels of the link: table, shift...")
 
 
 class ResponsesPage(Out):
@@ -414,6 +430,13 @@ class StoredResponse(Out):
     email: str | None = None
     email_hash: str | None = None
     consent: bool = False
+    # Issue #15, each stored only when not empty: the reason chips chosen (taxonomy keys or ``custom:...``),
+    # the topics and polarity of the comment (``domain.topics.tag``), and the owner's labels of where and
+    # when it was given (the touchpoint's, overlaid by the minted link's: ``{"table": "5"}``).
+    reasons: list[str] = []
+    topics: list[str] = []
+    polarity: str | None = None
+    labels: dict[str, str] = {}
 
 
 # ---- owner keys, till keys and the widget's site check -----------------------------------------------

@@ -162,4 +162,7 @@ def _item(r: StoredResponse) -> ResponseItem:
         receipt_id=r.receipt_id,
         comment=r.comment,
         email=r.email if r.consent else None,
+        reasons=r.reasons,
+        topics=r.topics,
+        labels=r.labels,
     )

@@ -74,10 +74,12 @@ class Setup:
         return TouchpointList(items=[self._touchpoint_out(business, t) for t in found])
 
     def update_touchpoint(self, caller: Caller, touchpoint_id: str, patch: TouchpointPatch) -> TouchpointOut:
-        """A new name (a retired touchpoint may be renamed too: the name shows in its old reports)."""
+        """Change what the patch names: its name (a retired touchpoint may be renamed too: the name shows in
+        its old reports). One UpdateItem of those attributes only."""
         business = caller.business
-        renamed = self._store.rename_touchpoint(business.business_id, _known_id(touchpoint_id), patch.name)
-        return self._changed(business, renamed)
+        changes = patch.model_dump(mode="json", include=patch.model_fields_set)
+        changed = self._store.update_touchpoint(business.business_id, _known_id(touchpoint_id), changes)
+        return self._changed(business, changed)
 
     def retire_touchpoint(self, caller: Caller, touchpoint_id: str) -> TouchpointOut:
         """Its printed QR code, its links and the widget stop taking answers (410); what it collected stays.

@@ -19,6 +19,11 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        # One column whatever labels an owner defines: "table=5; shift=evening".
+        value = "; ".join(f"{k}={v}" for k, v in sorted(value.items()))
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
