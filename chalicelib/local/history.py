@@ -66,6 +66,7 @@ class Visit:
     customer: str | None = field(compare=False, default=None)  # an email address given with consent
     abandoned: bool = field(compare=False, default=False)  # opened the page, never answered
     number: int = field(compare=False, default=0)
+    reasons: tuple[str, ...] = field(compare=False, default=())  # chips tapped after the score (issue #15)
 
 
 METRIC_OF: dict[Kind, str] = {"table": "nps", "receipt": "csat", "email": "ces", "website": "csat"}
@@ -75,6 +76,13 @@ PER_DAY = {0: 22, 1: 21, 2: 22, 3: 24, 4: 30, 5: 44, 6: 40}
 # When people answer, local time (a café open 7:00-22:00): morning coffee, lunch, after work.
 HOURS = [7, 8, 8, 9, 9, 10, 11, 12, 12, 13, 13, 14, 15, 16, 17, 17, 18, 18, 19, 19, 20, 21]
 BAD_WEEK = range(21, 28)  # days ago: short-staffed, slow service
+# Weekend evenings at the counter and the tables: the rush the heatmap and the digest's lead sentence find.
+RUSH_HOURS = range(18, 21)
+# Reason chips a customer taps (issue #15), by mood: unhappy ones name what went wrong, happy ones what
+# went right; the seeder keeps only chips the touchpoint offers.
+REASONS_UNHAPPY = [("wait", 5), ("staff", 2), ("cleanliness", 1), ("atmosphere", 1), ("price", 1), ("payment", 1)]
+REASONS_SLOW = [("wait", 8), ("staff", 3), ("payment", 1)]
+REASONS_HAPPY = [("food_drink", 5), ("staff", 3), ("atmosphere", 3), ("wait", 1), ("price", 1)]
 SHOP_ORIGIN = "http://localhost:8080"  # the café's website, where its widget is embedded
 CAFE_TIMEZONE = "Asia/Ho_Chi_Minh"  # the café's own: its past opens at its local midnight, before it exists
 
@@ -164,6 +172,19 @@ def _comment(rng: random.Random, metric: str, score: int, slow: bool, locale: Lo
     return rng.choice(COMMENTS_GOOD_VI if score >= high else COMMENTS_MEH_VI)
 
 
+def _reasons(seed: int, number: int, metric: str, score: int, slow: bool) -> tuple[str, ...]:
+    """The chips one visit taps: about half tap one or two. Its own random stream (by visit number), so
+    adding chips changed nothing else of the plan."""
+    rng = random.Random(f"{seed}:reasons:{number}")
+    if rng.random() > 0.5:
+        return ()
+    pool = REASONS_SLOW if slow else REASONS_UNHAPPY if unhappy(metric, score) else REASONS_HAPPY
+    keys, weights = [k for k, _ in pool], [w for _, w in pool]
+    first = rng.choices(keys, weights)[0]
+    second = rng.choices(keys, weights)[0] if rng.random() < 0.35 else first
+    return (first,) if second == first else (first, second)
+
+
 def plan(days: int, now: datetime, timezone: str, seed: int = SEED) -> list[Visit]:
     """Every visit of the last ``days`` days before ``now`` (today so far included), oldest first, and the
     return visits of unhappy customers who left an address: most come back within two weeks, happier."""
@@ -192,17 +213,22 @@ def plan(days: int, now: datetime, timezone: str, seed: int = SEED) -> list[Visi
             mood = day_rng.betavariate(9, 1.6) if not slow else day_rng.betavariate(3.5, 2.5)
             if kind == "website" and not slow:
                 mood = min(1.0, mood + 0.05)
+            rush = day.weekday() >= 5 and local.hour in RUSH_HOURS and kind in ("receipt", "table")
+            if rush and not slow:
+                mood = min(mood, day_rng.betavariate(4.5, 2.5))
             score = _score(day_rng, metric, mood)
             locale: Locale = "en" if day_rng.random() < 0.08 else "vi"
             sad = unhappy(metric, score)
             gives_address = day_rng.random() < (0.35 if sad else 0.08)
+            visit_number = next(number)
             visits.append(
                 Visit(
                     at=at, kind=kind, score=score, locale=locale,
-                    comment=_comment(day_rng, metric, score, slow, locale),
+                    comment=_comment(day_rng, metric, score, slow or rush, locale),
                     customer=day_rng.choice(people) if gives_address else None,
                     abandoned=kind == "table" and day_rng.random() < 0.18,
-                    number=next(number),
+                    number=visit_number,
+                    reasons=_reasons(seed, visit_number, metric, score, (slow or rush) and sad),
                 )
             )
     returns: list[Visit] = []

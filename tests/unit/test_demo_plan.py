@@ -88,3 +88,35 @@ def test_demo_history_days_takes_a_whole_number_of_days(raw: str | None, days: i
 def test_demo_history_days_refuses_anything_else_with_a_sentence(raw: str) -> None:
     with pytest.raises(ValueError, match="DEMO_HISTORY_DAYS must be a whole number of days from 0 to 366"):
         history_days(raw)
+
+
+def test_weekend_evening_rush_at_the_counter_is_when_most_unhappy_answers_come() -> None:
+    # The demo's heatmap and the digest's lead sentence have a real pattern to find.
+    cells: defaultdict[tuple[int, int], int] = defaultdict(int)
+    for v in _visits():
+        if not v.abandoned and unhappy(METRIC_OF[v.kind], v.score):
+            local = v.at.astimezone(ZONE)
+            cells[(local.weekday(), local.hour)] += 1
+    busiest = sorted(cells, key=lambda cell: -cells[cell])[:3]
+    assert all(day >= 5 and 18 <= hour <= 20 for day, hour in busiest)
+    # Not only because weekend evenings are busy: an answer there is more than twice as often unhappy.
+    shares = defaultdict(lambda: [0, 0])
+    for v in _visits():
+        if v.abandoned or v.kind not in ("receipt", "table"):
+            continue
+        local = v.at.astimezone(ZONE)
+        tally = shares[local.weekday() >= 5 and 18 <= local.hour <= 20]
+        tally[0] += 1
+        tally[1] += unhappy(METRIC_OF[v.kind], v.score)
+    assert shares[True][1] / shares[True][0] > 2 * shares[False][1] / shares[False][0]
+
+
+def test_about_half_tap_a_reason_chip_and_unhappy_ones_mostly_name_the_wait() -> None:
+    answered = [v for v in _visits() if not v.abandoned]
+    tapped = [v for v in answered if v.reasons]
+    assert 0.4 < len(tapped) / len(answered) < 0.6
+    assert all(1 <= len(v.reasons) <= 2 and len(set(v.reasons)) == len(v.reasons) for v in tapped)
+    sad = [v for v in tapped if unhappy(METRIC_OF[v.kind], v.score)]
+    assert sum("wait" in v.reasons for v in sad) > len(sad) / 2
+    happy = [v for v in tapped if not unhappy(METRIC_OF[v.kind], v.score)]
+    assert sum("food_drink" in v.reasons for v in happy) > sum("wait" in v.reasons for v in happy)
