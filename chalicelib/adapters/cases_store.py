@@ -92,22 +92,6 @@ class DynamoCaseStore(DynamoTable):
         # never reads a business's whole history (the next page may hold fewer than ``limit`` too).
         return found, str(kwargs["ExclusiveStartKey"]["SK"]["S"])
 
-    def _between(
-        self, business_id: str, first: str, last: str, *, newest_first: bool, **extra: Any
-    ) -> Iterator[StoredCase]:
-        values = {":pk": {"S": tables.case_pk(business_id)}, ":a": {"S": first}, ":b": {"S": last}}
-        items = query_pages(
-            self.client,
-            TableName=self.table,
-            # A sort key is ``{created_at}#{id}``: ``last#...`` sorts after ``last``, so the end is exclusive.
-            KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
-            ExpressionAttributeValues={**values, **extra.pop("values", {})},
-            ScanIndexForward=not newest_first,
-            **extra,
-        )
-        for item in items:
-            yield self._stored(self._plain(item))
-
     def case_times(self, business_id: str, first: str, last: str) -> Iterator[CaseTimes]:
         # Four attributes, not the histories: Today reads a month of cases on every visit.
         values = {":pk": {"S": tables.case_pk(business_id)}, ":a": {"S": first}, ":b": {"S": last}}
@@ -126,11 +110,21 @@ class DynamoCaseStore(DynamoTable):
             )
 
     def open_cases(self, business_id: str, *, since: str, before: str) -> Iterator[StoredCase]:
-        return self._between(
-            business_id, since, before, newest_first=True,
-            FilterExpression="#status = :open", ExpressionAttributeNames={"#status": "status"},
-            values={":open": {"S": "open"}},
+        items = query_pages(
+            self.client,
+            TableName=self.table,
+            # A sort key is ``{created_at}#{id}``: ``before#...`` sorts after ``before``, so the end is exclusive.
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :a AND :b",
+            FilterExpression="#status = :open",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":pk": {"S": tables.case_pk(business_id)}, ":a": {"S": since}, ":b": {"S": before},
+                ":open": {"S": "open"},
+            },
+            ScanIndexForward=False,  # newest first
         )
+        for item in items:
+            yield self._stored(self._plain(item))
 
     # ---- writing ----------------------------------------------------------------------------------
 
