@@ -744,3 +744,16 @@ def test_the_documented_python_recipe_agrees_with_sign_on_labelled_links(origina
                               link_id=c.link_id, minted=c.minted, issued_at=c.issued_at,
                               expires_at=c.expires_at, labels=dict(c.labels))
     assert token == sign(original, SECRET)
+
+
+@given(st.binary(max_size=60), st.data())
+def test_correctly_signed_bytes_with_the_labels_flag_either_fail_cleanly_or_re_sign_to_themselves(raw, data):
+    # A valid minted header with an expiry and ids, the labels flag set, then arbitrary label bytes.
+    flags = data.draw(st.sampled_from([0b0111_0101, 0b0101_0101, 0b0100_0101]))
+    count = data.draw(st.integers(min_value=0, max_value=6))
+    token = signed_bytes(body(flags=flags, expires_at=NOW + DAY, ids=(b"biz1", b"tp1", b"HD1")) + bytes([count]) + raw)
+    try:
+        claims_ = verify(token, {1: SECRET}, NOW)
+    except (InvalidToken, Expired):
+        return
+    assert claims_.labels and sign(claims_, SECRET) == token
