@@ -87,8 +87,8 @@ def _act(page: Page) -> Response:
     touchpoint_id = (form.get("touchpoint_id") or "")[:40]
     try:
         if action == "business":
-            services.setup.update_business(caller, _business_patch(page))
-            return _setup(page, notice=t["saved"])
+            updated = services.setup.update_business(caller, _business_patch(page))
+            return _setup(page, notice=t["saved"], business=updated)
         if action == "create":
             made = TouchpointIn.model_validate(
                 {"name": form.get("name", "").strip(), "channel": form.get("channel"), "metric": form.get("metric"),

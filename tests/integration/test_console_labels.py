@@ -81,3 +81,13 @@ def test_staff_views_are_off_with_the_reason_and_the_owner_turns_them_on_and_off
     off = browser.post(path, {"action": "staff_views"})
     assert off.status_code == 200
     assert client.http.get(f"/v1/businesses/{biz.business_id}", headers=biz.auth).json_body["staff_views"] is False
+
+
+def test_the_setup_page_after_a_save_shows_the_settings_as_saved_not_as_signed_in(client: Client, biz: Biz) -> None:
+    browser, path = _setup(client, biz)
+    saved = browser.post(path, {
+        "action": "business", "name": "Cà Phê Mới", "owner_emails": "owner@caphe.example", "locale": "vi",
+        "timezone": "Asia/Ho_Chi_Minh", "allowed_origins": "https://shop.example",
+    })  # fmt: skip
+    assert saved.status_code == 200
+    assert 'id="b-name" name="name" value="Cà Phê Mới"' in saved.body.decode()
