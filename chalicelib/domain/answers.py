@@ -6,7 +6,7 @@ Apart from ``models`` so that a submission's cold start never builds them: the r
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -15,7 +15,9 @@ from chalicelib.domain.models import Metric, Out
 
 
 class MetricsGroup(Out):
-    key: str  # a day, a touchpoint id or a channel, by the query's group_by
+    # A day, a touchpoint id, a channel or a label's value, by the query's group_by; with label:<name>,
+    # "" (labels.NO_LABEL) groups the answers without that label.
+    key: str
     metrics: dict[Metric, MetricSummary]
 
 
@@ -28,7 +30,7 @@ class MetricsAnswer(Out):
     timezone: str
     min_responses: int
     overall: dict[Metric, MetricSummary]
-    group_by: Literal["day", "touchpoint", "channel"] | None = None
+    group_by: str | None = Field(default=None, description="day, touchpoint, channel or label:<name>")
     groups: list[MetricsGroup] | None = None
 
     @model_serializer(mode="wrap")

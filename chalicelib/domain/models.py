@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from chalicelib.domain import addresses, tokens
+from chalicelib.domain import labels as _labels
 
 Metric = Literal["nps", "csat", "ces"]
 Channel = Literal["qr", "receipt", "email", "web"]
@@ -123,6 +124,21 @@ def _day_in_range(value: date) -> date:
 Day = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_day_in_range)]
 
 
+# Issue #15: the owner's labels of where and when ({"table": "5", "shift": "tối"}): domain/labels.py.
+LabelName = Annotated[str, Field(pattern=_labels.NAME_PATTERN)]
+# The length is checked by clean_value after NFC (Vietnamese typed with combining marks is longer until
+# composed); the schema still tells clients the limit.
+LabelValue = Annotated[
+    str, Field(json_schema_extra={"minLength": 1, "maxLength": _labels.MAX_VALUE_CHARS}),
+    AfterValidator(_labels.clean_value),
+]
+Labels = Annotated[
+    dict[LabelName, LabelValue],
+    Field(max_length=_labels.MAX_LABELS, description="Up to 4 labels such as table, area, staff, shift, till"),
+    AfterValidator(_labels.cleaned),
+]
+
+
 def _empty_to_none(value: object) -> object:
     return None if value == "" else value
 
@@ -221,6 +237,9 @@ class BusinessOut(Out):
     voucher: VoucherPolicy | None
     site_key: str = Field(description="The widget's public key (it names the business; it is not a secret)")
     created_at: str
+    staff_views: bool = Field(
+        default=False, description="Figures per staff label shown (off by default: per-person scores invite gaming)"
+    )
 
 
 def _not_null(value: object) -> object:
@@ -240,7 +259,9 @@ def _without_null(schema: dict[str, Any]) -> None:
 
 # A setting a patch may leave out but not set to null (``X | None`` validates as X, or null refused).
 Kept = (BeforeValidator(_not_null), Field(json_schema_extra=_without_null))
-EDITABLE_BUSINESS_FIELDS = ("name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher")
+EDITABLE_BUSINESS_FIELDS = (
+    "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher", "staff_views",
+)
 
 
 class BusinessPatch(Strict):
@@ -256,6 +277,7 @@ class BusinessPatch(Strict):
     sender_email: Email | None = None
     allowed_origins: Annotated[Origins | None, *Kept] = None
     voucher: VoucherPolicy | None = None
+    staff_views: Annotated[StrictBool | None, *Kept] = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> BusinessPatch:
@@ -268,6 +290,7 @@ class TouchpointIn(Strict):
     name: Name
     channel: Channel
     metric: Metric
+    labels: Labels = {}
 
 
 class TouchpointCreated(Out):
@@ -284,13 +307,14 @@ class TouchpointOut(Out):
     created_at: str
     retired_at: str | None = Field(description="When it was retired: its link then answers 410; its answers stay")
     url: str = Field(description="The static link its QR code encodes")
+    labels: dict[str, str] = Field(default={}, description="Copied onto every answer it takes: table, area...")
 
 
 class TouchpointList(Out):
     items: list[TouchpointOut]
 
 
-EDITABLE_TOUCHPOINT_FIELDS = ("name",)
+EDITABLE_TOUCHPOINT_FIELDS = ("name", "labels")
 
 
 class TouchpointPatch(Strict):
@@ -299,6 +323,7 @@ class TouchpointPatch(Strict):
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     name: Annotated[Name | None, *Kept] = None
+    labels: Annotated[Labels | None, *Kept] = None  # replaces the set; {} clears it
 
     @model_validator(mode="after")
     def _changes_something(self) -> TouchpointPatch:
@@ -313,6 +338,7 @@ class LinksIn(Strict):
     email: Email | None = None
     expires_in_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
     count: Annotated[StrictInt, Field(ge=1, le=MAX_LINKS_PER_REQUEST)] = 1
+    labels: Labels = Field(default={}, description="Signed into each link; an answer's labels overlay the touchpoint's")
 
 
 class Link(Out):
@@ -357,10 +383,15 @@ class ResponsesPage(Out):
     next_cursor: str | None
 
 
+# day, touchpoint, channel, or label:<name> (issue #15: one group per value of that label)
+GROUP_BY_PATTERN = "^(day|touchpoint|channel|label:" + _labels.NAME_PATTERN.strip("^$") + ")$"
+GroupBy = Annotated[str, Field(pattern=GROUP_BY_PATTERN, description="day, touchpoint, channel or label:<name>")]
+
+
 class MetricsQuery(Strict):
     from_: Day | None = Field(default=None, alias="from")
     to: Day | None = None
-    group_by: Literal["day", "touchpoint", "channel"] | None = None
+    group_by: GroupBy | None = None
 
 
 class ErasureQuery(Strict):
@@ -391,6 +422,7 @@ class Business(BaseModel):
     sender_email: str | None = None
     allowed_origins: list[str] = []
     voucher: VoucherPolicy | None = None
+    staff_views: bool = False  # issue #15: figures per staff label, off unless the owner turns them on
     owner_key_hash: str
     site_key: str
     signing_keys: dict[int, str]  # key id -> base64url secret; old ids verify until removed
@@ -408,6 +440,7 @@ class Touchpoint(BaseModel):
     metric: Metric
     created_at: str
     retired_at: str | None = None  # retired: its link takes no more answers; its answers and name stay
+    labels: dict[str, str] = {}  # issue #15: copied onto every answer it takes
 
 
 class StoredResponse(Out):

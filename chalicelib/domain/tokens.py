@@ -17,25 +17,38 @@ byte 2                flags:
                       bits 2-3  metric index: nps=0, csat=1, ces=2 (3 is invalid)
                       bit 4     kind: 0 = touchpoint link (many responses), 1 = minted link (one)
                       bit 5     has_expiry
-                      bits 6-7  zero
+                      bit 6     has_labels (issue #15; only on a minted link)
+                      bit 7     zero (reserved)
 bytes 3-6             issued_at, u32, unix seconds
 [4 bytes]             expires_at, u32, unix seconds (only when has_expiry)
 1 byte + n bytes      business_id: its UTF-8 length n (1..64), then its UTF-8 bytes
 1 byte + n bytes      touchpoint_id: likewise (1..64)
 1 byte + n bytes      link_id: likewise, may be empty (0..64)
+[1 byte]              label count, 1..4 (only when has_labels)
+[pairs]               per label, sorted by name, no name twice: 1 byte + n bytes of its name
+                      (``^[a-z][a-z0-9_]{0,15}$``), then 1 byte + n bytes of its value (UTF-8,
+                      NFC, 1..32 characters on one line, no control characters, no surrounding
+                      spaces)
 last 16 bytes         MAC = HMAC-SHA256(secret, every preceding byte), first 16 bytes
 ====================  =====================================================================
 
+Labels (``{"table": "5", "shift": "tối"}``) say where and when the link was handed out; the answer keeps
+them (overlaid on its touchpoint's). A token without labels is byte for byte what it was before labels
+existed, so every token already printed verifies and re-signs to itself.
+
 token = base64url (RFC 4648 section 5, alphabet ``A-Z a-z 0-9 - _``) of all the bytes, without
 ``=`` padding. A token is at most 256 characters (so the three ids together may use at most 162
-UTF-8 bytes with an expiry, 166 without). A link with a 10-character business id, 8-character
+UTF-8 bytes with an expiry, 166 without, less what labels take: 1 + the sum of 2 + name + value
+bytes). A link with a 10-character business id, 8-character
 touchpoint id, a 20-character receipt number and an expiry is 68 bytes, 91 characters.
 
 The server rejects, as ``InvalidToken``: more than 256 characters; any character outside the
 alphabet (including ``=``, ``+``, ``/`` and whitespace); non-canonical base64 (unused low bits of
 the last character not zero); an unknown version; reserved flag bits set; metric index 3; a length
-that overruns the buffer; bytes left over between link_id and the MAC; ids that are not UTF-8; an
-empty business_id or touchpoint_id; an unknown key id; a wrong MAC. A correctly signed token whose
+that overruns the buffer; bytes left over between link_id (or the last label) and the MAC; ids that
+are not UTF-8; an empty business_id or touchpoint_id; labels on a touchpoint link; a label count of 0
+or over 4; a label name or value that breaks its rule or is not in canonical form; names not in
+strictly increasing order; an unknown key id; a wrong MAC. A correctly signed token whose
 ``expires_at`` is at or before the current time is ``Expired``. Exactly one byte string encodes a
 given set of claims, so every token that verifies re-signs to itself.
 
@@ -47,21 +60,27 @@ tills, and a touchpoint token (bit 4 clear) signed with one is refused (``pos_ke
 Minting on a till, Python (stdlib only)::
 
     # --- python recipe ---
-    import base64, hashlib, hmac, struct
+    import base64, hashlib, hmac, struct, unicodedata
 
     CHANNELS = ("qr", "receipt", "email", "web")
     METRICS = ("nps", "csat", "ces")
 
-    def mint(secret, key_id, business_id, touchpoint_id, channel, metric,
-             link_id="", minted=True, issued_at=0, expires_at=None):
-        flags = (CHANNELS.index(channel) | METRICS.index(metric) << 2
-                 | int(minted) << 4 | int(expires_at is not None) << 5)
+    def field(text):
+        raw = text.encode("utf-8")
+        return bytes([len(raw)]) + raw
+
+    def mint(secret, key_id, business_id, touchpoint_id, channel, metric, link_id="",
+             minted=True, issued_at=0, expires_at=None, labels=None):
+        pairs = sorted((labels or {}).items())  # e.g. {"table": "5", "shift": "tối"}
+        flags = (CHANNELS.index(channel) | METRICS.index(metric) << 2 | int(minted) << 4
+                 | int(expires_at is not None) << 5 | int(bool(pairs)) << 6)
         out = bytes([1, key_id, flags]) + struct.pack(">I", issued_at)
         if expires_at is not None:
             out += struct.pack(">I", expires_at)
-        for text in (business_id, touchpoint_id, link_id):
-            raw = text.encode("utf-8")
-            out += bytes([len(raw)]) + raw
+        out += field(business_id) + field(touchpoint_id) + field(link_id)
+        if pairs:
+            out += bytes([len(pairs)]) + b"".join(
+                field(name) + field(unicodedata.normalize("NFC", value)) for name, value in pairs)
         out += hmac.new(secret, out, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(out).rstrip(b"=").decode("ascii")
     # --- end ---
@@ -73,25 +92,27 @@ Minting on a till, JavaScript (Node 16+; ``secret`` is a Buffer of the secret's 
     const CHANNELS = ["qr", "receipt", "email", "web"], METRICS = ["nps", "csat", "ces"];
 
     function u32(n) { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; }
+    function field(text) { const raw = Buffer.from(text, "utf8"); return [Buffer.from([raw.length]), raw]; }
 
-    function mint(secret, { keyId, businessId, touchpointId, channel, metric,
-                            linkId = "", minted = true, issuedAt = 0, expiresAt = null }) {
+    function mint(secret, { keyId, businessId, touchpointId, channel, metric, linkId = "",
+                            minted = true, issuedAt = 0, expiresAt = null, labels = {} }) {
       const hasExpiry = expiresAt !== null && expiresAt !== undefined;
+      const pairs = Object.entries(labels || {}).sort(([a], [b]) => (a < b ? -1 : 1)); // {table: "5"}
       const flags = CHANNELS.indexOf(channel) | (METRICS.indexOf(metric) << 2)
-                  | (minted ? 16 : 0) | (hasExpiry ? 32 : 0);
+                  | (minted ? 16 : 0) | (hasExpiry ? 32 : 0) | (pairs.length ? 64 : 0);
       const parts = [Buffer.from([1, keyId, flags]), u32(issuedAt)];
       if (hasExpiry) parts.push(u32(expiresAt));
-      for (const text of [businessId, touchpointId, linkId]) {
-        const raw = Buffer.from(text, "utf8");
-        parts.push(Buffer.from([raw.length]), raw);
-      }
+      parts.push(...field(businessId), ...field(touchpointId), ...field(linkId));
+      if (pairs.length) parts.push(Buffer.from([pairs.length]));
+      for (const [name, value] of pairs) parts.push(...field(name), ...field(value.normalize("NFC")));
       const body = Buffer.concat(parts);
       const mac = crypto.createHmac("sha256", secret).update(body).digest().subarray(0, 16);
       return Buffer.concat([body, mac]).toString("base64url");  // "base64url" never pads
     }
     // --- end ---
 
-The recipes do not validate: the caller keeps the ids within the limits above, the times within
+The recipes do not validate: the caller keeps the ids and labels within the limits above (labels
+only on a minted link; the recipes NFC-normalise values, not surrounding spaces), the times within
 0..2**32-1 and ``issued_at`` at the current unix time (``Math.floor(Date.now() / 1000)``).
 """
 
@@ -107,6 +128,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from chalicelib.domain import keys as _keys
+from chalicelib.domain import labels as _labels
 from chalicelib.errors import Expired, InvalidToken
 
 Channel = Literal["qr", "receipt", "email", "web"]
@@ -126,7 +148,7 @@ _U32_MAX = 2**32 - 1
 _HEADER = struct.Struct(">BBBI")  # version, key id, flags, issued_at
 _U32 = struct.Struct(">I")
 _CHANNEL_MASK, _METRIC_SHIFT, _METRIC_MASK = 0b11, 2, 0b11
-_MINTED, _HAS_EXPIRY, _RESERVED = 1 << 4, 1 << 5, 0b1100_0000
+_MINTED, _HAS_EXPIRY, _HAS_LABELS, _RESERVED = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 # Header, three empty-string length bytes with non-empty business and touchpoint ids, MAC.
 _MIN_TOKEN_BYTES = _HEADER.size + 3 + 2 + MAC_BYTES
 
@@ -146,6 +168,9 @@ class LinkClaims(BaseModel, frozen=True, strict=True, extra="forbid"):
     issued_at: int = Field(ge=0, le=_U32_MAX)
     expires_at: int | None = Field(default=None, ge=0, le=_U32_MAX)
     key_id: int = Field(default=0, ge=0, le=255)
+    # Issue #15: where and when a minted link was handed out ({"table": "5"}); a touchpoint link has none
+    # (its labels are the touchpoint's, read when it is answered).
+    labels: dict[str, str] = {}
 
     @field_validator("business_id", "touchpoint_id")
     @classmethod
@@ -159,8 +184,23 @@ class LinkClaims(BaseModel, frozen=True, strict=True, extra="forbid"):
     def _optional_id(cls, value: str) -> str:
         return _checked_id(value)
 
+    @field_validator("labels")
+    @classmethod
+    def _canonical_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        # Sorted here (a dict's order means nothing); a value must already be clean, so that what is
+        # signed is exactly what was asked for.
+        ordered = {name: value[name] for name in sorted(value)}
+        if not _labels.is_canonical(ordered):
+            raise ValueError(
+                f"labels: at most {_labels.MAX_LABELS}, names {_labels.NAME_PATTERN}, values of "
+                f"1-{_labels.MAX_VALUE_CHARS} characters on one line, NFC, without surrounding spaces"
+            )
+        return ordered
+
     @model_validator(mode="after")
     def _fits_a_token(self) -> LinkClaims:
+        if self.labels and not self.minted:
+            raise ValueError("only a minted link carries labels; a touchpoint link takes its touchpoint's")
         if _token_bytes(self) > MAX_TOKEN_BYTES:
             raise ValueError(f"the ids together are too long for a {MAX_TOKEN_CHARS}-character token")
         return self
@@ -177,9 +217,13 @@ def _checked_id(value: str) -> str:
 
 
 def _token_bytes(claims: LinkClaims) -> int:
-    ids = (claims.business_id, claims.touchpoint_id, claims.link_id)
-    return (_HEADER.size + (_U32.size if claims.expires_at is not None else 0)
-            + sum(1 + len(text.encode("utf-8")) for text in ids) + MAC_BYTES)
+    texts = [claims.business_id, claims.touchpoint_id, claims.link_id, *_label_texts(claims.labels)]
+    return (_HEADER.size + (_U32.size if claims.expires_at is not None else 0) + (1 if claims.labels else 0)
+            + sum(1 + len(text.encode("utf-8")) for text in texts) + MAC_BYTES)
+
+
+def _label_texts(labels: Mapping[str, str]) -> list[str]:
+    return [text for name in sorted(labels) for text in (name, labels[name])]
 
 
 def new_secret() -> bytes:
@@ -286,10 +330,17 @@ def _encode_body(claims: LinkClaims) -> bytes:
         flags |= _MINTED
     if claims.expires_at is not None:
         flags |= _HAS_EXPIRY
+    if claims.labels:
+        flags |= _HAS_LABELS
     out = bytearray(_HEADER.pack(VERSION, claims.key_id, flags, claims.issued_at))
     if claims.expires_at is not None:
         out += _U32.pack(claims.expires_at)
-    for text in (claims.business_id, claims.touchpoint_id, claims.link_id):
+    texts = [claims.business_id, claims.touchpoint_id, claims.link_id]
+    if claims.labels:
+        texts += _label_texts(claims.labels)
+    for index, text in enumerate(texts):
+        if index == 3:  # the label count goes between link_id and the first label
+            out.append(len(claims.labels))
         raw = text.encode("utf-8")
         out.append(len(raw))
         out += raw
@@ -329,18 +380,22 @@ def _parse(raw: bytes) -> LinkClaims:
         pos += _U32.size
     ids = []
     for _ in range(3):
-        if pos >= end:
+        text, pos = _read_text(raw, pos, end, MAX_ID_BYTES)
+        ids.append(text)
+    labels: dict[str, str] = {}
+    if flags & _HAS_LABELS:
+        if pos >= end or not 1 <= raw[pos] <= _labels.MAX_LABELS:
             raise InvalidToken(_INVALID)
-        size = raw[pos]
-        pos += 1
-        if size > MAX_ID_BYTES or pos + size > end:
+        count, pos = raw[pos], pos + 1
+        for _ in range(count):
+            name, pos = _read_text(raw, pos, end, _labels.MAX_NAME_CHARS)
+            value, pos = _read_text(raw, pos, end, 4 * _labels.MAX_VALUE_CHARS)
+            if labels and name <= max(labels):  # sorted, each name once: one encoding per set of labels
+                raise InvalidToken(_INVALID)
+            labels[name] = value
+        if not _labels.is_canonical(labels):
             raise InvalidToken(_INVALID)
-        try:
-            ids.append(raw[pos:pos + size].decode("utf-8"))
-        except UnicodeDecodeError:
-            raise InvalidToken(_INVALID) from None
-        pos += size
-    if pos != end:  # bytes between link_id and the MAC
+    if pos != end:  # bytes between link_id (or the last label) and the MAC
         raise InvalidToken(_INVALID)
     business_id, touchpoint_id, link_id = ids
     try:
@@ -354,6 +409,21 @@ def _parse(raw: bytes) -> LinkClaims:
             issued_at=issued_at,
             expires_at=expires_at,
             key_id=key_id,
+            labels=labels,
         )
-    except ValidationError:  # empty business or touchpoint id
+    except ValidationError:  # empty business or touchpoint id, labels on a touchpoint link
+        raise InvalidToken(_INVALID) from None
+
+
+def _read_text(raw: bytes, pos: int, end: int, max_bytes: int) -> tuple[str, int]:
+    """The length-prefixed UTF-8 text at ``pos`` and the position after it."""
+    if pos >= end:
+        raise InvalidToken(_INVALID)
+    size = raw[pos]
+    pos += 1
+    if size > max_bytes or pos + size > end:
+        raise InvalidToken(_INVALID)
+    try:
+        return raw[pos:pos + size].decode("utf-8"), pos + size
+    except UnicodeDecodeError:
         raise InvalidToken(_INVALID) from None

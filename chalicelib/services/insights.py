@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from chalicelib.domain import keys
+from chalicelib.domain import keys, labels
 from chalicelib.domain.answers import MetricsAnswer, MetricsGroup
 from chalicelib.domain.calendar import days_newest_first, local_day
 from chalicelib.domain.metrics import METRICS, MetricSummary, as_metric, summarize
@@ -20,7 +20,7 @@ from chalicelib.domain.models import (
     ResponsesQuery,
     StoredResponse,
 )
-from chalicelib.errors import InvalidInput, MalformedRequest
+from chalicelib.errors import Forbidden, InvalidInput, MalformedRequest
 from chalicelib.ports import Clock, DayQuery, ResponseStore
 from chalicelib.services.access import Caller
 from chalicelib.settings import Settings
@@ -59,7 +59,7 @@ class Insights:
             after = resume_after if day == resume_day else None
             one_day = DayQuery(business.business_id, day.isoformat(), want, after, query.metric, query.touchpoint_id)
             page = self._responses.query_day(one_day)
-            items.extend(_item(r) for r in page.items)
+            items.extend(_item(r, business.staff_views) for r in page.items)
             if len(items) >= query.limit:
                 if page.last_sort_key is not None:
                     next_cursor = [day.isoformat(), page.last_sort_key]
@@ -74,6 +74,7 @@ class Insights:
 
     def metrics(self, caller: Caller, query: MetricsQuery) -> MetricsAnswer:
         business = caller.business
+        label = _grouped_label(business, query.group_by)
         start, end = self._range(business, query.from_, query.to)
         overall: dict[str, Counter[int]] = {m: Counter() for m in METRICS}
         groups: dict[str, dict[str, Counter[int]]] = defaultdict(lambda: {m: Counter() for m in METRICS})
@@ -81,7 +82,9 @@ class Insights:
             page = self._responses.query_day(DayQuery(business.business_id, day.isoformat()))
             for r in page.items:
                 overall[r.metric][r.score] += 1
-                if query.group_by:
+                if label is not None:
+                    groups[r.labels.get(label, labels.NO_LABEL)][r.metric][r.score] += 1
+                elif query.group_by:
                     key = {"day": r.local_date, "touchpoint": r.touchpoint_id, "channel": r.channel}[query.group_by]
                     groups[key][r.metric][r.score] += 1
         min_n = self._settings.min_responses
@@ -97,7 +100,8 @@ class Insights:
             min_responses=min_n,
             overall=summaries(overall),
             group_by=query.group_by,
-            groups=[MetricsGroup(key=k, metrics=summaries(groups[k])) for k in sorted(groups)]
+            # The answers without the label (key "") come last, after the label's values.
+            groups=[MetricsGroup(key=k, metrics=summaries(groups[k])) for k in sorted(groups, key=_no_label_last)]
             if query.group_by
             else None,
         )
@@ -148,7 +152,26 @@ class Insights:
         return resume_day, cursor[1] if cursor[1] != _WHOLE_DAY else None
 
 
-def _item(r: StoredResponse) -> ResponseItem:
+def _no_label_last(key: str) -> tuple[bool, str]:
+    return key == labels.NO_LABEL, key
+
+
+def _grouped_label(business: Business, group_by: str | None) -> str | None:
+    """The label name of ``group_by=label:<name>``, None for the other groupings. Staff figures are
+    refused (403) until the owner turns staff views on."""
+    if not group_by or not group_by.startswith("label:"):
+        return None
+    name = group_by.removeprefix("label:")
+    if labels.staff_grouping(name, business.staff_views):
+        raise Forbidden(
+            "Figures per staff member are off: turn on staff_views (PATCH /v1/businesses/{id} "
+            '{"staff_views": true}, or the console\'s setup page) to see them.',
+            code="staff_views_off",
+        )
+    return name
+
+
+def _item(r: StoredResponse, staff_views: bool) -> ResponseItem:
     return ResponseItem(
         response_id=r.response_id,
         created_at=r.created_at,
@@ -164,5 +187,5 @@ def _item(r: StoredResponse) -> ResponseItem:
         email=r.email if r.consent else None,
         reasons=r.reasons,
         topics=r.topics,
-        labels=r.labels,
+        labels=labels.visible_labels(r.labels, staff_views),
     )

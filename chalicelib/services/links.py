@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import ValidationError
+
 from chalicelib.domain import keys, tokens
 from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc, parse_iso_utc
@@ -54,6 +56,7 @@ class Links:
             channel=data.channel,
             metric=data.metric,
             created_at=iso_utc(self._clock.now()),
+            labels=data.labels,
         )
         self._businesses.put_touchpoint(touchpoint)
         token = self._static_token(business, touchpoint)
@@ -89,7 +92,9 @@ class Links:
         records: list[LinkRecord] = []
         for _ in range(data.count):
             link_id = data.receipt_id or keys.new_id(12)
-            token = self._sign(business, touchpoint, link_id=link_id, minted=True, expires_at=expires_at)
+            token = self._sign(
+                business, touchpoint, link_id=link_id, minted=True, expires_at=expires_at, labels=data.labels
+            )
             links.append(Link(token=token, url=self._url(token)))
             records.append(
                 LinkRecord(
@@ -130,10 +135,26 @@ class Links:
         minted: bool,
         expires_at: int | None,
         issued_at: int | None = None,
+        labels: dict[str, str] | None = None,
     ) -> str:
         # The server's own key (never revealed to a till) signs printed QR codes and the links it mints.
         kid = qr_key_id(business)
-        claims = tokens.LinkClaims(
+        try:
+            claims = self._claims(business, touchpoint, kid, link_id, minted, expires_at, issued_at, labels or {})
+        except ValidationError:
+            # Valid labels that, with these ids, overrun the 256-character token (the QR on an 80 mm receipt).
+            raise InvalidInput(
+                f"These labels do not fit in a link of at most {tokens.MAX_TOKEN_CHARS} characters: "
+                "use shorter values or fewer labels.",
+                code="labels_too_long",
+            ) from None
+        return tokens.sign(claims, keys.unb64url(business.signing_keys[kid]) or b"")
+
+    def _claims(
+        self, business: Business, touchpoint: Touchpoint, kid: int, link_id: str, minted: bool,
+        expires_at: int | None, issued_at: int | None, labels: dict[str, str],
+    ) -> tokens.LinkClaims:
+        return tokens.LinkClaims(
             business_id=business.business_id,
             touchpoint_id=touchpoint.touchpoint_id,
             channel=touchpoint.channel,
@@ -143,8 +164,8 @@ class Links:
             issued_at=int(self._clock.now().timestamp()) if issued_at is None else issued_at,
             expires_at=expires_at,
             key_id=kid,
+            labels=labels,
         )
-        return tokens.sign(claims, keys.unb64url(business.signing_keys[kid]) or b"")
 
     def _url(self, token: str) -> str:
         return f"{self._settings.public_base_url}/s/{token}"

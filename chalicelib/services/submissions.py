@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib import tables
-from chalicelib.domain import keys, limits, nonces, tokens
+from chalicelib.domain import keys, labels, limits, nonces, tokens
 from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
@@ -142,12 +142,14 @@ class Submissions:
             link_id, expiry = claims.link_id, claims.expires_at
             receipt_id = claims.link_id if claims.minted and claims.channel == "receipt" else None
             scope = _short_hash(data.token)
+            link_labels = claims.labels
         else:
             business, touchpoint, claim_key, proof = self._from_site_key(data, meta)
             link_id, receipt_id, expiry = "", None, None
             channel = touchpoint.channel if touchpoint else "web"
             metric = data.metric  # checked present in _from_site_key
             scope = _short_hash(data.site_key or "")
+            link_labels = {}
         assert metric is not None
         if not score_in_range(metric, data.score):
             low, high = SCALES[metric]
@@ -186,6 +188,8 @@ class Submissions:
             email=data.email,
             email_hash=email_hash,
             consent=data.consent and data.email is not None,
+            # Where and when: the touchpoint's labels (a table card), the minted link's winning per name.
+            labels=labels.overlay(touchpoint.labels if touchpoint else {}, link_labels),
         )
         sort_key = tables.response_sk(created, response_id)
         locator = ResponseLocator(business.business_id, day, sort_key, response_id, created)

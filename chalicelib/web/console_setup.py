@@ -15,7 +15,7 @@ from chalice import Response
 from pydantic import ValidationError
 
 from chalicelib.domain.models import BusinessPatch, TouchpointIn, TouchpointPatch
-from chalicelib.errors import DomainError
+from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.web import i18n
 from chalicelib.web.console import Page, cookie_name, jar, signed_in
 from chalicelib.web.errors import page_status
@@ -40,7 +40,8 @@ def snippet(base_url: str, site_key: str, locale: str) -> str:
 def _setup(page: Page, status: int = 200, **shown: Any) -> Response:
     assert page.session is not None
     services, caller = page.services, page.session.caller
-    business = services.setup.business(caller)
+    # After a change, the business as stored (the session's copy was read before it).
+    business = shown.pop("business", None) or services.setup.business(caller)
     touchpoints = services.setup.touchpoints(caller).items
     values = {"notice": None, "refusal": None, "secret": None, "confirm_retire": None, **shown}
     return page.render(
@@ -48,7 +49,7 @@ def _setup(page: Page, status: int = 200, **shown: Any) -> Response:
         touchpoints=touchpoints, action=page.url("/setup"), print_url=page.url("/print"),
         snippet=snippet(services.settings.public_base_url, business.site_key, business.locale),
         channels=i18n.CHANNELS[page.locale], metrics=i18n.DIGEST[page.locale], channel_keys=_CHANNELS,
-        metric_keys=_METRICS, **values,
+        metric_keys=_METRICS, label_rows=LABEL_ROWS, **values,
     )
 
 
@@ -86,17 +87,20 @@ def _act(page: Page) -> Response:
     touchpoint_id = (form.get("touchpoint_id") or "")[:40]
     try:
         if action == "business":
-            services.setup.update_business(caller, _business_patch(page))
-            return _setup(page, notice=t["saved"])
+            updated = services.setup.update_business(caller, _business_patch(page))
+            return _setup(page, notice=t["saved"], business=updated)
         if action == "create":
             made = TouchpointIn.model_validate(
-                {"name": form.get("name", "").strip(), "channel": form.get("channel"), "metric": form.get("metric")}
+                {"name": form.get("name", "").strip(), "channel": form.get("channel"), "metric": form.get("metric"),
+                 "labels": labels_from_form(page)}
             )
             services.links.create_touchpoint(caller, made)
             return _setup(page, notice=t["saved"])
         if action == "rename":
             services.setup.update_touchpoint(caller, touchpoint_id, TouchpointPatch(name=form.get("name", "").strip()))
             return _setup(page, notice=t["saved"])
+        if action in ("labels", "staff_views"):
+            return _labels_action(page, action, touchpoint_id)
         if action == "retire" and form.get("confirm") != "yes":
             # The first press only asks: a printed QR code stops working for every customer.
             names = {tp.touchpoint_id: tp.name for tp in services.setup.touchpoints(caller).items}
@@ -114,6 +118,38 @@ def _act(page: Page) -> Response:
         return _setup(page, 422, refusal=_first_problem(exc))
     except DomainError as exc:
         return _setup(page, exc_status(exc), refusal=str(exc))
+
+
+# ---- issue #15: labels of where and when, staff views ----------------------------------------------------------
+
+LABEL_ROWS = 4  # one row per label a touchpoint may carry
+
+
+def labels_from_form(page: Page) -> dict[str, str]:
+    """The labels of the rows ``label_name_N`` / ``label_value_N``; a row left blank is no label. What is
+    left is validated by the model (a name without a value is refused there, with its reason)."""
+    found: dict[str, str] = {}
+    for row in range(LABEL_ROWS):
+        name = (page.form.get(f"label_name_{row}") or "").strip()
+        value = page.form.get(f"label_value_{row}") or ""
+        if not name and not value.strip():
+            continue
+        if name in found:
+            raise InvalidInput(page.t["label_twice"].format(name=name), code="label_twice")
+        found[name] = value
+    return found
+
+
+def _labels_action(page: Page, action: str, touchpoint_id: str) -> Response:
+    """A touchpoint's labels replaced by the form's rows (all blank: cleared), or staff views turned on or
+    off; both through the owner API's services (PATCH of the touchpoint, PATCH of the business)."""
+    assert page.session is not None
+    services, caller = page.services, page.session.caller
+    if action == "labels":
+        services.setup.update_touchpoint(caller, touchpoint_id, TouchpointPatch(labels=labels_from_form(page)))
+        return _setup(page, notice=page.t["saved"])
+    updated = services.setup.update_business(caller, BusinessPatch(staff_views=page.form.get("staff_views") == "on"))
+    return _setup(page, notice=page.t["saved"], business=updated)
 
 
 def _rotated(page: Page) -> Response:

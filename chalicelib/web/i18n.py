@@ -494,6 +494,18 @@ CONSOLE: dict[Locale, Words] = {
         "confirm": "Xác nhận",
         "cancel": "Hủy",
         "retired": "Đã ngừng",
+        # issue #15: labels of where and when, and staff views (console setup)
+        "labels": "Nhãn",
+        "labels_hint": "Nhãn ghi nơi và lúc khách trả lời (vd. table = 5, area = Sân vườn, shift = tối); mọi phản "
+        "hồi của điểm này mang các nhãn đó. Tên: chữ thường a-z, số và _; tối đa 4 nhãn, giá trị tối đa 32 ký tự.",
+        "label_name": "Tên nhãn",
+        "label_value": "Giá trị",
+        "save_labels": "Lưu nhãn",
+        "label_twice": "Tên nhãn “{name}” xuất hiện hai lần.",
+        "staff_views": "Số liệu theo nhân viên",
+        "staff_views_hint": "Tắt theo mặc định: điểm số theo từng người dễ khiến nhân viên chạy theo điểm thay vì "
+        "phục vụ khách. Số liệu theo ca, khu vực và bàn luôn hiển thị.",
+        "staff_views_on": "Hiện nhãn staff và số liệu theo từng nhân viên",
         "widget": "Mã nhúng widget",
         "widget_hint": "Dán vào trang web của bạn (chỉ chạy trên các trang web được liệt kê ở trên).",
         "pos_keys": "Khóa máy POS",
@@ -638,6 +650,19 @@ CONSOLE: dict[Locale, Words] = {
         "confirm": "Confirm",
         "cancel": "Cancel",
         "retired": "Retired",
+        # issue #15: labels of where and when, and staff views (console setup)
+        "labels": "Labels",
+        "labels_hint": "Labels say where and when an answer was given (e.g. table = 5, area = Garden, shift = "
+        "evening); every answer to this touchpoint carries them. Names: lowercase a-z, digits and _; at most 4 "
+        "labels, values up to 32 characters.",
+        "label_name": "Label name",
+        "label_value": "Value",
+        "save_labels": "Save labels",
+        "label_twice": "The label name “{name}” is given twice.",
+        "staff_views": "Figures per staff member",
+        "staff_views_hint": "Off by default: per-person scores invite gaming (staff chase the score instead of the "
+        "guest). Figures per shift, area and table always show.",
+        "staff_views_on": "Show the staff label and figures per staff member",
         "widget": "Widget snippet",
         "widget_hint": "Paste it into your website (it runs only on the websites listed above).",
         "pos_keys": "Till (POS) keys",

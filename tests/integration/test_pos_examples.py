@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node")
 
 
-def _mint(kind: str, secret: dict[str, Any], biz: Biz, receipt: str, now: int) -> str:
-    args = [
+def _mint(kind: str, secret: dict[str, Any], biz: Biz, receipt: str, now: int, extra: list[str] | None = None) -> str:
+    args = [*(extra or []),
         "--base-url", "https://surveys.example", "--key-id", str(secret["key_id"]),
         "--business", biz.business_id, "--touchpoint", biz.touchpoints["receipt"]["touchpoint_id"],
         "--metric", "csat", "--receipt", receipt, "--now", str(now),
@@ -237,3 +237,25 @@ def test_a_receipt_answered_once_keeps_its_claim_until_the_link_expires_plus_the
     clock.advance(seconds=window + 60)
     again = post_json(client, "/v1/responses", {"token": token, "score": 5})
     assert again.status_code == 409
+
+
+# ---- issue #15: a till prints where and when (till, shift, staff) into the receipt's link ------------------
+
+
+@pytest.mark.parametrize("kind", ["python", "javascript"])
+def test_a_receipt_link_minted_offline_with_labels_carries_them_onto_the_answer(
+    client: Client, biz: Biz, clock: FakeClock, kind: str
+) -> None:
+    if kind == "javascript" and NODE is None:
+        pytest.fail("node is needed to run examples/pos_mint.js")
+    secret = client.http.get(f"/v1/businesses/{biz.business_id}/pos-secret", headers=biz.auth).json_body
+    now = int(clock.now().timestamp())
+    labels = ["--label", "till=Quầy 2", "--label", "shift=tối"]
+    token = _mint(kind, secret, biz, "HD-LBL-1", now, labels)
+    assert tokens.verify(token, _keys(secret), now).labels == {"shift": "tối", "till": "Quầy 2"}
+    assert send_answer(client, {"token": token, "score": 5}).status_code == 201
+    listed = client.http.get(f"/v1/businesses/{biz.business_id}/responses", headers=biz.auth).json_body["items"]
+    assert listed[0]["labels"] == {"shift": "tối", "till": "Quầy 2"}
+    # Both examples print the same link for the same receipt and labels.
+    other = "javascript" if kind == "python" and NODE else "python"
+    assert _mint(other, secret, biz, "HD-LBL-1", now, labels) == token

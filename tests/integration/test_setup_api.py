@@ -30,7 +30,7 @@ from tests.integration.conftest import (
 
 SHOWN = {
     "business_id", "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher",
-    "site_key", "created_at",
+    "site_key", "created_at", "staff_views",
 }  # fmt: skip
 VOUCHER = {"description": "Giảm 10% lần sau", "valid_days": 30, "per_email_days": 30, "recovery": False}
 
@@ -243,7 +243,7 @@ def test_a_renamed_touchpoint_keeps_its_link_and_shows_its_new_name(client: Clie
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"name": ""}, {"name": None}, {"name": "ok", "labels": {"area": "x"}}, {"reasons": []}]
+    "body", [{}, {"name": ""}, {"name": None}, {"name": "ok", "labels": {"Area": "x"}}, {"reasons": []}]
 )
 def test_a_touchpoint_patch_takes_a_name_only_and_refuses_the_rest_422(
     client: Client, biz: Biz, aws, body: dict[str, Any]

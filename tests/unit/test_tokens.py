@@ -12,6 +12,7 @@ import shutil
 import struct
 import subprocess
 import textwrap
+import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -572,3 +573,187 @@ def test_a_receipt_s_one_answer_claim_lives_until_the_link_expires_plus_the_edit
     # A touchpoint link's claim (one page view) only needs to outlive the edit window.
     table = claims(minted=False, link_id="", expires_at=None)
     assert tokens.claim_expires_at(table, NOW, window) >= NOW + window
+
+
+# ---- issue #15: minted links carry the owner's labels -------------------------------------------------------
+
+label_names = st.from_regex(r"\A[a-z][a-z0-9_]{0,15}\Z")
+label_values = st.text(
+    st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=6
+).map(lambda v: unicodedata.normalize("NFC", v).strip()).filter(lambda v: v and len(v.encode()) <= 24)
+labelled_claims = st.builds(
+    LinkClaims,
+    # Worst case within one token: 7 + 4 + 3 ids of 6 x 4 bytes + 1 + 2 labels of (2 + 16 + 6 x 4) + 16 = 187.
+    business_id=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=6),
+    touchpoint_id=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=6),
+    channel=st.sampled_from(CHANNELS),
+    metric=st.sampled_from(METRICS),
+    link_id=st.text(st.characters(exclude_categories=("Cs",)), max_size=6),
+    minted=st.just(True),
+    issued_at=u32,
+    expires_at=st.integers(min_value=NOW + 1, max_value=NOW + 365 * DAY),  # what the server accepts at NOW
+    key_id=st.integers(min_value=0, max_value=255),
+    labels=st.dictionaries(label_names, label_values, min_size=1, max_size=2),
+)
+LABELS = {"table": "5", "shift": "tối", "area": "Sân vườn"}
+# A receipt link with three labels, signed under SECRET: known answer for both recipes.
+LABELLED = {
+    **KNOWN_ANSWERS[0]["claims"],
+    "labels": {"area": "Sân vườn", "shift": "tối", "table": "5"},
+}
+
+
+@given(labelled_claims)
+def test_a_labelled_link_verifies_to_the_same_claims_and_re_signs_to_itself(original):
+    token = sign(original, SECRET)
+    assert len(token) <= MAX_TOKEN_CHARS
+    assert verify(token, {original.key_id: SECRET}, NOW) == original
+    assert peek(token).labels == original.labels
+    assert sign(peek(token), SECRET) == token
+
+
+def test_a_link_without_labels_is_byte_for_byte_what_it_was_before_labels():
+    for vector in KNOWN_ANSWERS:
+        assert sign(LinkClaims(**vector["claims"], labels={}), SECRET) == vector["token"]
+        assert verify(vector["token"], {vector["claims"]["key_id"]: SECRET}, NOW).labels == {}
+
+
+def test_labels_are_sorted_by_name_after_link_id_and_flagged_by_bit_6():
+    token = sign(LinkClaims(**LABELLED), SECRET)
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert raw[2] & 0b0100_0000 and not raw[2] & 0b1000_0000
+    unlabelled = base64.urlsafe_b64decode(KNOWN_ANSWERS[0]["token"] + "=" * (-len(KNOWN_ANSWERS[0]["token"]) % 4))
+    prefix = unlabelled[:-16]
+    assert raw[3:len(prefix)] == prefix[3:]  # header (but the flag), ids: unchanged
+    pairs = b"".join(bytes([len(t.encode())]) + t.encode() for t in ("area", "Sân vườn", "shift", "tối", "table", "5"))
+    assert raw[len(prefix):-16] == bytes([3]) + pairs
+
+
+def test_changing_any_character_of_a_labelled_link_invalidates_it():
+    token = sign(LinkClaims(**LABELLED), SECRET)
+    for i, char in enumerate(token):
+        for other in ("A", "z", "-"):
+            if other != char:
+                with pytest.raises(InvalidToken):
+                    verify(token[:i] + other + token[i + 1:], {1: SECRET}, NOW)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"Table": "5"},  # upper case
+        {"1table": "5"},
+        {"x" * 17: "5"},
+        {"table": ""},
+        {"table": " 5"},  # surrounding space: not canonical
+        {"table": "5\n"},
+        {"table": "a\tb"},
+        {"table": "x" * 33},
+        {"area": unicodedata.normalize("NFD", "Sân vườn")},  # not NFC
+        {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"},
+    ],
+)
+def test_labels_that_break_a_rule_cannot_be_signed(labels):
+    with pytest.raises(ValidationError):
+        claims(labels=labels)
+
+
+def test_a_touchpoint_link_carries_no_labels():
+    with pytest.raises(ValidationError):
+        claims(minted=False, expires_at=None, labels={"table": "5"})
+
+
+def test_labels_that_overrun_a_256_character_token_cannot_be_signed():
+    with pytest.raises(ValidationError):
+        claims(labels={name: "ệ" * 32 for name in ("area", "shift", "table", "till")})
+
+
+def _labelled_body(pairs, count=None, flags=0b0111_0101, ids=(b"biz1", b"tp1", b"HD1")):
+    out = body(flags=flags, expires_at=NOW + DAY, ids=ids)
+    out += bytes([len(pairs) if count is None else count])
+    for name, value in pairs:
+        out += bytes([len(name)]) + name + bytes([len(value)]) + value
+    return out
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _labelled_body([(b"shift", b"t\xe1\xbb\x91i"), (b"table", b"5")]),  # a well-formed control case
+    ],
+)
+def test_hand_built_labelled_bytes_verify(raw):
+    assert verify(signed_bytes(raw), {1: SECRET}, NOW).labels == {"shift": "tối", "table": "5"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _labelled_body([(b"table", b"5"), (b"shift", b"1")]),  # names out of order
+        _labelled_body([(b"table", b"5"), (b"table", b"6")]),  # a name twice
+        _labelled_body([], count=0),  # flagged, but no label
+        _labelled_body([(b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"d", b"4"), (b"e", b"5")]),  # five
+        _labelled_body([(b"table", b"5")], count=2),  # count overruns
+        _labelled_body([(b"Table", b"5")]),
+        _labelled_body([(b"table", b"")]),
+        _labelled_body([(b"table", b" 5")]),
+        _labelled_body([(b"table", b"\xff")]),  # not UTF-8
+        _labelled_body([(b"area", "Sân".encode())]) + b"\x00",  # bytes left before the MAC
+        _labelled_body([(b"area", unicodedata.normalize("NFD", "Sân").encode())]),  # not NFC
+        _labelled_body([(b"table", b"5")], flags=0b0101_0101),  # labels on a touchpoint link
+        _labelled_body([(b"table", b"5")], flags=0b1111_0101),  # reserved bit 7
+        _labelled_body([(b"table", b"5")])[:-3],  # truncated pair
+        body(flags=0b0111_0101, expires_at=NOW + DAY, ids=(b"biz1", b"tp1", b"HD1")),  # flag without a count
+    ],
+)
+def test_malformed_labels_are_invalid_even_with_a_correct_mac(raw):
+    assert_only_invalid(signed_bytes(raw))
+
+
+def test_the_documented_recipes_mint_a_labelled_link_the_server_accepts():
+    expected = sign(LinkClaims(**LABELLED), SECRET)
+    namespace: dict = {}
+    exec(_recipe("python"), namespace)  # noqa: S102 - our own docstring
+    c = LABELLED
+    # The recipe sorts the labels and composes a value typed with combining marks.
+    typed = {"table": "5", "shift": unicodedata.normalize("NFD", "tối"), "area": "Sân vườn"}
+    token = namespace["mint"](SECRET, c["key_id"], c["business_id"], c["touchpoint_id"], c["channel"],
+                              c["metric"], link_id=c["link_id"], issued_at=c["issued_at"],
+                              expires_at=c["expires_at"], labels=typed)
+    assert token == expected
+    assert verify(token, {c["key_id"]: SECRET}, NOW).labels == LABELLED["labels"]
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the JavaScript recipe was not run")
+    camel = {"keyId": c["key_id"], "businessId": c["business_id"], "touchpointId": c["touchpoint_id"],
+             "channel": c["channel"], "metric": c["metric"], "linkId": c["link_id"], "issuedAt": c["issued_at"],
+             "expiresAt": c["expires_at"], "labels": typed}
+    script = _recipe("javascript") + (
+        f"\nconsole.log(mint(Buffer.from({json.dumps(SECRET.hex())}, 'hex'), {json.dumps(camel)}));\n"
+    )
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
+    assert result.stdout.strip() == expected
+
+
+@given(labelled_claims)
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+def test_the_documented_python_recipe_agrees_with_sign_on_labelled_links(original):
+    namespace: dict = {}
+    exec(_recipe("python"), namespace)  # noqa: S102 - our own docstring
+    c = original
+    token = namespace["mint"](SECRET, c.key_id, c.business_id, c.touchpoint_id, c.channel, c.metric,
+                              link_id=c.link_id, minted=c.minted, issued_at=c.issued_at,
+                              expires_at=c.expires_at, labels=dict(c.labels))
+    assert token == sign(original, SECRET)
+
+
+@given(st.binary(max_size=60), st.data())
+def test_correctly_signed_bytes_with_the_labels_flag_either_fail_cleanly_or_re_sign_to_themselves(raw, data):
+    # A valid minted header with an expiry and ids, the labels flag set, then arbitrary label bytes.
+    flags = data.draw(st.sampled_from([0b0111_0101, 0b0101_0101, 0b0100_0101]))
+    count = data.draw(st.integers(min_value=0, max_value=6))
+    token = signed_bytes(body(flags=flags, expires_at=NOW + DAY, ids=(b"biz1", b"tp1", b"HD1")) + bytes([count]) + raw)
+    try:
+        claims_ = verify(token, {1: SECRET}, NOW)
+    except (InvalidToken, Expired):
+        return
+    assert claims_.labels and sign(claims_, SECRET) == token
