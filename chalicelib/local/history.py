@@ -80,6 +80,8 @@ BAD_WEEK = range(21, 28)  # days ago: short-staffed, slow service
 RUSH_HOURS = range(18, 21)
 # Reason chips a customer taps (issue #15), by mood: unhappy ones name what went wrong, happy ones what
 # went right; the seeder keeps only chips the touchpoint offers.
+# Who works the counter on each shift (a receipt's staff label).
+STAFF = {"sáng": ["Lan", "Minh"], "trưa": ["Lan", "Tú"], "chiều": ["Tú", "Hải"], "tối": ["Hải", "Vy"]}
 REASONS_UNHAPPY = [("wait", 5), ("staff", 2), ("cleanliness", 1), ("atmosphere", 1), ("price", 1), ("payment", 1)]
 REASONS_SLOW = [("wait", 8), ("staff", 3), ("payment", 1)]
 REASONS_HAPPY = [("food_drink", 5), ("staff", 3), ("atmosphere", 3), ("wait", 1), ("price", 1)]
@@ -404,7 +406,9 @@ class Seeder:
         from chalicelib.services.submissions import RequestMeta
 
         services, demo = self.services, self.demo
-        tp = demo.touchpoints[visit.kind]
+        # Two in five table answers come from the garden's tables (their own QR code, labelled by area).
+        spot = "garden" if visit.kind == "table" and visit.number % 5 < 2 and "garden" in demo.touchpoints else None
+        tp = demo.touchpoints[spot or visit.kind]
         metric = METRIC_OF[visit.kind]
         # No address: the past was not written over HTTP, so the per-address limit is not counted (the
         # per-link one is, as for any answer).
@@ -429,6 +433,7 @@ class Seeder:
                         touchpoint_id=tp["touchpoint_id"],
                         receipt_id=f"HD-{visit.at:%y%m%d}-{visit.number:05d}" if visit.kind == "receipt" else None,
                         email=visit.customer if visit.kind == "email" else None,
+                        labels=self._till_labels(visit) if visit.kind == "receipt" else {},
                     ))
                     token = minted.links[0].token
                 opened = services.submissions.open_link(token)
@@ -457,6 +462,13 @@ class Seeder:
             self.clock.move_to(visit.at + timedelta(seconds=70))
             self.drain()
         return submitted.body.response_id
+
+    def _till_labels(self, visit: Visit) -> dict[str, str]:
+        """What the till signs into a receipt's link: the shift, and who was on it (staff views stay off
+        until the owner turns them on)."""
+        hour = visit.at.astimezone(ZoneInfo(self.caller.business.timezone)).hour
+        shift = "sáng" if hour < 11 else "trưa" if hour < 14 else "chiều" if hour < 18 else "tối"
+        return {"shift": shift, "staff": STAFF[shift][visit.number % len(STAFF[shift])], "till": "Quầy 1"}
 
     # -- the owner's complaint inbox ---------------------------------------------------------------------
 

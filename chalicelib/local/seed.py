@@ -134,14 +134,19 @@ def _create(services: Services, env: dict[str, str]) -> Demo:
         owner_key=created.owner_key,
         site_key=created.site_key,
     )
-    touchpoints: list[tuple[str, str, Channel, Metric]] = [
-        ("receipt", "Hóa đơn tại quầy", "receipt", "csat"),
-        ("table", "Mã QR trên bàn", "qr", "nps"),
-        ("email", "Email sau đơn giao hàng", "email", "ces"),
-        ("website", "Website đặt bàn", "web", "csat"),
+    # Issue #15: the labels the owner gave them (the receipts' shift and staff labels are signed into each
+    # receipt's link by the till: chalicelib/local/history.py).
+    touchpoints: list[tuple[str, str, Channel, Metric, dict[str, str]]] = [
+        ("receipt", "Hóa đơn tại quầy", "receipt", "csat", {"area": "Quầy"}),
+        ("table", "Mã QR trên bàn", "qr", "nps", {"area": "Trong nhà"}),
+        ("garden", "Mã QR bàn sân vườn", "qr", "nps", {"area": "Sân vườn"}),
+        ("email", "Email sau đơn giao hàng", "email", "ces", {}),
+        ("website", "Website đặt bàn", "web", "csat", {}),
     ]
-    for key, name, channel, metric in touchpoints:
-        tp = services.links.create_touchpoint(caller, TouchpointIn(name=name, channel=channel, metric=metric))
+    for key, name, channel, metric, labels in touchpoints:
+        tp = services.links.create_touchpoint(
+            caller, TouchpointIn(name=name, channel=channel, metric=metric, labels=labels)
+        )
         demo.touchpoints[key] = {
             "touchpoint_id": tp.touchpoint_id,
             "url": tp.url,
