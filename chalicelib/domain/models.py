@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain import addresses, tokens
+from chalicelib.domain import addresses, reasons, tokens, topics
 
 Metric = Literal["nps", "csat", "ces"]
 Channel = Literal["qr", "receipt", "email", "web"]
@@ -100,6 +100,12 @@ Origin = Annotated[str, Field(max_length=200), AfterValidator(_origin)]
 ObjectId = Annotated[str, Field(pattern=_ID_RE.pattern, description="A 6-16 character lowercase id")]
 ReceiptId = Annotated[str, Field(pattern=_RECEIPT_RE.pattern, description="The POS receipt number")]
 Score = Annotated[StrictInt, Field(ge=0, le=10, description="0-10 for NPS, 1-5 for CSAT, 1-7 for CES")]
+# A chosen reason: which keys an answer may name depends on its touchpoint and mood (422 unknown_reason).
+ReasonKey = Annotated[str, Field(min_length=1, max_length=40, description="A reason chip's key")]
+ChosenReasons = Annotated[
+    list[ReasonKey],
+    Field(max_length=reasons.MAX_CHIPS, description="Reason chips chosen, offered for the answer's mood"),
+]
 
 
 _DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -157,6 +163,7 @@ class ResponseIn(Strict):
     # #11 item 1: the page view's nonce (survey page form, widget site config); needed with a touchpoint
     # link or a site key, not with a minted link.
     nonce: Annotated[str | None, Field(max_length=256)] = None
+    reasons: ChosenReasons = []
 
 
 class ResponseCreated(Out):
@@ -170,12 +177,15 @@ class CommentIn(Strict):
     comment: Annotated[Comment | None, BeforeValidator(_empty_to_none)] = None
     email: Annotated[Email | None, BeforeValidator(_empty_to_none)] = None
     consent: StrictBool = False
+    # Replaces the chosen set (an empty list clears it); left out, the chosen set stays.
+    reasons: ChosenReasons | None = None
 
 
 class CommentSaved(Out):
     response_id: str
     comment_saved: bool
     email_saved: bool
+    reasons_saved: bool = False
 
 
 # ---- owner API ----------------------------------------------------------------------------------
@@ -192,6 +202,24 @@ OwnerEmails = Annotated[list[Email], Field(min_length=1, max_length=10)]
 Origins = Annotated[list[Origin], Field(max_length=20)]
 
 
+def _distinct_keywords(value: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for keyword in value:
+        if keyword.casefold() in seen:
+            raise ValueError(f"{keyword!r} is listed twice")
+        seen.add(keyword.casefold())
+    return value
+
+
+TopicKeyword = Annotated[str, Field(min_length=2, max_length=40), AfterValidator(_single_line)]
+# Each keyword found in a comment adds the topic "custom:<keyword>" (docs/insights.md).
+TopicKeywords = Annotated[
+    list[TopicKeyword],
+    Field(max_length=20, description="The owner's own topic words, 2-40 characters each"),
+    AfterValidator(_distinct_keywords),
+]
+
+
 class BusinessIn(Strict):
     name: Name
     owner_emails: OwnerEmails
@@ -200,6 +228,7 @@ class BusinessIn(Strict):
     sender_email: Email | None = None
     allowed_origins: Origins = []
     voucher: VoucherPolicy | None = None
+    topic_keywords: TopicKeywords = []
 
 
 class BusinessCreated(Out):
@@ -221,6 +250,7 @@ class BusinessOut(Out):
     voucher: VoucherPolicy | None
     site_key: str = Field(description="The widget's public key (it names the business; it is not a secret)")
     created_at: str
+    topic_keywords: list[str] = Field(default=[], description="The owner's own topic words (custom: topics)")
 
 
 def _not_null(value: object) -> object:
@@ -240,7 +270,9 @@ def _without_null(schema: dict[str, Any]) -> None:
 
 # A setting a patch may leave out but not set to null (``X | None`` validates as X, or null refused).
 Kept = (BeforeValidator(_not_null), Field(json_schema_extra=_without_null))
-EDITABLE_BUSINESS_FIELDS = ("name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher")
+EDITABLE_BUSINESS_FIELDS = (
+    "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher", "topic_keywords",
+)
 
 
 class BusinessPatch(Strict):
@@ -256,6 +288,7 @@ class BusinessPatch(Strict):
     sender_email: Email | None = None
     allowed_origins: Annotated[Origins | None, *Kept] = None
     voucher: VoucherPolicy | None = None
+    topic_keywords: Annotated[TopicKeywords | None, *Kept] = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> BusinessPatch:
@@ -264,10 +297,65 @@ class BusinessPatch(Strict):
         return self
 
 
+def _chip_key(value: str) -> str:
+    if not reasons.is_key(value):
+        raise ValueError(
+            "must be a taxonomy key (" + ", ".join(topics.TOPICS) + ") or custom:<1-30 of a-z 0-9 _ ->"
+        )
+    return value
+
+
+ChipLabel = Annotated[str, Field(min_length=1, max_length=reasons.MAX_LABEL), AfterValidator(_single_line)]
+
+
+class ReasonChip(Strict):
+    """One chip: a taxonomy key (its label defaults by mood) or the owner's ``custom:`` key with both labels."""
+
+    key: Annotated[str, Field(max_length=40), AfterValidator(_chip_key)]
+    vi: ChipLabel | None = None
+    en: ChipLabel | None = None
+
+    @model_validator(mode="after")
+    def _custom_has_labels(self) -> ReasonChip:
+        if self.key.startswith(topics.CUSTOM_PREFIX) and (self.vi is None or self.en is None):
+            raise ValueError(f"{self.key} needs its labels: vi and en")
+        return self
+
+
+def _distinct_chips(value: list[ReasonChip]) -> list[ReasonChip]:
+    keys = [chip.key for chip in value]
+    if len(set(keys)) != len(keys):
+        raise ValueError("each key at most once per mood")
+    return value
+
+
+ChipList = Annotated[list[ReasonChip], Field(max_length=reasons.MAX_CHIPS), AfterValidator(_distinct_chips)]
+
+
+class ReasonSets(Strict):
+    """A touchpoint's own chips per mood. A mood left out shows the defaults of the touchpoint's metric, so
+    ``{}`` goes back to the defaults; an empty list shows no chips for that mood."""
+
+    unhappy: Annotated[ChipList | None, *Kept] = None
+    happy: Annotated[ChipList | None, *Kept] = None
+
+
+class ChipOut(Out):
+    key: str
+    vi: str
+    en: str
+
+
+class EffectiveReasons(Out):
+    unhappy: list[ChipOut]
+    happy: list[ChipOut]
+
+
 class TouchpointIn(Strict):
     name: Name
     channel: Channel
     metric: Metric
+    reasons: ReasonSets | None = None
 
 
 class TouchpointCreated(Out):
@@ -284,13 +372,14 @@ class TouchpointOut(Out):
     created_at: str
     retired_at: str | None = Field(description="When it was retired: its link then answers 410; its answers stay")
     url: str = Field(description="The static link its QR code encodes")
+    reasons: EffectiveReasons = Field(description="The chips customers see per mood: its own set, else the defaults")
 
 
 class TouchpointList(Out):
     items: list[TouchpointOut]
 
 
-EDITABLE_TOUCHPOINT_FIELDS = ("name",)
+EDITABLE_TOUCHPOINT_FIELDS = ("name", "reasons")
 
 
 class TouchpointPatch(Strict):
@@ -299,6 +388,7 @@ class TouchpointPatch(Strict):
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     name: Annotated[Name | None, *Kept] = None
+    reasons: Annotated[ReasonSets | None, *Kept] = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> TouchpointPatch:
@@ -391,6 +481,7 @@ class Business(BaseModel):
     sender_email: str | None = None
     allowed_origins: list[str] = []
     voucher: VoucherPolicy | None = None
+    topic_keywords: list[str] = []
     owner_key_hash: str
     site_key: str
     signing_keys: dict[int, str]  # key id -> base64url secret; old ids verify until removed
@@ -408,6 +499,9 @@ class Touchpoint(BaseModel):
     metric: Metric
     created_at: str
     retired_at: str | None = None  # retired: its link takes no more answers; its answers and name stay
+    # The owner's own chips as validated by ReasonSets and stored (plain data, read by domain.reasons);
+    # None: the defaults of its metric.
+    reasons: dict[str, Any] | None = None
 
 
 class StoredResponse(Out):
