@@ -562,6 +562,16 @@ class SiteQuery(Strict):
     touchpoint_id: ObjectId | None = None
 
 
+class SiteChip(Out):
+    key: str
+    label: str
+
+
+class SiteReasons(Out):
+    unhappy: list[SiteChip]
+    happy: list[SiteChip]
+
+
 class SiteConfig(Out):
     business_name: str
     locale: Locale
@@ -569,3 +579,7 @@ class SiteConfig(Out):
     touchpoint_id: str | None = None
     # #11 item 1: a fresh single-use nonce for this page view's answer (POST /v1/responses "nonce").
     nonce: str
+    reasons: SiteReasons = Field(
+        default_factory=lambda: SiteReasons(unhappy=[], happy=[]),
+        description="The chips to show after a score of each mood, in the config's locale",
+    )

@@ -102,6 +102,11 @@ def _no_constants(name: str) -> Any:
 
 
 def form_body(request: Any) -> dict[str, str]:
+    return dict(form_pairs(request))
+
+
+def form_pairs(request: Any) -> list[tuple[str, str]]:
+    """Every field in order, a repeated name (checkboxes) once per value."""
     raw = raw_body(request)
     kind = media_type(request)
     if kind not in (FORM_TYPE, ""):
@@ -110,7 +115,7 @@ def form_body(request: Any) -> dict[str, str]:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         raise MalformedRequest("The form could not be read.") from None
-    return dict(pairs)
+    return pairs
 
 
 def validate[M: BaseModel](model: type[M], data: Any) -> M:

@@ -1,0 +1,215 @@
+"""Reason chips and comment topics (#15): chosen on the thank-you page without JavaScript or through the
+comment API, edited per touchpoint by the owner, and topics stored with every comment."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice.test import Client
+
+from tests.clock import FakeClock
+from tests.integration.conftest import Biz, page_form, page_nonce, post_json, site_nonce
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+ORIGIN = {"Origin": "https://shop.example"}
+
+
+def _listed(client: Client, biz: Biz) -> list[dict[str, Any]]:
+    answer = client.http.get(f"/v1/businesses/{biz.business_id}/responses", headers=biz.auth)
+    assert answer.status_code == 200
+    return answer.json_body["items"]
+
+
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, name
+    return match.group(1)
+
+
+def _patch(client: Client, path: str, body: Any, biz: Biz) -> Any:
+    headers = {"Content-Type": "application/json", **biz.auth}
+    return client.http.request("PATCH", path, body=json.dumps(body), headers=headers)
+
+
+def _tap(client: Client, biz: Biz, score: int, name: str = "table") -> tuple[str, str]:
+    token = biz.touchpoints[name]["token"]
+    answer = client.http.post(f"/s/{token}", body=page_form(client, token, score), headers=FORM)
+    assert answer.status_code == 200
+    return token, answer.body.decode()
+
+
+def _answer(client: Client, biz: Biz, score: int, **extra: Any) -> Any:
+    token = biz.touchpoints["table"]["token"]
+    return post_json(client, "/v1/responses", {"token": token, "score": score, "nonce": page_nonce(client, token),
+                                               **extra})
+
+
+def test_an_unhappy_customer_without_javascript_picks_two_chips_and_the_listing_shows_them(
+    client: Client, biz: Biz
+) -> None:
+    token, html = _tap(client, biz, 3)
+    assert "Điều gì nổi bật?" in html and "Chờ lâu" in html and "Nhanh" not in html
+    assert html.count('type="checkbox" id="r') == 8 and 'name="reasons" value="wait"' in html
+
+    form = {
+        "response_id": _hidden(html, "response_id"), "edit_token": _hidden(html, "edit_token"), "score_shown": "3",
+        "comment": "", "email": "", "website": "",
+    }
+    body = urlencode(form) + "&reasons=wait&reasons=staff"
+    saved = client.http.post(f"/s/{token}", body=body, headers=FORM)
+    assert saved.status_code == 200 and "Đã lưu góp ý" in saved.body.decode()
+    (item,) = _listed(client, biz)
+    assert item["reasons"] == ["wait", "staff"] and item["comment"] is None
+
+
+def test_a_happy_customer_sees_happy_words_in_english(client: Client, biz: Biz) -> None:
+    token = biz.touchpoints["table"]["token"]
+    answer = client.http.post(f"/s/{token}?lang=en", body=page_form(client, token, 10, "?lang=en"), headers=FORM)
+    html = answer.body.decode()
+    assert "What stood out?" in html and "Quick service" in html and "Long wait" not in html
+
+
+def test_an_unknown_chip_in_the_form_gets_the_form_back_with_its_choices_and_stores_nothing(
+    client: Client, biz: Biz
+) -> None:
+    token, html = _tap(client, biz, 2)
+    form = {"response_id": _hidden(html, "response_id"), "edit_token": _hidden(html, "edit_token"),
+            "score_shown": "2", "comment": "Lâu quá"}
+    answer = client.http.post(f"/s/{token}", body=urlencode(form) + "&reasons=wait&reasons=bogus", headers=FORM)
+    page = answer.body.decode()
+    assert answer.status_code == 422 and "Vui lòng chọn trong các lý do có sẵn" in page
+    assert 'value="wait" checked' in page and "Lâu quá" in page  # what the person chose and typed stays
+    (item,) = _listed(client, biz)
+    assert item["reasons"] == [] and item["comment"] is None
+
+
+def test_the_comment_api_saves_reasons_alone_refuses_unknown_ones_and_closes_with_the_window(
+    client: Client, biz: Biz, clock: FakeClock
+) -> None:
+    created = _answer(client, biz, 4, reasons=["price", "price"])
+    assert created.status_code == 201
+    rid, edit = created.json_body["response_id"], created.json_body["edit_token"]
+    assert _listed(client, biz)[0]["reasons"] == ["price"]  # duplicates collapse
+
+    path = f"/v1/responses/{rid}/comment"
+    saved = post_json(client, path, {"edit_token": edit, "reasons": ["wait", "cleanliness"]})
+    assert saved.status_code == 200, saved.body
+    assert saved.json_body["reasons_saved"] is True and saved.json_body["comment_saved"] is False
+    assert _listed(client, biz)[0]["reasons"] == ["wait", "cleanliness"]
+
+    # A happy chip's key is the same key; one the touchpoint does not offer is refused, nothing changes.
+    wrong = post_json(client, path, {"edit_token": edit, "reasons": ["parking"]})
+    assert wrong.status_code == 422 and wrong.json_body["error"]["code"] == "unknown_reason"
+    many = post_json(client, path, {"edit_token": edit, "reasons": ["wait"] * 9})
+    assert many.status_code == 422
+    assert _listed(client, biz)[0]["reasons"] == ["wait", "cleanliness"]
+
+    cleared = post_json(client, path, {"edit_token": edit, "reasons": []})
+    assert cleared.status_code == 200 and _listed(client, biz)[0]["reasons"] == []
+
+    clock.advance(hours=25)
+    late = post_json(client, path, {"edit_token": edit, "reasons": ["wait"]})
+    assert late.status_code == 409 and late.json_body["error"]["code"] == "edit_window_closed"
+    assert _listed(client, biz)[0]["reasons"] == []
+
+
+def test_a_submission_naming_a_chip_the_touchpoint_does_not_offer_is_refused_and_stores_nothing(
+    client: Client, biz: Biz
+) -> None:
+    answer = _answer(client, biz, 9, reasons=["custom:ice"])
+    assert answer.status_code == 422 and answer.json_body["error"]["code"] == "unknown_reason"
+    assert _listed(client, biz) == []
+
+
+def test_the_owner_sets_a_touchpoints_chips_and_customers_see_them(client: Client, biz: Biz) -> None:
+    tp = biz.touchpoints["table"]["touchpoint_id"]
+    path = f"/v1/businesses/{biz.business_id}/touchpoints/{tp}"
+    ice = {"key": "custom:ice", "vi": "Ít đá", "en": "Too much ice"}
+    own = {"unhappy": [{"key": "wait", "vi": "Đợi món lâu"}, ice]}
+    changed = _patch(client, path, {"reasons": own}, biz)
+    assert changed.status_code == 200, changed.body
+    chips = changed.json_body["reasons"]
+    assert chips["unhappy"] == [
+        {"key": "wait", "vi": "Đợi món lâu", "en": "Long wait"},  # a taxonomy chip keeps its default label
+        {"key": "custom:ice", "vi": "Ít đá", "en": "Too much ice"},
+    ]
+    assert chips["happy"][0] == {"key": "wait", "vi": "Nhanh", "en": "Quick service"}  # left out: the defaults
+
+    listed = client.http.get(f"/v1/businesses/{biz.business_id}/touchpoints", headers=biz.auth).json_body["items"]
+    assert next(t for t in listed if t["touchpoint_id"] == tp)["reasons"] == chips
+
+    _, html = _tap(client, biz, 1)
+    assert "Ít đá" in html and "Đợi món lâu" in html and "Giá cao" not in html
+    saved = post_json(client, f"/v1/responses/{_hidden(html, 'response_id')}/comment",
+                      {"edit_token": _hidden(html, "edit_token"), "reasons": ["custom:ice"]})
+    assert saved.status_code == 200 and _listed(client, biz)[0]["reasons"] == ["custom:ice"]
+
+    # The widget's site config offers the same chips, in the business's language.
+    config = client.http.get(f"/v1/sites/{biz.site_key}?metric=nps&touchpoint_id={tp}", headers=ORIGIN)
+    assert config.status_code == 200
+    assert config.json_body["reasons"]["unhappy"] == [{"key": "wait", "label": "Đợi món lâu"},
+                                                      {"key": "custom:ice", "label": "Ít đá"}]
+    assert config.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+
+    reset = _patch(client, path, {"reasons": {}}, biz)
+    assert reset.status_code == 200 and reset.json_body["reasons"]["unhappy"][1]["key"] == "food_drink"
+
+
+def test_bad_chip_settings_are_refused_422_and_change_nothing(client: Client, biz: Biz) -> None:
+    tp = biz.touchpoints["table"]["touchpoint_id"]
+    path = f"/v1/businesses/{biz.business_id}/touchpoints/{tp}"
+    nine = [{"key": k} for k in ("wait", "food_drink", "staff", "price", "cleanliness", "atmosphere", "parking",
+                                 "payment", "delivery")]
+    for bad in (
+        None,
+        {"unhappy": None},
+        {"unhappy": nine},
+        {"happy": [{"key": "wait"}, {"key": "wait"}]},
+        {"happy": [{"key": "custom:ice", "vi": "Ít đá"}]},  # a custom chip needs both labels
+        {"happy": [{"key": "custom:Ice!", "vi": "a", "en": "b"}]},
+        {"happy": [{"key": "wait", "en": "two\nlines"}]},
+        {"happy": [{"key": "wait", "en": "x" * 41}]},
+    ):
+        answer = _patch(client, path, {"reasons": bad}, biz)
+        assert answer.status_code == 422, bad
+        assert answer.json_body["error"]["message"]
+    listed = client.http.get(f"/v1/businesses/{biz.business_id}/touchpoints", headers=biz.auth).json_body["items"]
+    assert next(t for t in listed if t["touchpoint_id"] == tp)["reasons"]["unhappy"][0]["vi"] == "Chờ lâu"
+
+
+def test_a_vietnamese_comment_without_diacritics_is_stored_with_its_topics(client: Client, biz: Biz) -> None:
+    created = _answer(client, biz, 2, comment="cho lau qua, nhan vien tho lo")
+    assert created.status_code == 201
+    (item,) = _listed(client, biz)
+    assert item["topics"] == ["wait", "staff"]
+
+
+def test_the_owners_own_keyword_becomes_a_custom_topic_of_later_comments(client: Client, biz: Biz) -> None:
+    changed = _patch(client, f"/v1/businesses/{biz.business_id}", {"topic_keywords": ["bánh flan"]}, biz)
+    assert changed.status_code == 200 and changed.json_body["topic_keywords"] == ["bánh flan"]
+    created = _answer(client, biz, 10)
+    saved = post_json(client, f"/v1/responses/{created.json_body['response_id']}/comment",
+                      {"edit_token": created.json_body["edit_token"], "comment": "banh flan ngon lam"})
+    assert saved.status_code == 200
+    (item,) = _listed(client, biz)
+    assert item["topics"] == ["food_drink", "custom:bánh flan"]
+
+    refused = _patch(client, f"/v1/businesses/{biz.business_id}", {"topic_keywords": ["Flan", "flan"]}, biz)
+    assert refused.status_code == 422
+    business = client.http.get(f"/v1/businesses/{biz.business_id}", headers=biz.auth).json_body
+    assert business["topic_keywords"] == ["bánh flan"]
+
+
+def test_a_widget_answer_without_a_touchpoint_takes_taxonomy_chips(client: Client, biz: Biz) -> None:
+    body = {"site_key": biz.site_key, "metric": "csat", "score": 5, "nonce": site_nonce(client, biz),
+            "reasons": ["staff"]}
+    answer = post_json(client, "/v1/responses", body, ORIGIN)
+    assert answer.status_code == 201, answer.body
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    body["nonce"], body["reasons"] = site_nonce(client, biz), ["custom:ice"]
+    refused = post_json(client, "/v1/responses", body, ORIGIN)
+    assert refused.status_code == 422 and refused.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert [i["reasons"] for i in _listed(client, biz)] == [["staff"]]
