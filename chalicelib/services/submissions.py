@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import tables
 from chalicelib.domain import keys, limits, nonces, reasons, tokens, topics
-from chalicelib.domain.addresses import email_hash
+from chalicelib.domain.addresses import allowed_origin, email_hash
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
@@ -334,6 +334,18 @@ class Submissions:
             email_saved=data.email is not None,
             reasons_saved=data.reasons is not None,
         )
+
+    def comment_origin(self, response_id: str, edit_token: str | None, origin: str | None) -> str | None:
+        """``origin`` (normalised) when the answer's business lists it, else None: the widget posts its
+        chips from the customer's page and must read the answer, refusals included (CORS)."""
+        if not edit_token or not origin:
+            return None
+        try:
+            locator = self._locate(response_id, edit_token)
+        except InvalidToken:
+            return None
+        business = self._directory.business(locator.business_id)
+        return allowed_origin(origin, business.allowed_origins) if business is not None else None
 
     def _with_reasons(self, locator: ResponseLocator, chosen: list[str], addition: Addition) -> Addition:
         """Check the reasons against what the answer's touchpoint offers for its mood now; the write then

@@ -57,6 +57,19 @@ def raw_body(request: Any) -> bytes:
 _SITE_KEY_FIELD = re.compile(rb'"site_key"\s*:\s*"(sk_[0-9a-z]{6,16}_[0-9a-z]{16})"')
 
 
+def body_edit_token(request: Any) -> str | None:
+    """The edit token a JSON comment body names, only to decide the CORS headers of its answer."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    found = data.get("edit_token") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and len(found) <= 256 else None
+
+
 def body_site_key(request: Any) -> str | None:
     """The site key a JSON body names, even when the body was refused (too large, not JSON, failed the
     model): only to decide the CORS headers of the refusal, never trusted for anything else."""

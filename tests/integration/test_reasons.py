@@ -213,3 +213,30 @@ def test_a_widget_answer_without_a_touchpoint_takes_taxonomy_chips(client: Clien
     refused = post_json(client, "/v1/responses", body, ORIGIN)
     assert refused.status_code == 422 and refused.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     assert [i["reasons"] for i in _listed(client, biz)] == [["staff"]]
+
+
+def test_the_widget_posts_chips_as_text_plain_and_reads_the_answer_from_an_allowed_origin(
+    client: Client, biz: Biz, clock: FakeClock
+) -> None:
+    body = {"site_key": biz.site_key, "metric": "nps", "score": 3, "nonce": site_nonce(client, biz)}
+    created = post_json(client, "/v1/responses", body, ORIGIN).json_body
+    path = f"/v1/responses/{created['response_id']}/comment"
+    plain = {"Content-Type": "text/plain"}
+    chips = json.dumps({"edit_token": created["edit_token"], "reasons": ["wait", "price"]})
+    saved = client.http.post(path, body=chips, headers={**plain, **ORIGIN})
+    assert saved.status_code == 200 and saved.json_body["reasons_saved"] is True
+    assert saved.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert _listed(client, biz)[0]["reasons"] == ["wait", "price"]
+
+    # Refusals are readable too; another origin, or a forged token, gets no CORS headers.
+    wrong = json.dumps({"edit_token": created["edit_token"], "reasons": ["bogus"]})
+    refused = client.http.post(path, body=wrong, headers={**plain, **ORIGIN})
+    assert refused.status_code == 422 and refused.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    other = client.http.post(path, body=chips, headers={**plain, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    forged = json.dumps({"edit_token": "x.y", "reasons": ["wait"]})
+    answer = client.http.post(path, body=forged, headers={**plain, **ORIGIN})
+    assert answer.status_code == 401 and "Access-Control-Allow-Origin" not in answer.headers
+    clock.advance(hours=25)
+    late = client.http.post(path, body=chips, headers={**plain, **ORIGIN})
+    assert late.status_code == 409 and late.headers["Access-Control-Allow-Origin"] == "https://shop.example"
