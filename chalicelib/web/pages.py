@@ -41,7 +41,7 @@ _STYLE = (
     ".r legend{font-weight:600;margin:.8em 0 .4em}.r div{display:flex;flex-wrap:wrap;gap:8px}"
     ".r input{position:absolute;opacity:0;width:1px;height:1px}.r label{display:flex;align-items:center;"
     "margin:0;min-height:44px;padding:6px 14px;border:2px solid #1d3557;border-radius:22px;cursor:pointer}"
-    ".r input:checked+label{background:#1d3557;color:#fff}.r input:checked+label:before{content:'✓ '}"
+    ".r input:checked+label{background:#1d3557;color:#fff}.r input:checked+label:before{content:'✓';margin-right:6px}"
     ".r input:focus-visible+label{outline:3px solid #b35900;outline-offset:2px}"
 )
 
