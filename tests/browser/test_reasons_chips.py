@@ -74,3 +74,24 @@ def test_the_thank_you_page_offers_chips_a_thumb_can_tap_and_sends_them_with_the
     page.get_by_text("Đã lưu góp ý").wait_for()
     newest = stack.responses()[0]
     assert newest.reasons == ["wait", "price"] and newest.topics == ["wait"]
+
+
+def test_the_console_edits_a_touchpoints_chips_at_360_px_without_sideways_scroll(stack: Stack, page: Any) -> None:
+    page.set_viewport_size({"width": 360, "height": 800})
+    base = f"{stack.api}/console/{stack.business_id}"
+    page.goto(base + "/signin")
+    page.locator("#owner_key").fill(stack.owner_key)
+    page.locator("#owner_key").press("Enter")
+    page.wait_for_url(base)
+    page.goto(base + "/setup")
+    page.get_by_text("Lý do để khách chọn").first.click()  # open the first touchpoint's chips
+    form = page.locator("details[open] form").first
+    form.get_by_label("Chờ lâu").uncheck()
+    form.locator("textarea").fill("ice | Nhiều đá | Too much ice")
+    page.screenshot(path=str(SCREENSHOTS / "console-setup-chips-360.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    form.get_by_role("button", name="Lưu").click()
+    page.get_by_text("Đã lưu.").wait_for()
+    tp = stack.services.setup.touchpoints(stack.caller()).items[0]
+    keys = [chip.key for chip in tp.reasons.unhappy]
+    assert "wait" not in keys and keys[-1] == "custom:ice"
