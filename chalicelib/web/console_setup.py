@@ -98,7 +98,7 @@ def _reasons_patch(page: Page, touchpoint: TouchpointOut) -> TouchpointPatch:
         chip.update(zip(("vi", "en"), labels, strict=False))
         chips.append(chip)
     sets = {**shown, edited: chips}
-    kept = {m: chosen for m, chosen in sets.items() if chosen != reasons.defaults(touchpoint.metric, m)}
+    kept = {m: sets[m] for m in reasons.MOODS if sets[m] != reasons.defaults(touchpoint.metric, m)}
     return TouchpointPatch.model_validate({"reasons": kept})
 
 
