@@ -3,24 +3,14 @@ chosen; the survey page's thank-you offers them as tappable checkboxes."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.browser.stack import SCREENSHOTS, Stack
+from tests.browser.test_widget import _wait_for
 
 pytestmark = pytest.mark.browser
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float = 8.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def test_the_widget_shows_the_chips_of_the_mood_after_a_tap_and_a_chip_and_send_store_the_reason(

@@ -8,7 +8,7 @@ from typing import Any
 from chalice.test import Client
 
 from tests.integration.conftest import Biz, table_items
-from tests.integration.test_console import Browser, sign_in_by_key
+from tests.integration.test_console_setup import _setup
 
 
 def _chips(client: Client, biz: Biz, touchpoint_id: str) -> dict[str, Any]:
@@ -19,9 +19,7 @@ def _chips(client: Client, biz: Biz, touchpoint_id: str) -> dict[str, Any]:
 def test_the_owner_ticks_chips_and_adds_an_own_one_for_one_mood_and_the_other_keeps_its_defaults(
     client: Client, biz: Biz, aws: Any
 ) -> None:
-    browser = Browser(client)
-    sign_in_by_key(browser, biz)
-    path = f"/console/{biz.business_id}/setup"
+    browser, path = _setup(client, biz)
     tp = biz.touchpoints["table"]["touchpoint_id"]
     page = browser.get(path).body.decode()
     assert "Lý do để khách chọn" in page and 'name="k_wait" value="1" style="width:auto;min-height:0" checked' in page
@@ -46,16 +44,15 @@ def test_the_owner_ticks_chips_and_adds_an_own_one_for_one_mood_and_the_other_ke
 
 
 def test_the_owner_sets_topic_words_one_per_line(client: Client, biz: Biz) -> None:
-    browser = Browser(client)
-    sign_in_by_key(browser, biz)
+    browser, path = _setup(client, biz)
     fields = {
         "action": "business", "name": "Cà Phê Sài Gòn", "owner_emails": "owner@caphe.example", "locale": "vi",
         "timezone": "Asia/Ho_Chi_Minh", "sender_email": "", "allowed_origins": "https://shop.example",
         "voucher_description": "", "voucher_days": "30", "topic_keywords": "bánh flan\r\nsân vườn\r\n",
     }
-    saved = browser.post(f"/console/{biz.business_id}/setup", fields)
+    saved = browser.post(path, fields)
     assert saved.status_code == 200, saved.body
     got = client.http.get(f"/v1/businesses/{biz.business_id}", headers=biz.auth).json_body
     assert got["topic_keywords"] == ["bánh flan", "sân vườn"]
-    shown = browser.get(f"/console/{biz.business_id}/setup").body.decode()
+    shown = browser.get(path).body.decode()
     assert "bánh flan\nsân vườn</textarea>" in shown

@@ -4,7 +4,6 @@ comment API, edited per touchpoint by the owner, and topics stored with every co
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,21 +11,11 @@ from chalice.test import Client
 
 from tests.clock import FakeClock
 from tests.integration.conftest import Biz, page_form, page_nonce, post_json, site_nonce
+from tests.integration.test_survey_pages import _hidden, _responses
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ORIGIN = {"Origin": "https://shop.example"}
-
-
-def _listed(client: Client, biz: Biz) -> list[dict[str, Any]]:
-    answer = client.http.get(f"/v1/businesses/{biz.business_id}/responses", headers=biz.auth)
-    assert answer.status_code == 200
-    return answer.json_body["items"]
-
-
-def _hidden(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match, name
-    return match.group(1)
+_listed = _responses  # the owner's listing, newest first
 
 
 def _patch(client: Client, path: str, body: Any, biz: Biz) -> Any:
