@@ -229,7 +229,7 @@ table.add([
           "One-tap form post of a score (or of the comment form) without JavaScript (HTML)",
           lambda c: web("survey").post(services().submissions, c.request, c.params["token"], _meta(c.request)),
           tags=PAGES, form={name: {"type": "string"} for name in (
-              "score", "response_id", "edit_token", "comment", "email", "consent", "nonce")},
+              "score", "response_id", "edit_token", "comment", "email", "consent", "nonce", "reasons")},
           response="text/html", errors=(400, 404, 409, 410, 413, 415, 422, 429), page=True),
     Route("GET", "/widget.js", "widget_js",
           "The embeddable widget (JavaScript); ?v=<version> makes it cacheable for a year",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from chalice.test import Client
 
@@ -229,3 +229,25 @@ def test_the_widget_posts_chips_as_text_plain_and_reads_the_answer_from_an_allow
     clock.advance(hours=25)
     late = client.http.post(path, body=chips, headers={**plain, **ORIGIN})
     assert late.status_code == 409 and late.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+def test_erasing_a_customer_removes_the_comment_but_keeps_its_topics_and_chips(client: Client, biz: Biz) -> None:
+    created = _answer(client, biz, 2, comment="cho lau qua", reasons=["wait"], email="lan@example.com", consent=True)
+    assert created.status_code == 201, created.body
+    erased = client.http.delete(
+        f"/v1/businesses/{biz.business_id}/respondents?email={quote('lan@example.com')}", headers=biz.auth
+    )
+    assert erased.status_code == 200 and erased.json_body["responses_erased"] == 1
+    (item,) = _listed(client, biz)
+    assert item["comment"] is None and item["email"] is None
+    assert item["topics"] == ["wait"] and item["reasons"] == ["wait"]  # keys, not the person's words
+
+
+def test_a_touchpoint_created_with_its_own_chips_offers_them(client: Client, biz: Biz) -> None:
+    own = {"happy": [{"key": "custom:view", "vi": "View đẹp", "en": "Nice view"}]}
+    made = post_json(client, f"/v1/businesses/{biz.business_id}/touchpoints",
+                     {"name": "Sân thượng", "channel": "qr", "metric": "csat", "reasons": own}, biz.auth)
+    assert made.status_code == 201, made.body
+    token = made.json_body["token"]
+    html = client.http.post(f"/s/{token}", body=page_form(client, token, 5), headers=FORM).body.decode()
+    assert "View đẹp" in html and html.count('name="reasons"') == 1
