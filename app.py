@@ -129,6 +129,12 @@ def _body_site_origin(request: Any) -> str | None:
     return services().sites.allowed_origin(http.body_site_key(request), http.header(request, "origin"))
 
 
+def _comment_origin(request: Any) -> str | None:
+    response_id = (request.uri_params or {}).get("response_id") or ""
+    edit_token = http.body_edit_token(request)
+    return services().submissions.comment_origin(response_id, edit_token, http.header(request, "origin"))
+
+
 def _path_site_origin(request: Any) -> str | None:
     site_key = (request.uri_params or {}).get("site_key")
     return services().sites.allowed_origin(site_key, http.header(request, "origin"))
@@ -209,9 +215,11 @@ table.add([
               "POST", "/v1/responses/{response_id}/comment", parameters={"response_id": "$response.body#/response_id"},
               requestBody={"edit_token": "$response.body#/edit_token", "comment": "Cà phê ngon, phục vụ nhanh"})}),
     Route("POST", "/v1/responses/{response_id}/comment", "add_comment",
-          "Add a comment and, with consent, an email address",
+          "Add a comment, the chosen reasons and, with consent, an email address (JSON, or text/plain as the "
+          "widget sends it); answers to a page of an allowed origin carry its CORS headers",
           lambda c: services().submissions.add_comment(c.params["response_id"], c.body),
-          body=CommentIn, response=CommentSaved, errors=(401, 404, 409, 503)),
+          body=CommentIn, body_types=http.JSON_TYPES, headers=("Origin",), response=CommentSaved,
+          errors=(401, 404, 409, 503), cors=_comment_origin),
     Route("GET", "/s/{token}", "survey_page",
           "Survey page of a signed link (HTML); ?score=N preselects without recording",
           lambda c: web("survey").show(services().submissions, c.request, c.params["token"]), tags=PAGES,
@@ -221,7 +229,7 @@ table.add([
           "One-tap form post of a score (or of the comment form) without JavaScript (HTML)",
           lambda c: web("survey").post(services().submissions, c.request, c.params["token"], _meta(c.request)),
           tags=PAGES, form={name: {"type": "string"} for name in (
-              "score", "response_id", "edit_token", "comment", "email", "consent", "nonce")},
+              "score", "response_id", "edit_token", "comment", "email", "consent", "nonce", "reasons")},
           response="text/html", errors=(400, 404, 409, 410, 413, 415, 422, 429), page=True),
     Route("GET", "/widget.js", "widget_js",
           "The embeddable widget (JavaScript); ?v=<version> makes it cacheable for a year",

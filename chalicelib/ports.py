@@ -94,6 +94,13 @@ class Addition:
     comment: str | None = None
     email: str | None = None
     email_hash: str | None = None  # with ``email``: its keyed hash, for the email index
+    # Issue #15. ``reasons``: None keeps the chosen chips, a list replaces them (empty: removed). ``topics``
+    # and ``polarity`` come with a comment (``topics.tag``). ``mood_unhappy``: with reasons, the write
+    # holds only while the answer still has that mood (a re-tap in between could have changed it).
+    reasons: tuple[str, ...] | None = None
+    topics: tuple[str, ...] = ()
+    polarity: str | None = None
+    mood_unhappy: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,12 @@ class ResponseStore(Protocol):
     def save_idempotency(self, record: IdempotencyRecord) -> None: ...
 
     def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
-        """Add a comment and/or a consented email to a response (False when it is gone or not this one)."""
+        """Add a comment (with its topics) and/or a consented email and/or the chosen reasons to a response,
+        one write (False when it is gone, not this one, or no longer of ``added.mood_unhappy``)."""
+        ...
+
+    def find_response(self, locator: ResponseLocator) -> StoredResponse | None:
+        """The response as stored now (a strongly consistent read), or None."""
         ...
 
     def query_day(self, query: DayQuery) -> DayPage:

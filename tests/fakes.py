@@ -155,13 +155,23 @@ class InMemoryStore:
         found = self.responses.get(key)
         if found is None or found.response_id != locator.response_id:
             return False
+        if added.mood_unhappy is not None and found.unhappy != added.mood_unhappy:
+            return False
         update: dict[str, object] = {"updated_at": added.updated_at}
         if added.comment is not None:
-            update["comment"] = added.comment
+            update.update(comment=added.comment, topics=list(added.topics))
+            if added.polarity is not None:
+                update["polarity"] = added.polarity
+        if added.reasons is not None:
+            update["reasons"] = list(added.reasons)
         if added.email is not None:
             update.update(email=added.email, email_hash=added.email_hash, consent=True)
         self.responses[key] = found.model_copy(update=update)
         return True
+
+    def find_response(self, locator: ResponseLocator) -> StoredResponse | None:
+        found = self.responses.get((locator.business_id, locator.sort_key))
+        return found if found is not None and found.response_id == locator.response_id else None
 
     def query_day(self, query: DayQuery) -> DayPage:
         self.calls.append("query_day")

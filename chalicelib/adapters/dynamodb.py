@@ -511,16 +511,41 @@ class DynamoStore(DynamoTable):
                     ":gs": locator.sort_key,
                 }
             )
+        names: dict[str, str] = {"#comment": "comment"} if comment is not None else {}  # a reserved word
+        removes: list[str] = []
+        condition = "attribute_exists(PK) AND response_id = :rid"
+        # Lists are stored only when not empty, as the first write stores them.
+        lists = {"reasons": added.reasons, "topics": added.topics if comment is not None else None}
+        for name, value in lists.items():
+            if value is None:
+                continue
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = list(value)
+            else:
+                removes.append(name)
+        if comment is not None and added.polarity is not None:
+            sets.append("polarity = :pol")
+            values[":pol"] = added.polarity
+        if added.mood_unhappy is not None:
+            condition += " AND unhappy = :mood"
+            values[":mood"] = added.mood_unhappy
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": self._key(tables.response_pk(locator.business_id, locator.local_date), locator.sort_key),
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": "attribute_exists(PK) AND response_id = :rid",
+            "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            "ConditionExpression": condition,
             "ExpressionAttributeValues": self._item({**values, ":rid": locator.response_id}),
         }
-        if comment is not None:
-            kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}  # a reserved word
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         return conditional(self.client.update_item, **kwargs) is not None
+
+    def find_response(self, locator: ResponseLocator) -> StoredResponse | None:
+        plain = self._get(tables.response_pk(locator.business_id, locator.local_date), locator.sort_key)
+        if plain is None or plain.get("response_id") != locator.response_id:
+            return None
+        return StoredResponse.model_validate({k: plain[k] for k in _RESPONSE_FIELDS if k in plain})
 
     def query_day(self, query: DayQuery) -> DayPage:
         limit, metric, touchpoint_id = query.limit, query.metric, query.touchpoint_id

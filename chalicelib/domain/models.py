@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain import addresses, tokens
+from chalicelib.domain import addresses, reasons, tokens, topics
 from chalicelib.domain import labels as _labels
 
 Metric = Literal["nps", "csat", "ces"]
@@ -101,6 +101,12 @@ Origin = Annotated[str, Field(max_length=200), AfterValidator(_origin)]
 ObjectId = Annotated[str, Field(pattern=_ID_RE.pattern, description="A 6-16 character lowercase id")]
 ReceiptId = Annotated[str, Field(pattern=_RECEIPT_RE.pattern, description="The POS receipt number")]
 Score = Annotated[StrictInt, Field(ge=0, le=10, description="0-10 for NPS, 1-5 for CSAT, 1-7 for CES")]
+# A chosen reason: which keys an answer may name depends on its touchpoint and mood (422 unknown_reason).
+ReasonKey = Annotated[str, Field(min_length=1, max_length=40, description="A reason chip's key")]
+ChosenReasons = Annotated[
+    list[ReasonKey],
+    Field(max_length=reasons.MAX_CHIPS, description="Reason chips chosen, offered for the answer's mood"),
+]
 
 
 _DAY_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -173,6 +179,7 @@ class ResponseIn(Strict):
     # #11 item 1: the page view's nonce (survey page form, widget site config); needed with a touchpoint
     # link or a site key, not with a minted link.
     nonce: Annotated[str | None, Field(max_length=256)] = None
+    reasons: ChosenReasons = []
 
 
 class ResponseCreated(Out):
@@ -186,12 +193,15 @@ class CommentIn(Strict):
     comment: Annotated[Comment | None, BeforeValidator(_empty_to_none)] = None
     email: Annotated[Email | None, BeforeValidator(_empty_to_none)] = None
     consent: StrictBool = False
+    # Replaces the chosen set (an empty list clears it); left out, the chosen set stays.
+    reasons: ChosenReasons | None = None
 
 
 class CommentSaved(Out):
     response_id: str
     comment_saved: bool
     email_saved: bool
+    reasons_saved: bool = False
 
 
 # ---- owner API ----------------------------------------------------------------------------------
@@ -208,6 +218,24 @@ OwnerEmails = Annotated[list[Email], Field(min_length=1, max_length=10)]
 Origins = Annotated[list[Origin], Field(max_length=20)]
 
 
+def _distinct_keywords(value: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for keyword in value:
+        if keyword.casefold() in seen:
+            raise ValueError(f"{keyword!r} is listed twice")
+        seen.add(keyword.casefold())
+    return value
+
+
+TopicKeyword = Annotated[str, Field(min_length=2, max_length=40), AfterValidator(_single_line)]
+# Each keyword found in a comment adds the topic "custom:<keyword>" (docs/insights.md).
+TopicKeywords = Annotated[
+    list[TopicKeyword],
+    Field(max_length=20, description="The owner's own topic words, 2-40 characters each"),
+    AfterValidator(_distinct_keywords),
+]
+
+
 class BusinessIn(Strict):
     name: Name
     owner_emails: OwnerEmails
@@ -216,6 +244,7 @@ class BusinessIn(Strict):
     sender_email: Email | None = None
     allowed_origins: Origins = []
     voucher: VoucherPolicy | None = None
+    topic_keywords: TopicKeywords = []
 
 
 class BusinessCreated(Out):
@@ -240,6 +269,7 @@ class BusinessOut(Out):
     staff_views: bool = Field(
         default=False, description="Figures per staff label shown (off by default: per-person scores invite gaming)"
     )
+    topic_keywords: list[str] = Field(default=[], description="The owner's own topic words (custom: topics)")
 
 
 def _not_null(value: object) -> object:
@@ -261,6 +291,7 @@ def _without_null(schema: dict[str, Any]) -> None:
 Kept = (BeforeValidator(_not_null), Field(json_schema_extra=_without_null))
 EDITABLE_BUSINESS_FIELDS = (
     "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher", "staff_views",
+    "topic_keywords",
 )
 
 
@@ -278,6 +309,7 @@ class BusinessPatch(Strict):
     allowed_origins: Annotated[Origins | None, *Kept] = None
     voucher: VoucherPolicy | None = None
     staff_views: Annotated[StrictBool | None, *Kept] = None
+    topic_keywords: Annotated[TopicKeywords | None, *Kept] = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> BusinessPatch:
@@ -286,11 +318,66 @@ class BusinessPatch(Strict):
         return self
 
 
+def _chip_key(value: str) -> str:
+    if not reasons.is_key(value):
+        raise ValueError(
+            "must be a taxonomy key (" + ", ".join(topics.TOPICS) + ") or custom:<1-30 of a-z 0-9 _ ->"
+        )
+    return value
+
+
+ChipLabel = Annotated[str, Field(min_length=1, max_length=reasons.MAX_LABEL), AfterValidator(_single_line)]
+
+
+class ReasonChip(Strict):
+    """One chip: a taxonomy key (its label defaults by mood) or the owner's ``custom:`` key with both labels."""
+
+    key: Annotated[str, Field(max_length=40), AfterValidator(_chip_key)]
+    vi: ChipLabel | None = None
+    en: ChipLabel | None = None
+
+    @model_validator(mode="after")
+    def _custom_has_labels(self) -> ReasonChip:
+        if self.key.startswith(topics.CUSTOM_PREFIX) and (self.vi is None or self.en is None):
+            raise ValueError(f"{self.key} needs its labels: vi and en")
+        return self
+
+
+def _distinct_chips(value: list[ReasonChip]) -> list[ReasonChip]:
+    keys = [chip.key for chip in value]
+    if len(set(keys)) != len(keys):
+        raise ValueError("each key at most once per mood")
+    return value
+
+
+ChipList = Annotated[list[ReasonChip], Field(max_length=reasons.MAX_CHIPS), AfterValidator(_distinct_chips)]
+
+
+class ReasonSets(Strict):
+    """A touchpoint's own chips per mood. A mood left out shows the defaults of the touchpoint's metric, so
+    ``{}`` goes back to the defaults; an empty list shows no chips for that mood."""
+
+    unhappy: Annotated[ChipList | None, *Kept] = None
+    happy: Annotated[ChipList | None, *Kept] = None
+
+
+class ChipOut(Out):
+    key: str
+    vi: str
+    en: str
+
+
+class EffectiveReasons(Out):
+    unhappy: list[ChipOut]
+    happy: list[ChipOut]
+
+
 class TouchpointIn(Strict):
     name: Name
     channel: Channel
     metric: Metric
     labels: Labels = {}
+    reasons: ReasonSets | None = None
 
 
 class TouchpointCreated(Out):
@@ -308,13 +395,14 @@ class TouchpointOut(Out):
     retired_at: str | None = Field(description="When it was retired: its link then answers 410; its answers stay")
     url: str = Field(description="The static link its QR code encodes")
     labels: dict[str, str] = Field(default={}, description="Copied onto every answer it takes: table, area...")
+    reasons: EffectiveReasons = Field(description="The chips customers see per mood: its own set, else the defaults")
 
 
 class TouchpointList(Out):
     items: list[TouchpointOut]
 
 
-EDITABLE_TOUCHPOINT_FIELDS = ("name", "labels")
+EDITABLE_TOUCHPOINT_FIELDS = ("name", "labels", "reasons")
 
 
 class TouchpointPatch(Strict):
@@ -324,6 +412,7 @@ class TouchpointPatch(Strict):
 
     name: Annotated[Name | None, *Kept] = None
     labels: Annotated[Labels | None, *Kept] = None  # replaces the set; {} clears it
+    reasons: Annotated[ReasonSets | None, *Kept] = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> TouchpointPatch:
@@ -423,6 +512,7 @@ class Business(BaseModel):
     allowed_origins: list[str] = []
     voucher: VoucherPolicy | None = None
     staff_views: bool = False  # issue #15: figures per staff label, off unless the owner turns them on
+    topic_keywords: list[str] = []
     owner_key_hash: str
     site_key: str
     signing_keys: dict[int, str]  # key id -> base64url secret; old ids verify until removed
@@ -441,6 +531,9 @@ class Touchpoint(BaseModel):
     created_at: str
     retired_at: str | None = None  # retired: its link takes no more answers; its answers and name stay
     labels: dict[str, str] = {}  # issue #15: copied onto every answer it takes
+    # The owner's own chips as validated by ReasonSets and stored (plain data, read by domain.reasons);
+    # None: the defaults of its metric.
+    reasons: dict[str, Any] | None = None
 
 
 class StoredResponse(Out):
@@ -501,6 +594,16 @@ class SiteQuery(Strict):
     touchpoint_id: ObjectId | None = None
 
 
+class SiteChip(Out):
+    key: str
+    label: str
+
+
+class SiteReasons(Out):
+    unhappy: list[SiteChip]
+    happy: list[SiteChip]
+
+
 class SiteConfig(Out):
     business_name: str
     locale: Locale
@@ -508,3 +611,7 @@ class SiteConfig(Out):
     touchpoint_id: str | None = None
     # #11 item 1: a fresh single-use nonce for this page view's answer (POST /v1/responses "nonce").
     nonce: str
+    reasons: SiteReasons = Field(
+        default_factory=lambda: SiteReasons(unhappy=[], happy=[]),
+        description="The chips to show after a score of each mood, in the config's locale",
+    )

@@ -57,6 +57,7 @@ class Links:
             metric=data.metric,
             created_at=iso_utc(self._clock.now()),
             labels=data.labels,
+            reasons=data.reasons.model_dump(mode="json") if data.reasons is not None else None,
         )
         self._businesses.put_touchpoint(touchpoint)
         token = self._static_token(business, touchpoint)

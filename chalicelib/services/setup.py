@@ -10,6 +10,7 @@ only its links stop taking answers (``chalicelib.services.directory.in_use``).
 
 from __future__ import annotations
 
+from chalicelib.domain import reasons
 from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.models import (
     Business,
@@ -28,7 +29,7 @@ from chalicelib.services.directory import Directory
 from chalicelib.services.links import Links
 
 _SHOWN = set(BusinessOut.model_fields)  # what an owner reads: no key hash, no signing secret
-_TOUCHPOINT_SHOWN = set(TouchpointOut.model_fields) - {"url"}
+_TOUCHPOINT_SHOWN = set(TouchpointOut.model_fields) - {"url", "reasons"}
 
 
 class Setup:
@@ -75,7 +76,7 @@ class Setup:
 
     def update_touchpoint(self, caller: Caller, touchpoint_id: str, patch: TouchpointPatch) -> TouchpointOut:
         """Change what the patch names: its name (a retired touchpoint may be renamed too: the name shows in
-        its old reports). One UpdateItem of those attributes only."""
+        its old reports), its reason chips (replaced as a whole). One UpdateItem of those attributes only."""
         business = caller.business
         changes = patch.model_dump(mode="json", include=patch.model_fields_set)
         changed = self._store.update_touchpoint(business.business_id, _known_id(touchpoint_id), changes)
@@ -98,7 +99,11 @@ class Setup:
 
     def _touchpoint_out(self, business: Business, touchpoint: Touchpoint) -> TouchpointOut:
         shown = touchpoint.model_dump(include=_TOUCHPOINT_SHOWN)
-        return TouchpointOut.model_validate({**shown, "url": self._links.static_url(business, touchpoint)})
+        # The chips customers see, the defaults included, so the owner reads what the page shows.
+        chips = reasons.effective_sets(touchpoint.metric, touchpoint.reasons)
+        return TouchpointOut.model_validate(
+            {**shown, "url": self._links.static_url(business, touchpoint), "reasons": chips}
+        )
 
 
 def _business_out(business: Business) -> BusinessOut:

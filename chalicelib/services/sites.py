@@ -6,9 +6,9 @@ One policy for every caller: the widget's site check (``GET /v1/sites/{site_key}
 
 from __future__ import annotations
 
-from chalicelib.domain import keys, nonces
+from chalicelib.domain import keys, nonces, reasons
 from chalicelib.domain.addresses import allowed_origin
-from chalicelib.domain.models import Business, Metric, SiteConfig, SiteQuery, Touchpoint
+from chalicelib.domain.models import Business, Metric, SiteChip, SiteConfig, SiteQuery, SiteReasons, Touchpoint
 from chalicelib.errors import Forbidden, InvalidInput, InvalidToken, NotFound
 from chalicelib.ports import Clock
 from chalicelib.services.directory import Directory, in_use
@@ -59,7 +59,7 @@ class Sites:
         the business's name and language, and the nonce its answer will carry. Public: it reveals
         nothing the page does not hold."""
         business = self.business(site_key, origin)
-        self.touchpoint(business, query.touchpoint_id, query.metric)
+        touchpoint = self.touchpoint(business, query.touchpoint_id, query.metric)
         nonce = nonces.issue(
             self._settings.app_secret,
             "site",
@@ -74,6 +74,7 @@ class Sites:
             metric=query.metric,
             touchpoint_id=query.touchpoint_id,
             nonce=nonce,
+            reasons=_chips(touchpoint, query.metric, business.locale),
         )
 
     def _known(self, site_key: str) -> Business | None:
@@ -81,3 +82,15 @@ class Sites:
         business_id = keys.site_key_business(site_key)
         business = self._directory.business(business_id) if business_id else None
         return business if business is not None and keys.same(business.site_key, site_key) else None
+
+
+def _chips(touchpoint: Touchpoint | None, metric: Metric | None, locale: str) -> SiteReasons:
+    """The touchpoint's chips, else the defaults of the asked metric (none without one: nothing to ask)."""
+    metric = touchpoint.metric if touchpoint is not None else metric
+    saved = touchpoint.reasons if touchpoint is not None else None
+    if metric is None:
+        return SiteReasons(unhappy=[], happy=[])
+    return SiteReasons(
+        unhappy=[SiteChip(key=c.key, label=c.label) for c in reasons.chips(metric, saved, "unhappy", locale)],
+        happy=[SiteChip(key=c.key, label=c.label) for c in reasons.chips(metric, saved, "happy", locale)],
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib import tables
-from chalicelib.domain import keys, labels, limits, nonces, tokens
-from chalicelib.domain.addresses import email_hash
+from chalicelib.domain import keys, labels, limits, nonces, reasons, tokens, topics
+from chalicelib.domain.addresses import allowed_origin, email_hash
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
@@ -166,6 +166,8 @@ class Submissions:
             extra_keys = self._respondent_claims(data, business, where, now, claim)
 
         unhappy = is_unhappy(metric, data.score)
+        chosen = _checked_reasons(data.reasons, _offered(metric, touchpoint, unhappy))
+        tagged = topics.tag(data.comment, business.topic_keywords) if data.comment else None
         created = iso_utc(now)
         day = local_day(now, business.timezone).isoformat()
         response_id = keys.new_id(16)
@@ -190,6 +192,9 @@ class Submissions:
             consent=data.consent and data.email is not None,
             # Where and when: the touchpoint's labels (a table card), the minted link's winning per name.
             labels=labels.overlay(touchpoint.labels if touchpoint else {}, link_labels),
+            reasons=chosen,
+            topics=list(tagged.topics) if tagged else [],
+            polarity=tagged.polarity if tagged else None,
         )
         sort_key = tables.response_sk(created, response_id)
         locator = ResponseLocator(business.business_id, day, sort_key, response_id, created)
@@ -312,17 +317,51 @@ class Submissions:
             raise InvalidInput(
                 "An email address is kept only with consent: set consent to true.", code="consent_required"
             )
-        if data.comment is None and data.email is None:
-            raise InvalidInput("Send a comment, an email address, or both.", code="nothing_to_save")
+        if data.comment is None and data.email is None and data.reasons is None:
+            raise InvalidInput("Send a comment, an email address, reasons, or any of them.", code="nothing_to_save")
         if now - parse_iso_utc(locator.created_at) > self._window:
             raise Conflict("This response can no longer be changed.", code="edit_window_closed")
         email_hash = self._email_hash(data.email) if data.email else None
-        saved = self._store.add_comment(locator, Addition(iso_utc(now), data.comment, data.email, email_hash))
+        addition = Addition(iso_utc(now), data.comment, data.email, email_hash)
+        if data.reasons is not None:
+            addition = self._with_reasons(locator, data.reasons, addition)
+        if data.comment is not None:
+            business = self._directory.business(locator.business_id)
+            tagged = topics.tag(data.comment, business.topic_keywords if business else ())
+            addition = replace(addition, topics=tagged.topics, polarity=tagged.polarity)
+        saved = self._store.add_comment(locator, addition)
         if not saved:
             raise NotFound("Unknown response.", code="response_not_found")
         return CommentSaved(
-            response_id=response_id, comment_saved=data.comment is not None, email_saved=data.email is not None
+            response_id=response_id,
+            comment_saved=data.comment is not None,
+            email_saved=data.email is not None,
+            reasons_saved=data.reasons is not None,
         )
+
+    def comment_origin(self, response_id: str, edit_token: str | None, origin: str | None) -> str | None:
+        """``origin`` (normalised) when the answer's business lists it, else None: the widget posts its
+        chips from the customer's page and must read the answer, refusals included (CORS)."""
+        if not edit_token or not origin:
+            return None
+        try:
+            locator = self._locate(response_id, edit_token)
+        except InvalidToken:
+            return None
+        business = self._directory.business(locator.business_id)
+        return allowed_origin(origin, business.allowed_origins) if business is not None else None
+
+    def _with_reasons(self, locator: ResponseLocator, chosen: list[str], addition: Addition) -> Addition:
+        """Check the reasons against what the answer's touchpoint offers for its mood now; the write then
+        holds only while that mood does (one read, only when reasons are sent)."""
+        stored = self._store.find_response(locator)
+        if stored is None:
+            raise NotFound("Unknown response.", code="response_not_found")
+        touchpoint = None
+        if stored.touchpoint_id != SITE_TOUCHPOINT:
+            touchpoint = self._directory.touchpoint(stored.business_id, stored.touchpoint_id)
+        offered = _offered(stored.metric, touchpoint, stored.unhappy)
+        return replace(addition, reasons=tuple(_checked_reasons(chosen, offered)), mood_unhappy=stored.unhappy)
 
     def _edit_token(self, locator: ResponseLocator) -> str:
         return keys.seal(
@@ -340,6 +379,23 @@ class Submissions:
 
     def _email_hash(self, email: str) -> str:
         return email_hash(self._settings.app_secret, email)
+
+
+def _offered(metric: Metric, touchpoint: Touchpoint | None, unhappy: bool) -> frozenset[str]:
+    # A widget without a touchpoint shows its metric's defaults; any taxonomy key is a fair answer there.
+    if touchpoint is None:
+        return frozenset(topics.TOPICS)
+    return reasons.allowed(metric, touchpoint.reasons, reasons.mood(unhappy))
+
+
+def _checked_reasons(chosen: list[str], offered: frozenset[str]) -> list[str]:
+    unique = reasons.unique(chosen)
+    unknown = reasons.unknown(unique, offered)
+    if unknown:
+        raise InvalidInput(
+            f"Not a reason offered for this answer: {', '.join(unknown)[:200]}.", code="unknown_reason"
+        )
+    return unique
 
 
 def _signing_keys(business: Business) -> dict[int, bytes]:

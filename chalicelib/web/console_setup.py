@@ -14,8 +14,9 @@ from typing import Any
 from chalice import Response
 from pydantic import ValidationError
 
-from chalicelib.domain.models import BusinessPatch, TouchpointIn, TouchpointPatch
-from chalicelib.errors import DomainError, InvalidInput
+from chalicelib.domain import reasons, topics
+from chalicelib.domain.models import BusinessPatch, ReasonSets, TouchpointIn, TouchpointOut, TouchpointPatch
+from chalicelib.errors import DomainError, InvalidInput, NotFound
 from chalicelib.web import i18n
 from chalicelib.web.console import Page, cookie_name, jar, signed_in
 from chalicelib.web.errors import page_status
@@ -49,8 +50,14 @@ def _setup(page: Page, status: int = 200, **shown: Any) -> Response:
         touchpoints=touchpoints, action=page.url("/setup"), print_url=page.url("/print"),
         snippet=snippet(services.settings.public_base_url, business.site_key, business.locale),
         channels=i18n.CHANNELS[page.locale], metrics=i18n.DIGEST[page.locale], channel_keys=_CHANNELS,
-        metric_keys=_METRICS, label_rows=LABEL_ROWS, **values,
+        metric_keys=_METRICS, label_rows=LABEL_ROWS, moods=reasons.MOODS, topic_keys=topics.TOPICS,
+        custom_prefix=topics.CUSTOM_PREFIX, default_labels=_default_labels(page.locale), **values,
     )
+
+
+def _default_labels(locale: str) -> dict[str, dict[str, str]]:
+    """mood -> taxonomy key -> its default label in the console's language (the checkboxes' names)."""
+    return {m: {k: reasons.default_label(k, m, locale) or k for k in topics.TOPICS} for m in reasons.MOODS}
 
 
 def _business_patch(page: Page) -> BusinessPatch:
@@ -70,8 +77,30 @@ def _business_patch(page: Page) -> BusinessPatch:
             "sender_email": (form.get("sender_email") or "").strip() or None,
             "allowed_origins": _lines(form.get("allowed_origins", "")),
             "voucher": voucher,
+            "topic_keywords": _lines(form.get("topic_keywords", "")),
         }
     )
+
+
+def _reasons_patch(page: Page, touchpoint: TouchpointOut) -> TouchpointPatch:
+    """One mood's chips from its form: the taxonomy keys ticked (labels kept as they are shown) then the
+    owner's own chips, one per line ``code | vi | en``. The other mood stays as it is; a mood whose chips
+    are its defaults is left out, so it keeps following the defaults."""
+    form = page.form
+    edited = form.get("mood")
+    if edited not in reasons.MOODS:
+        raise InvalidInput("Choose which reasons to change.")
+    shown = touchpoint.reasons.model_dump()
+    current = {chip["key"]: chip for chip in shown[edited]}
+    chips: list[dict[str, Any]] = [current.get(key, {"key": key}) for key in topics.TOPICS if form.get("k_" + key)]
+    for line in _lines(form.get("custom", "")):
+        code, *labels = (part.strip() for part in line.split("|"))
+        chip: dict[str, Any] = {"key": code if code.startswith(topics.CUSTOM_PREFIX) else topics.CUSTOM_PREFIX + code}
+        chip.update(zip(("vi", "en"), labels, strict=False))
+        chips.append(chip)
+    sets = {**shown, edited: chips}
+    kept = {m: sets[m] for m in reasons.MOODS if sets[m] != reasons.defaults(touchpoint.metric, m)}
+    return TouchpointPatch.model_validate({"reasons": kept})
 
 
 def _int(text: str | None, default: int) -> Any:
@@ -95,6 +124,14 @@ def _act(page: Page) -> Response:
                  "labels": labels_from_form(page)}
             )
             services.links.create_touchpoint(caller, made)
+            return _setup(page, notice=t["saved"])
+        if action in ("reasons", "reasons_reset"):
+            found = {tp.touchpoint_id: tp for tp in services.setup.touchpoints(caller).items}
+            if touchpoint_id not in found:
+                raise NotFound("Unknown touchpoint.", code="touchpoint_not_found")
+            reset = TouchpointPatch(reasons=ReasonSets())
+            patch = _reasons_patch(page, found[touchpoint_id]) if action == "reasons" else reset
+            services.setup.update_touchpoint(caller, touchpoint_id, patch)
             return _setup(page, notice=t["saved"])
         if action == "rename":
             services.setup.update_touchpoint(caller, touchpoint_id, TouchpointPatch(name=form.get("name", "").strip()))

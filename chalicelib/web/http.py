@@ -57,6 +57,19 @@ def raw_body(request: Any) -> bytes:
 _SITE_KEY_FIELD = re.compile(rb'"site_key"\s*:\s*"(sk_[0-9a-z]{6,16}_[0-9a-z]{16})"')
 
 
+def body_edit_token(request: Any) -> str | None:
+    """The edit token a JSON comment body names, only to decide the CORS headers of its answer."""
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    found = data.get("edit_token") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and len(found) <= 256 else None
+
+
 def body_site_key(request: Any) -> str | None:
     """The site key a JSON body names, even when the body was refused (too large, not JSON, failed the
     model): only to decide the CORS headers of the refusal, never trusted for anything else."""
@@ -102,6 +115,11 @@ def _no_constants(name: str) -> Any:
 
 
 def form_body(request: Any) -> dict[str, str]:
+    return dict(form_pairs(request))
+
+
+def form_pairs(request: Any) -> list[tuple[str, str]]:
+    """Every field in order, a repeated name (checkboxes) once per value."""
     raw = raw_body(request)
     kind = media_type(request)
     if kind not in (FORM_TYPE, ""):
@@ -110,7 +128,7 @@ def form_body(request: Any) -> dict[str, str]:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         raise MalformedRequest("The form could not be read.") from None
-    return dict(pairs)
+    return pairs
 
 
 def validate[M: BaseModel](model: type[M], data: Any) -> M:

@@ -8,6 +8,7 @@ value is escaped. With JavaScript, the page posts the same form with ``fetch`` a
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from html import escape
 
 from chalicelib.domain.metrics import SCALES
@@ -36,6 +37,12 @@ _STYLE = (
     ".err{color:#a00000;font-weight:600}.n{font-size:.85em;color:#333;text-align:right;margin:.2em 0}"
     "small{color:#333}.h{position:absolute;left:-9999px}[aria-busy=true] button{opacity:.6}"
     "@media(min-width:560px){.s{grid-template-columns:repeat(11,1fr)}.s.l{grid-template-columns:1fr}}"
+    # Reason chips: a checkbox each, hidden behind its label, which is the 44 px tap target.
+    ".r legend{font-weight:600;margin:.8em 0 .4em}.r div{display:flex;flex-wrap:wrap;gap:8px}"
+    ".r input{position:absolute;opacity:0;width:1px;height:1px}.r label{display:flex;align-items:center;"
+    "margin:0;min-height:44px;padding:6px 14px;border:2px solid #1d3557;border-radius:22px;cursor:pointer}"
+    ".r input:checked+label{background:#1d3557;color:#fff}.r input:checked+label:before{content:'✓';margin-right:6px}"
+    ".r input:focus-visible+label{outline:3px solid #b35900;outline-offset:2px}"
 )
 
 # Post the form with fetch and swap in the answer's <main>; on any failure, post it the old way.
@@ -157,6 +164,8 @@ def thank_you_page(
     email: str = "",
     consent: bool = False,
     error: str | None = None,
+    chips: Sequence[tuple[str, str]] = (),
+    chosen_reasons: Collection[str] = (),
 ) -> str:
     text = i18n.SURVEY[locale]
     email_label = text["email_voucher"].format(voucher=voucher) if voucher else text["email"]
@@ -168,6 +177,7 @@ def thank_you_page(
         f'<input type="hidden" name="response_id" value="{escape(response_id)}">'
         f'<input type="hidden" name="edit_token" value="{escape(edit_token)}">'
         f'<input type="hidden" name="score_shown" value="{score}">'
+        f"{_chips(text['reasons'], chips, chosen_reasons)}"
         f'<label for="c">{escape(text["comment"])}</label>'
         f'<textarea id="c" name="comment" maxlength="{MAX_COMMENT_CHARS}" rows="4" aria-describedby="n"{described}>'
         f"{escape(comment)}</textarea>"
@@ -184,6 +194,18 @@ def thank_you_page(
         f"</form></main>"
     )
     return _page(locale, text["thanks"], body)
+
+
+def _chips(legend: str, chips: Sequence[tuple[str, str]], chosen: Collection[str]) -> str:
+    """"What stood out?": one checkbox per chip (``name=reasons``), posted with the comment form."""
+    if not chips:
+        return ""
+    boxes = "".join(
+        f'<input type="checkbox" id="r{i}" name="reasons" value="{escape(key)}"{" checked" if key in chosen else ""}>'
+        f'<label for="r{i}">{escape(label)}</label>'
+        for i, (key, label) in enumerate(chips)
+    )
+    return f'<fieldset class="r"><legend>{escape(legend)}</legend><div>{boxes}</div></fieldset>'
 
 
 def saved_page(*, locale: Locale) -> str:

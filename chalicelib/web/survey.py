@@ -12,7 +12,8 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.domain.metrics import SCALES
+from chalicelib.domain import reasons
+from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
 from chalicelib.domain.models import MAX_COMMENT_CHARS, CommentIn, Locale, ResponseIn
 from chalicelib.errors import DomainError, InvalidInput
 from chalicelib.services.directory import in_use
@@ -95,11 +96,13 @@ def post(submissions: Submissions, request: Any, token: str, meta: RequestMeta) 
 
 
 def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta) -> Response:
-    form = http.form_body(request)
+    pairs = http.form_pairs(request)
+    form = dict(pairs)
     opened, locale = _open(submissions, request, token)
     action = token + (f"?lang={locale}" if _asked_locale(request) else "")
     if "edit_token" in form:
-        return _comment(submissions, form, opened, locale, action)
+        chosen = [value for name, value in pairs if name == "reasons"]
+        return _comment(submissions, form, chosen, opened, locale, action)
     raw = form.get("score", "")
     if not raw.isdigit() or len(raw) > 2:
         raise pages.localize(InvalidInput("Choose a score."), locale)
@@ -120,29 +123,45 @@ def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta)
         response_id=result.body.response_id,
         edit_token=result.body.edit_token,
         voucher=opened.business.voucher.description if opened.business.voucher else None,
+        chips=_chips(opened, result.body.unhappy, locale),
     )
     return http.html(body)
 
 
+def _chips(opened: OpenedLink, unhappy: bool, locale: Locale) -> list[tuple[str, str]]:
+    # The touchpoint as cached for this request: the chips it offers now, as the comment route checks.
+    offered = reasons.chips(opened.claims.metric, opened.touchpoint.reasons, reasons.mood(unhappy), locale)
+    return [(chip.key, chip.label) for chip in offered]
+
+
 def _comment(
-    submissions: Submissions, form: dict[str, str], opened: OpenedLink, locale: Locale, action: str
+    submissions: Submissions,
+    form: dict[str, str],
+    chosen: list[str],
+    opened: OpenedLink,
+    locale: Locale,
+    action: str,
 ) -> Response:
     if form.get("website"):  # the hidden field: only a bot fills it in
         return http.html(pages.saved_page(locale=locale))
     comment = form.get("comment", "").strip()
     email = form.get("email", "").strip()
     consent = form.get("consent") == "true"
-    if not comment and not email:
+    if not comment and not email and not chosen:
         return http.html(pages.saved_page(locale=locale))
     text = i18n.SURVEY[locale]
+    shown = form.get("score_shown", "")
+    score = int(shown) if shown.isdigit() and len(shown) <= 2 else 0
 
     def again(problem: str) -> Response:
-        shown = form.get("score_shown", "")
+        # The chips of the score the page showed (the stored answer's mood decides what is accepted).
+        metric = opened.claims.metric
+        unhappy = score_in_range(metric, score) and is_unhappy(metric, score)
         page = pages.thank_you_page(
             locale=locale,
             business_name=opened.business.name,
             action=action,
-            score=int(shown) if shown.isdigit() and len(shown) <= 2 else 0,
+            score=score,
             response_id=form.get("response_id", "")[:64],
             edit_token=form.get("edit_token", "")[:256],
             voucher=opened.business.voucher.description if opened.business.voucher else None,
@@ -150,6 +169,8 @@ def _comment(
             email=email[:254],
             consent=consent,
             error=problem,
+            chips=_chips(opened, unhappy, locale),
+            chosen_reasons=[key[:40] for key in chosen],
         )
         return http.html(page, 422)
 
@@ -165,14 +186,22 @@ def _comment(
                 "comment": comment or None,
                 "email": email or None,
                 "consent": consent,
+                # Only when chosen: a comment alone leaves chips saved before as they are.
+                **({"reasons": chosen} if chosen else {}),
             },
         )
     except InvalidInput as exc:
         if any(d.get("field") == "email" for d in exc.details):
             return again(text["bad_email"])
+        if any(str(d.get("field", "")).startswith("reasons") for d in exc.details):
+            return again(text["bad_reason"])
         raise pages.localize(exc, locale) from None
     try:
         submissions.add_comment(form.get("response_id", ""), data)
+    except InvalidInput as exc:
+        if exc.code == "unknown_reason":
+            return again(text["bad_reason"])
+        raise pages.localize(exc, locale) from None
     except DomainError as exc:
         raise pages.localize(exc, locale) from None
     return http.html(pages.saved_page(locale=locale))

@@ -30,7 +30,7 @@ from tests.integration.conftest import (
 
 SHOWN = {
     "business_id", "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher",
-    "site_key", "created_at", "staff_views",
+    "site_key", "created_at", "staff_views", "topic_keywords",
 }  # fmt: skip
 VOUCHER = {"description": "Giảm 10% lần sau", "valid_days": 30, "per_email_days": 30, "recovery": False}
 

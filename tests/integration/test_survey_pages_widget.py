@@ -33,6 +33,9 @@ def test_the_start_up_check_answers_an_allowed_site_with_cors(client: Client, bi
     assert answer.status_code == 200
     config = answer.json_body
     assert config.pop("nonce")  # this page view's proof for its answer (#11 item 1)
+    chips = config.pop("reasons")  # #15: the default chips of the metric, in the business's language
+    assert chips["unhappy"][0] == {"key": "wait", "label": "Chờ lâu"}
+    assert chips["happy"][0] == {"key": "wait", "label": "Nhanh"}
     assert config == {"business_name": "Cà Phê Sài Gòn", "locale": "vi", "metric": "nps", "touchpoint_id": None}
     assert answer.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     assert answer.headers["Vary"] == "Origin"

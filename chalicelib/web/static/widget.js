@@ -1,7 +1,7 @@
-/*! surveys widget 1.1.0 | one <script async> tag, no dependencies | see docs/customer.md */
+/*! surveys widget 1.2.0 | one <script async> tag, no dependencies | see docs/customer.md */
 (function () {
   "use strict";
-  var VERSION = "1.1.0", P = "svw:", d = document, w = window, s = d.currentScript;
+  var VERSION = "1.2.0", P = "svw:", d = document, w = window, s = d.currentScript;
   if (!s || !s.dataset || !d.createElement("div").attachShadow) return;
   var o = s.dataset, key = o.siteKey, metric = o.metric, tp = o.touchpoint || null;
   var api = s.src.replace(/\/widget\.js(\?.*)?$/, "");
@@ -11,33 +11,32 @@
       ces: "Bạn có dễ dàng nhận được điều mình cần ở {n} không?", lo: "Không chắc chắn", hi: "Chắc chắn",
       csatL: ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"],
       cesL: ["Rất khó", "Khó", "Hơi khó", "Bình thường", "Hơi dễ", "Dễ", "Rất dễ"],
-      score: "Điểm", thanks: "Cảm ơn bạn!", later: "Cảm ơn! Đánh giá sẽ được gửi khi có mạng.", close: "Đóng"
+      score: "Điểm", why: "Điều gì nổi bật?", send: "Gửi", thanks: "Cảm ơn bạn!", later: "Cảm ơn! Đánh giá sẽ được gửi khi có mạng.", close: "Đóng"
     },
     en: {
       nps: "How likely are you to recommend {n} to a friend?", csat: "How satisfied were you with {n}?",
       ces: "How easy was it to get what you needed at {n}?", lo: "Not at all likely", hi: "Extremely likely",
       csatL: ["Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied", "Very satisfied"],
       cesL: ["Very difficult", "Difficult", "Somewhat difficult", "Neutral", "Somewhat easy", "Easy", "Very easy"],
-      score: "Score", thanks: "Thank you!", later: "Thank you! Your answer will be sent when you are back online.",
+      score: "Score", why: "What stood out?", send: "Send", thanks: "Thank you!", later: "Thank you! Your answer will be sent when you are back online.",
       close: "Close"
     }
   };
-  var RANGE = { nps: [0, 10], csat: [1, 5], ces: [1, 7] };
+  var RANGE = { nps: [0, 10], csat: [1, 5], ces: [1, 7] }, SAD = { nps: 6, csat: 2, ces: 3 }, got;
   var warned = false;
   function warn(msg) { if (!warned && w.console) { warned = true; console.warn("surveys widget: " + msg); } }
   function get(k) { try { return w.localStorage.getItem(P + k); } catch (e) { return null; } }
   function put(k, v) { try { w.localStorage.setItem(P + k, v); } catch (e) { /* storage off: no memory */ } }
 
-  // ---- sending (the API's errors carry CORS headers, so they are readable): 429 or 5xx is sent again after
-  // Retry-After, TRIES times in this page, then on later page loads; any other 4xx is a refusal resending
-  // cannot change: dropped. Only a rejected fetch (no network) waits for `online`.
+  // ---- sending (errors carry CORS headers): 429 or 5xx is sent again after Retry-After, TRIES times here,
+  // then on later page loads; another 4xx is dropped; only a rejected fetch (offline) waits for `online`.
   var TRIES = 3, MAX_TRIES = 6, QUEUE_DAYS = 7, timer = 0;
-  function send(body) {
-    return fetch(api + "/v1/responses", {
+  function send(body, path) {
+    return fetch(api + "/v1/responses" + (path || ""), {
       method: "POST", body: body, keepalive: true, credentials: "omit",
       headers: { "Content-Type": "text/plain" } // a "simple" request: no CORS preflight
     }).then(function (r) {
-      if (r.ok) return 0;
+      if (r.ok) return r.json().then(function (j) { got = j; return 0; }, function () { return 0; });
       if (r.status === 429 || r.status >= 500) return Math.min(Math.max(+r.headers.get("Retry-After") || 3, 1), 120);
       warn("the answer was refused (" + r.status + ")");
       return 0;
@@ -72,13 +71,13 @@
   }
   w.addEventListener("online", flush);
 
-  // ---- start: required attributes, "already answered here", then ask the API whether this page may ask
+  // ---- start: may this page ask?
   if (!key || !RANGE[metric]) { warn("data-site-key and data-metric (nps, csat or ces) are required"); return; }
   var hideKey = "h:" + key + ":" + (tp || metric);
   flush();
   if (+get(hideKey) > Date.now()) return;
   var q = "?metric=" + metric + (tp ? "&touchpoint_id=" + encodeURIComponent(tp) : "");
-  // it carries this page view's single-use nonce: never cached
+  // a single-use nonce: never cached
   fetch(api + "/v1/sites/" + encodeURIComponent(key) + q, { credentials: "omit", cache: "no-store" })
     .then(function (r) {
       return r.json().then(function (j) {
@@ -123,9 +122,10 @@
       "border:1px solid #8a8f98;border-radius:12px;padding:14px;position:relative;text-align:left}" +
       (pos ? ".w{box-shadow:0 4px 18px rgba(0,0,0,.18)}" : "") +
       "p{margin:0 28px 10px 0;font-weight:600}.b{display:flex;flex-wrap:wrap;gap:4px}" +
-      ".b button{flex:1 0 40px;min-width:44px;min-height:44px;font:inherit;font-weight:600;color:#111;" +
-      "background:#fff;border:2px solid #1d3557;border-radius:8px;cursor:pointer;padding:0}" +
-      ".b button:hover{background:#e8eef7}.b button[aria-pressed=true]{background:#1d3557;color:#fff}" +
+      "button{min-height:44px;font:inherit;color:#111;background:#fff;border:2px solid #1d3557;" +
+      "border-radius:8px;cursor:pointer;padding:0 12px}.b button{flex:1 0 40px;min-width:44px;font-weight:600;" +
+      "padding:0}.b button:hover{background:#e8eef7}button[aria-pressed=true],.k{background:#1d3557;color:#fff}" +
+      ".c button{margin:0 6px 6px 0;border-radius:22px}" +
       "button:focus-visible{outline:3px solid #b35900;outline-offset:2px}" +
       ".e{display:flex;justify-content:space-between;font-size:13px;color:#333;margin-top:6px}" +
       ".x{position:absolute;top:4px;right:4px;width:44px;height:44px;border:0;background:none;" +
@@ -141,15 +141,20 @@
         "' title='" + esc(name) + "'>" + n + "</button>";
     }
     box += "</div><div class=e aria-hidden=true><span>" + esc(labels ? labels[0] : t.lo) + "</span><span>" +
-      esc(labels ? labels[hi - lo] : t.hi) + "</span></div><p class=s role=status></p></div>";
+      esc(labels ? labels[hi - lo] : t.hi) + "</span></div><div class=c role=group aria-label='" + esc(t.why) +
+      "'></div><p class=s role=status></p></div>";
     box += "<input class=h name=website tabindex=-1 autocomplete=off aria-hidden=true>";
     root.innerHTML = box;
     (target || d.body).appendChild(host);
-    var shown = Date.now(), gone = 0, status = root.querySelector(".s"), nonce = cfg.nonce,
+    var shown = Date.now(), gone = 0, status = root.querySelector(".s"), nonce = cfg.nonce, c = root.querySelector(".c"), ans,
       view = Math.random().toString(36).slice(2), chain = Promise.resolve(), taps = 0; // this page view
     var close = root.querySelector(".x");
+    function done(msg) { // floating: gone once nothing is left to tap
+      status.textContent = msg;
+      if (pos && !c.firstChild) { clearTimeout(gone); gone = setTimeout(function () { host.remove(); }, 6000); }
+    }
     if (close) close.onclick = function () { hide(o.dismissDays || 7); host.remove(); };
-    // A second tap changes the score: same nonce, so the API edits that answer.
+    // A re-tap keeps the nonce: the API edits that answer.
     root.querySelector(".b").onclick = function (ev) {
       var b = ev.target.closest("button");
       if (!b) return;
@@ -161,12 +166,14 @@
       if (nonce) body.nonce = nonce;
       body = JSON.stringify(body);
       [].forEach.call(root.querySelectorAll(".b button"), function (x) { x.setAttribute("aria-pressed", x === b); });
+      // this mood's chips, sent later with the edit token
+      var ch = (cfg.reasons || {})[+b.value > SAD[metric] ? "happy" : "unhappy"] || [];
+      ans = 0;
+      c.innerHTML = ch.length ? "<p>" + esc(t.why) + "</p>" + ch.map(function (x) {
+        return "<button type=button aria-pressed=false value='" + esc(x.key) + "'>" + esc(x.label) + "</button>";
+      }).join("") + "<button type=button class=k>" + esc(t.send) + "</button>" : "";
       hide(o.hideDays || 90);
-      var done = function (msg) {
-        status.textContent = msg;
-        if (pos) { clearTimeout(gone); gone = setTimeout(function () { host.remove(); }, 6000); }
-      };
-      // The last tap wins: taps go one after another; a newer one makes an older one moot.
+      // Taps go one after another; the last wins.
       var me = ++taps;
       unqueue(view);
       if (!navigator.onLine) { enqueue(body, view, 0); done(t.later); return; }
@@ -174,10 +181,22 @@
         if (me < taps) return;
         return send(body).then(function (wait) {
           if (me < taps) return;
-          if (wait) { enqueue(body, view, 1); retry(wait); }
+          if (wait) { enqueue(body, view, 1); retry(wait); } else ans = got;
           done(t.thanks);
         }, function () { if (me === taps) { enqueue(body, view, 1); done(t.later); } });
       });
+    };
+    c.onclick = function (ev) {
+      var x = ev.target.closest("button");
+      if (!x) return;
+      if (x.className !== "k") return x.setAttribute("aria-pressed", x.getAttribute("aria-pressed") !== "true");
+      var r = [].map.call(c.querySelectorAll("[aria-pressed=true]"), function (y) { return y.value; });
+      chain = chain.then(function () {
+        if (ans) return send(JSON.stringify({ edit_token: ans.edit_token, reasons: r }),
+          "/" + ans.response_id + "/comment")["catch"](function () { /* not queued */ });
+      });
+      c.innerHTML = "";
+      done(t.thanks);
     };
   }
   function hide(days) { put(hideKey, String(Date.now() + days * 864e5)); }
