@@ -102,6 +102,7 @@ COMMENTS_MEH_VI = [
     "Giá hơi cao so với khu vực.",
     "Buổi trưa đông, khó tìm chỗ ngồi.",
     "Chỗ gửi xe hơi chật.",
+    "Thiếu ổ cắm để sạc laptop.",
 ]
 COMMENTS_SLOW_VI = [
     "Chờ món quá lâu, gần 30 phút mới có cà phê.",
@@ -318,6 +319,7 @@ class Written:
         n = self.counts
         return (
             f"{n['answers']} answers from {n['page_views']} page views, {n['comments']} comments, "
+            f"{n['reasons']} with reason chips, "
             f"{n['vouchers_redeemed']} vouchers redeemed, {n['cases_replied']} complaints replied to and "
             f"{n['cases_resolved']} resolved, {n['reports']} daily reports; "
             f"{self.emails_not_sent} emails of the past recorded, none sent"
@@ -401,6 +403,7 @@ class Seeder:
 
     def _visit(self, visit: Visit) -> str | None:
         """The visit's answer, as the customer's page or widget makes it; its response id, None if none."""
+        from chalicelib.domain import reasons
         from chalicelib.domain.models import CommentIn, LinksIn, ResponseIn
         from chalicelib.errors import DomainError
         from chalicelib.services.submissions import RequestMeta
@@ -446,13 +449,17 @@ class Seeder:
                 data = ResponseIn(token=token, score=visit.score, locale=visit.locale, nonce=nonce)
             submitted = services.submissions.submit(data, meta)
             self.written.counts["answers"] += 1
-            if visit.comment or visit.customer:
+            # The chips the thank-you page offers this answer's mood (the demo's touchpoints keep the defaults).
+            offered = reasons.allowed(metric, None, reasons.mood(unhappy(metric, visit.score)))
+            tapped = [key for key in visit.reasons if key in offered]
+            if visit.comment or visit.customer or tapped:
                 self.clock.move_to(visit.at + timedelta(seconds=50))
                 services.submissions.add_comment(submitted.body.response_id, CommentIn(
                     edit_token=submitted.body.edit_token, comment=visit.comment, email=visit.customer,
-                    consent=visit.customer is not None,
+                    consent=visit.customer is not None, reasons=tapped,
                 ))
                 self.written.counts["comments"] += visit.comment is not None
+                self.written.counts["reasons"] += bool(tapped)
         except DomainError as refused:
             # An outcome of the rules (a rate limit, a voucher window), recorded as the API would answer it.
             self.written.refused[refused.code] += 1

@@ -97,6 +97,8 @@ def demo_cafe(allowed_origins: list[str]) -> BusinessIn:
         sender_email="xin-chao@caphesaigon.example",
         allowed_origins=allowed_origins,
         voucher=VoucherPolicy(description="Giảm 10% cho lần ghé sau", valid_days=30, per_email_days=30, recovery=True),
+        # Its own topic words: people come to work here, so the wifi and the sockets matter.
+        topic_keywords=["wifi", "ổ cắm"],
     )
 
 

@@ -19,7 +19,9 @@ SERVER_KEY = 1
 FIRST_POS_KEY = tokens.POS_KEY_IDS.start
 _OWNER_KEY_PURPOSE = "owner-key"
 # What a new business takes over from its creation request as it is (everything but keys and ids).
-_COPIED_FROM_INPUT = {"name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher"}
+_COPIED_FROM_INPUT = {
+    "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher", "topic_keywords",
+}
 
 
 @dataclass(frozen=True)

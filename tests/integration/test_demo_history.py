@@ -112,6 +112,26 @@ def test_the_first_run_shows_a_complaint_inbox_with_replied_resolved_and_waiting
     assert resolution["median_hours_to_reply"]["n"] > 0 and resolution["median_hours_to_reply"]["value"] > 0
 
 
+def test_the_first_run_shows_reasons_topics_and_labels_by_area_and_shift(
+    client: Client, clock: FakeClock, seeded: tuple[Demo, Written, CapturingMailer]
+) -> None:
+    demo, written, _ = seeded
+    auth = {"Authorization": f"Bearer {demo.owner_key}"}
+    today = local_day(clock.now(), "Asia/Ho_Chi_Minh")
+    span = f"from={(today - timedelta(days=DAYS)).isoformat()}&to={today.isoformat()}"
+    items = client.http.get(f"/v1/businesses/{demo.business_id}/responses?{span}&limit=1000", headers=auth).json_body
+    items = items["items"]
+    assert written.counts["reasons"] > len(items) / 4
+    assert sum(bool(i["reasons"]) for i in items) > len(items) / 4
+    assert any("wait" in i["topics"] for i in items) and any("custom:wifi" in i["topics"] for i in items)
+    receipts = [i for i in items if i["channel"] == "receipt"]
+    # Signed into each receipt by the till; the staff label stays hidden until the owner turns staff views on.
+    assert receipts and all({"shift", "till", "area"} <= set(i["labels"]) for i in receipts)
+    assert not any("staff" in i["labels"] for i in items)
+    by_area = client.http.get(f"/v1/businesses/{demo.business_id}/metrics?{span}&group_by=label:area", headers=auth)
+    assert {g["key"] for g in by_area.json_body["groups"]} == {"Quầy", "Trong nhà", "Sân vườn", ""}
+
+
 def test_the_first_aggregate_of_yesterday_sends_its_digest_once(
     client: Client, clock: FakeClock, short_past: tuple[Demo, Written, CapturingMailer]
 ) -> None:

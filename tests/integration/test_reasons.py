@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from chalice.test import Client
 
 from tests.clock import FakeClock
-from tests.integration.conftest import Biz, page_form, page_nonce, post_json, site_nonce
+from tests.integration.conftest import Biz, make_business, page_form, page_nonce, post_json, site_nonce
 from tests.integration.test_survey_pages import _hidden, _responses
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -190,6 +190,16 @@ def test_the_owners_own_keyword_becomes_a_custom_topic_of_later_comments(client:
     assert refused.status_code == 422
     business = client.http.get(f"/v1/businesses/{biz.business_id}", headers=biz.auth).json_body
     assert business["topic_keywords"] == ["bánh flan"]
+
+
+def test_topic_words_given_when_the_business_is_created_are_kept_and_used(client: Client) -> None:
+    biz = make_business(client, topic_keywords=["wifi"])
+    assert client.http.get(f"/v1/businesses/{biz.business_id}", headers=biz.auth).json_body["topic_keywords"] == [
+        "wifi"
+    ]
+    assert _answer(client, biz, 3, comment="wifi yeu qua").status_code == 201
+    (item,) = _listed(client, biz)
+    assert item["topics"] == ["atmosphere", "custom:wifi"]  # the lexicon counts wifi as the place; the owner too
 
 
 def test_a_widget_answer_without_a_touchpoint_takes_taxonomy_chips(client: Client, biz: Biz) -> None:
