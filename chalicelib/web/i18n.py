@@ -788,7 +788,7 @@ WHY: dict[Locale, Words] = {
         "unhappy_share": "Không hài lòng",
         "happy_share": "Hài lòng",
         "effect": "Ảnh hưởng",
-        "effect_hint": "{metric} khi bỏ các câu nêu nó, trừ {metric} chung: dương là nó kéo điểm xuống.",
+        "effect_hint": "Ảnh hưởng: điểm khi bỏ các câu nêu nó, trừ điểm cả tuần; dương là nó kéo điểm xuống.",
         "too_few": "quá ít câu trả lời",
         "changes": "So với tuần trước",
         "change_row": "{now}% (tuần trước {previous}%)",
@@ -798,6 +798,7 @@ WHY: dict[Locale, Words] = {
         "partial": "{n} ngày trong tuần được lưu trước khi có số liệu này và được tính như không có câu trả lời.",
         "none_named": "Chưa có câu trả lời nào nêu lý do hay chủ đề trong tuần.",
         "points": "điểm",
+        "without": "{metric} khi bỏ: {value}",
         "all_touchpoints": "tất cả điểm khảo sát",
     },
     "en": {
@@ -820,7 +821,7 @@ WHY: dict[Locale, Words] = {
         "happy_share": "Happy",
         "effect": "Effect",
         "effect_hint": (
-            "{metric} without the answers naming it, minus the overall {metric}: "
+            "Effect: the score without the answers naming it, minus the week's score; "
             "positive means it pulls the score down."
         ),
         "too_few": "too few answers",
@@ -832,6 +833,7 @@ WHY: dict[Locale, Words] = {
         "partial": "{n} days of the week were stored before these figures existed and count as days without answers.",
         "none_named": "No answer named a reason or topic this week.",
         "points": "points",
+        "without": "{metric} without: {value}",
         "all_touchpoints": "all touchpoints",
     },
 }

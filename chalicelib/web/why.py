@@ -170,7 +170,14 @@ def key_rows(why: Why, locale: str) -> list[dict[str, Any]]:
                     "unhappy": f"{_pct(item.share_unhappy_pct, loc)} ({item.unhappy_named}/{effects.unhappy_n})",
                     "happy": f"{_pct(item.share_happy_pct, loc)} ({item.happy_named}/{effects.happy_n})",
                     "effect": signed(metric, item.effect, loc) if ok else w["too_few"],
-                    "margin": f"±{number(margin, loc)}" if ok and margin is not None else "",
+                    # The margin belongs to the figure without the key, so it is shown with that figure.
+                "without": w["without"].format(
+                    metric=METRIC_NAMES[metric],
+                    value=headline(metric, item.without_headline, loc)
+                    + (f" ±{number(margin, loc)}" if margin is not None else ""),
+                )
+                if ok
+                else "",
                     "n": item.n,
                     "ok": ok,
                 }
