@@ -176,7 +176,7 @@ class Reports:
         """The report of one day, the day's tally and its issue #15 facets (both stored with it)."""
         biz = business.business_id
         created = local_day(parse_iso_utc(business.created_at), business.timezone)
-        keeper, counter = CommentKeeper(), DayCounter()
+        keeper, counter = CommentKeeper(), DayCounter(business.timezone, day)
         tally = Tally.of(self._rows(self._store.day_rows(biz, day.isoformat()), keeper, counter))
         facets = counter.facets(business.timezone)
 
@@ -197,7 +197,7 @@ class Reports:
             if key in stored:
                 per_day[d], facets_per_day[d] = stored[key], stored_facets[key]
             else:
-                past = DayCounter()
+                past = DayCounter(business.timezone, d)
                 per_day[d] = Tally.of(self._rows(self._store.day_rows(biz, key), None, past))
                 facets_per_day[d] = past.facets(business.timezone)
         windows: dict[str, Tally] = {}
@@ -364,6 +364,15 @@ class Reports:
         return Dashboard(
             business=business, today=today.isoformat(), latest=reports[-1] if reports else None, trend=reports
         )
+
+    def latest(self, business: Business, days: int = WHY_DAYS) -> dict[str, Any] | None:
+        """Issue #15: the newest stored report of the last ``days`` days (one Query), as stored."""
+        today = local_day(self._clock.now(), business.timezone)
+        stored = self._store.reports_between(
+            business.business_id, (today - timedelta(days=days)).isoformat(), today.isoformat(), with_report=True
+        )
+        reports = [s.report for s in stored if s.report]
+        return reports[-1] if reports else None
 
     # ---- dashboard sessions ------------------------------------------------------------------------
 
