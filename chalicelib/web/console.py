@@ -348,8 +348,8 @@ def _why(page: Page) -> Response:
             change_rows=why.change_rows(block, page.locale),
             label_rows=why.label_rows(block, page.locale),
             heatmaps=[
-                (names.get(tp, tp), heatmap.svg(grid, page.locale, names.get(tp, tp)))
-                for tp, grid in why.heatmap_grids(block)
+                (names.get(tp, tp), heatmap.svg(grid, page.locale, names.get(tp, tp), key=f"h{i}"))
+                for i, (tp, grid) in enumerate(why.heatmap_grids(block))
             ],
             partial=i18n.WHY[page.locale]["partial"].format(n=block.missing_days) if block.missing_days else "",
         )
