@@ -9,8 +9,8 @@ counters, then reduced once per distinct tuple into ``Facets``:
   a key at most once. The effect of a key needs only these (``effects.tallied``), so days merge by addition.
 - ``labels`` (name, value, metric, score): answers per label value.
 - ``heat`` (touchpoint, local weekday, local hour, unhappy): answers per cell of the weekday x hour grid,
-  in the business's own time zone. Answers are counted per UTC minute first and each distinct minute is
-  converted once: zones such as +05:45 do not fall on whole UTC hours.
+  in the business's own time zone. Answers are counted per UTC hour (per minute in zones such as +05:45,
+  whose hours do not fall on whole UTC hours) and each distinct one is converted once.
 
 Caps keep a stored item far below DynamoDB's 400 KB: at most ``MAX_CUSTOM_KEYS`` owners' own keys per
 prefix (the rest counted once per answer as ``<prefix>custom:other``; taxonomy keys are always kept),
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -44,11 +44,11 @@ MAX_HEATMAPS = 20  # touchpoints with a grid in one report, most unhappy answers
 STAFF_LABEL = "staff"
 FORMAT = 1
 
-# (metric, score, reasons, topics) of one answer
-AnswerKey = tuple[str, int, tuple[str, ...], tuple[str, ...]]
+# (metric, score, the reasons or the topics of one answer)
+NamedKey = tuple[str, int, tuple[str, ...]]
 # (metric, score, labels as sorted (name, value) pairs)
 LabelKey = tuple[str, int, tuple[tuple[str, str], ...]]
-# (touchpoint, created_at cut to the UTC minute "YYYY-MM-DDTHH:MM", metric, score)
+# (touchpoint, created_at cut to the UTC hour "YYYY-MM-DDTHH" or minute "YYYY-MM-DDTHH:MM", metric, score)
 TimeKey = tuple[str, str, str, int]
 
 
@@ -61,12 +61,6 @@ def _valid(metric: Any, score: Any) -> bool:
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _kept_custom(names: Counter[str], prefix: str) -> set[str]:
-    custom = [k for k in names if k.startswith(prefix + CUSTOM_PREFIX)]
-    custom.sort(key=lambda k: (-names[k], k))
-    return set(custom[:MAX_CUSTOM_KEYS])
 
 
 def _top(counts: Counter[str], limit: int) -> list[str]:
@@ -104,30 +98,39 @@ class Facets:
     @classmethod
     def of_counts(
         cls,
-        answers: Mapping[AnswerKey, int],
+        reasons: Mapping[NamedKey, int],
+        topics: Mapping[NamedKey, int],
         labels: Mapping[LabelKey, int],
         times: Mapping[TimeKey, int],
         timezone: str,
     ) -> Facets:
         """A day's facets from its answers counted as tuples; invalid (metric, score) pairs are left out,
-        as the report leaves them out of every figure."""
+        as the report leaves them out of every figure. ``reasons`` counts every answer (most with no
+        reason), so it also gives the totals."""
         facets = cls()
-        named: Counter[str] = Counter()
-        for (_, _, reasons, topics), n in answers.items():
-            for key in set(reasons):
-                named[REASON + key] += n
-            for key in set(topics):
-                named[TOPIC + key] += n
-        kept = _kept_custom(named, REASON) | _kept_custom(named, TOPIC)
-        for (metric, score, reasons, topics), n in answers.items():
-            if not _valid(metric, score):
-                continue
-            facets.totals[(metric, score)] += n
-            for key in {_capped(REASON, k, kept) for k in reasons} | {_capped(TOPIC, k, kept) for k in topics}:
-                facets.keys[(metric, score, key)] += n
+        for (metric, score, _), n in reasons.items():
+            if _valid(metric, score):
+                facets.totals[(metric, score)] += n
+        facets._count_keys(REASON, reasons)
+        facets._count_keys(TOPIC, topics)
         facets._count_labels(labels)
         facets._count_heat(times, timezone)
         return facets
+
+    def _count_keys(self, prefix: str, counts: Mapping[NamedKey, int]) -> None:
+        # Reasons and topics are counted apart (their keys never meet, thanks to the prefix): an answer's
+        # keys are deduplicated within each, which is all "once per answer" needs.
+        named: Counter[str] = Counter()
+        for (_, _, keys), n in counts.items():
+            for key in set(keys):
+                named[key] += n
+        custom = sorted((k for k in named if k.startswith(CUSTOM_PREFIX)), key=lambda k: (-named[k], k))
+        kept = set(custom[:MAX_CUSTOM_KEYS])
+        other = CUSTOM_PREFIX + OTHER
+        for (metric, score, keys), n in counts.items():
+            if keys and _valid(metric, score):
+                for key in {k if k in kept or not k.startswith(CUSTOM_PREFIX) else other for k in keys}:
+                    self.keys[(metric, score, prefix + key)] += n
 
     def _count_labels(self, labels: Mapping[LabelKey, int]) -> None:
         names: Counter[str] = Counter()
@@ -150,16 +153,16 @@ class Facets:
         local: dict[str, tuple[int, int]] = {}
         per_tp: Counter[str] = Counter()
         cells: Counter[tuple[str, int, int, bool]] = Counter()
-        for (tp, minute, metric, score), n in times.items():
+        for (tp, cut, metric, score), n in times.items():
             if not _valid(metric, score):
                 continue
-            if minute not in local:
+            if cut not in local:
                 try:
-                    moment = datetime.strptime(minute[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=UTC).astimezone(tz)
+                    moment = datetime.fromisoformat(cut[:16]).replace(tzinfo=UTC).astimezone(tz)
                 except ValueError:
                     continue  # a malformed created_at: the answer still counts everywhere else
-                local[minute] = (moment.weekday(), moment.hour)
-            day, hour = local[minute]
+                local[cut] = (moment.weekday(), moment.hour)
+            day, hour = local[cut]
             cells[(tp, day, hour, is_unhappy(metric, score))] += n
             per_tp[tp] += n
         kept = set(_top(per_tp, MAX_HEAT_TOUCHPOINTS))
@@ -217,14 +220,20 @@ class Facets:
 
 
 class DayCounter:
-    """Counts a day's answers as tuples while they stream past (one dict update each, no list kept)."""
+    """Counts a day's answers as tuples while they stream past (a dict update each, no list kept).
 
-    __slots__ = ("answers", "labels", "times")
+    The time of an answer is cut to its UTC hour when the business's zone is a whole number of hours
+    from UTC all that day (most are), else to the minute: a +05:45 hour straddles two local hours.
+    """
 
-    def __init__(self) -> None:
-        self.answers: Counter[AnswerKey] = Counter()
+    __slots__ = ("cut", "labels", "reasons", "times", "topics")
+
+    def __init__(self, timezone: str, day: date) -> None:
+        self.reasons: Counter[NamedKey] = Counter()
+        self.topics: Counter[NamedKey] = Counter()
         self.labels: Counter[LabelKey] = Counter()
         self.times: Counter[TimeKey] = Counter()
+        self.cut = 13 if _whole_hours(timezone, day) else 16
 
     def add(
         self,
@@ -236,20 +245,21 @@ class DayCounter:
         topics: tuple[str, ...],
         labels: tuple[tuple[str, str], ...],
     ) -> None:
-        self.answers[(metric, score, reasons, topics)] += 1
+        self.reasons[(metric, score, reasons)] += 1
+        if topics:
+            self.topics[(metric, score, topics)] += 1
         if labels:
             self.labels[(metric, score, labels)] += 1
-        self.times[(touchpoint_id, created_at[:16], metric, score)] += 1
+        self.times[(touchpoint_id, created_at[: self.cut], metric, score)] += 1
 
     def facets(self, timezone: str) -> Facets:
-        return Facets.of_counts(self.answers, self.labels, self.times, timezone)
+        return Facets.of_counts(self.reasons, self.topics, self.labels, self.times, timezone)
 
 
-def _capped(prefix: str, key: str, kept: set[str]) -> str:
-    full = prefix + key
-    if key.startswith(CUSTOM_PREFIX) and full not in kept:
-        return prefix + CUSTOM_PREFIX + OTHER
-    return full
+def _whole_hours(timezone: str, day: date) -> bool:
+    tz = zone(timezone)
+    moments = (datetime.combine(day, time(h), tz) for h in (0, 12, 23))
+    return all(int(m.utcoffset().total_seconds()) % 3600 == 0 for m in moments if m.utcoffset() is not None)
 
 
 _LOW = {"nps": 0, "csat": 1, "ces": 1}

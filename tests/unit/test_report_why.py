@@ -7,7 +7,7 @@ import json
 import random
 import zlib
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ def world() -> tuple[Reports, FakeBusinesses, FakeReportStore, FakeQueue, FakeMa
 
 
 def _count(rows: list[tuple[Any, ...]], timezone: str = "Asia/Ho_Chi_Minh") -> Facets:
-    counter = DayCounter()
+    counter = DayCounter(timezone, date(2026, 11, 28))
     for row in rows:
         counter.add(*row)
     return counter.facets(timezone)
