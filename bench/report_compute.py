@@ -62,6 +62,8 @@ def synthetic_rows(n: int, seed: int = 7, *, issue15: bool = True):  # type: ign
     order), topics (0-2), labels (table 1..30, shift, staff) and the UTC time it was given."""
     rng = random.Random(seed)
     choice, randrange, rand, sample = rng.choice, rng.randrange, rng.random, rng.sample
+    seen: dict[Any, Any] = {}  # one object per distinct tuple, as the adapter's day_rows hands them out
+    same = seen.setdefault
     for _ in range(n):
         tp = choice(TOUCHPOINTS)
         base = (tp.touchpoint_id, tp.channel, tp.metric, LOW[tp.metric] + randrange(SCALE[tp.metric]), rand() < 0.2)
@@ -72,7 +74,7 @@ def synthetic_rows(n: int, seed: int = 7, *, issue15: bool = True):  # type: ign
         topics = tuple(KEYS[i] for i in sorted(sample(range(9), randrange(3))))
         labels = (("shift", choice(SHIFTS)), ("staff", choice(STAFF)), ("table", choice(TABLES)))
         at = f"{DAY}T{randrange(24):02d}:{randrange(60):02d}:{randrange(60):02d}.000000Z"
-        yield (*base, reasons, topics, labels, at)
+        yield (*base, same(reasons, reasons), same(topics, topics), same(labels, labels), at)
 
 
 CASES_PER_WEEK = 5_000  # a week of unhappy answers at a busy business (the 1,000,000-row day's week)
