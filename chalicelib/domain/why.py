@@ -44,6 +44,8 @@ MAX_HEATMAPS = 20  # touchpoints with a grid in one report, most unhappy answers
 STAFF_LABEL = "staff"
 FORMAT = 1
 
+Keys = tuple[str, ...]
+Labels = tuple[tuple[str, str], ...]
 # (metric, score, the reasons or the topics of one answer)
 NamedKey = tuple[str, int, tuple[str, ...]]
 # (metric, score, labels as sorted (name, value) pairs)
@@ -235,22 +237,14 @@ class DayCounter:
         self.times: Counter[TimeKey] = Counter()
         self.cut = 13 if _whole_hours(timezone, day) else 16
 
-    def add(
-        self,
-        touchpoint_id: str,
-        metric: str,
-        score: int,
-        created_at: str,
-        reasons: tuple[str, ...],
-        topics: tuple[str, ...],
-        labels: tuple[tuple[str, str], ...],
-    ) -> None:
+    def add(self, tp: str, metric: str, score: int, at: str, reasons: Keys, topics: Keys, labels: Labels) -> None:
+        """One answer: its touchpoint, metric, score, created_at (UTC ISO), reasons, topics and labels."""
         self.reasons[(metric, score, reasons)] += 1
         if topics:
             self.topics[(metric, score, topics)] += 1
         if labels:
             self.labels[(metric, score, labels)] += 1
-        self.times[(touchpoint_id, created_at[: self.cut], metric, score)] += 1
+        self.times[(tp, at[: self.cut], metric, score)] += 1
 
     def facets(self, timezone: str) -> Facets:
         return Facets.of_counts(self.reasons, self.topics, self.labels, self.times, timezone)
@@ -258,8 +252,8 @@ class DayCounter:
 
 def _whole_hours(timezone: str, day: date) -> bool:
     tz = zone(timezone)
-    moments = (datetime.combine(day, time(h), tz) for h in (0, 12, 23))
-    return all(int(m.utcoffset().total_seconds()) % 3600 == 0 for m in moments if m.utcoffset() is not None)
+    offsets = (datetime.combine(day, time(h), tz).utcoffset() for h in (0, 12, 23))
+    return all(offset is not None and int(offset.total_seconds()) % 3600 == 0 for offset in offsets)
 
 
 _LOW = {"nps": 0, "csat": 1, "ces": 1}

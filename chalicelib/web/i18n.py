@@ -744,31 +744,21 @@ TABLES["heatmap"] = HEATMAP
 # ---- issue #15: what moves the score (chalicelib/web/why.py: digest and console) -------------------------
 
 # Display names of the taxonomy keys (domain/topics.py TOPICS); an owner's ``custom:xyz`` shows as "xyz".
+_TOPIC_WORDS = {  # key: (Vietnamese, English)
+    "wait": ("Chờ lâu", "Long waits"),
+    "food_drink": ("Đồ ăn, thức uống", "Food and drinks"),
+    "staff": ("Nhân viên", "Staff"),
+    "price": ("Giá cả", "Price"),
+    "cleanliness": ("Vệ sinh", "Cleanliness"),
+    "atmosphere": ("Không gian", "Atmosphere"),
+    "parking": ("Chỗ đậu xe", "Parking"),
+    "payment": ("Thanh toán", "Payment"),
+    "delivery": ("Giao hàng", "Delivery"),
+    "custom:other": ("Từ khóa khác", "Other keywords"),
+}
 TOPIC_NAMES: dict[Locale, Words] = {
-    "vi": {
-        "wait": "Chờ lâu",
-        "food_drink": "Đồ ăn, thức uống",
-        "staff": "Nhân viên",
-        "price": "Giá cả",
-        "cleanliness": "Vệ sinh",
-        "atmosphere": "Không gian",
-        "parking": "Chỗ đậu xe",
-        "payment": "Thanh toán",
-        "delivery": "Giao hàng",
-        "custom:other": "Từ khóa khác",
-    },
-    "en": {
-        "wait": "Long waits",
-        "food_drink": "Food and drinks",
-        "staff": "Staff",
-        "price": "Price",
-        "cleanliness": "Cleanliness",
-        "atmosphere": "Atmosphere",
-        "parking": "Parking",
-        "payment": "Payment",
-        "delivery": "Delivery",
-        "custom:other": "Other keywords",
-    },
+    "vi": {key: vi for key, (vi, _) in _TOPIC_WORDS.items()},
+    "en": {key: en for key, (_, en) in _TOPIC_WORDS.items()},
 }
 TABLES["topic_names"] = TOPIC_NAMES
 

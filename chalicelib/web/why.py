@@ -21,7 +21,7 @@ The lead sentence says only what the week's figures say (rules in docs/insights.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,19 +149,20 @@ def _pct(value: float | None, locale: str) -> str:
     return "—" if value is None else number(value, locale) + "%"
 
 
+def _per_metric[T](blocks: Mapping[str, T]) -> Iterator[tuple[str, T]]:
+    """(metric, block) in the reports' fixed metric order, for the metrics that have one."""
+    return ((m, blocks[m]) for m in METRICS if m in blocks)
+
+
 def key_rows(why: Why, locale: str) -> list[dict[str, Any]]:
     """Top keys per metric: label, kind, unhappy / happy shares, effect with n and margin, or too few."""
     loc = i18n.supported(locale)
     w = i18n.WHY[loc]
     rows = []
-    for metric in METRICS:
-        effects = why.effects.metrics.get(metric)
-        if effects is None:
-            continue
+    for metric, effects in _per_metric(why.effects.metrics):
         for item in effects.keys[:TOP_KEYS]:
             kind, _ = key_name(item.key)
             ok = item.status == "ok" and item.effect is not None
-            margin = item.without_margin_of_error
             rows.append(
                 {
                     "metric": METRIC_NAMES[metric],
@@ -170,14 +171,7 @@ def key_rows(why: Why, locale: str) -> list[dict[str, Any]]:
                     "unhappy": f"{_pct(item.share_unhappy_pct, loc)} ({item.unhappy_named}/{effects.unhappy_n})",
                     "happy": f"{_pct(item.share_happy_pct, loc)} ({item.happy_named}/{effects.happy_n})",
                     "effect": signed(metric, item.effect, loc) if ok else w["too_few"],
-                    # The margin belongs to the figure without the key, so it is shown with that figure.
-                "without": w["without"].format(
-                    metric=METRIC_NAMES[metric],
-                    value=headline(metric, item.without_headline, loc)
-                    + (f" ±{number(margin, loc)}" if margin is not None else ""),
-                )
-                if ok
-                else "",
+                    "without": _without(metric, item, loc) if ok else "",
                     "n": item.n,
                     "ok": ok,
                 }
@@ -185,15 +179,21 @@ def key_rows(why: Why, locale: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _without(metric: str, item: KeyEffect, locale: str) -> str:
+    # The margin belongs to the figure without the key, so it is shown with that figure.
+    margin = item.without_margin_of_error
+    value = headline(metric, item.without_headline, locale) + (
+        f" ±{number(margin, locale)}" if margin is not None else ""
+    )
+    return i18n.WHY[i18n.supported(locale)]["without"].format(metric=METRIC_NAMES[metric], value=value)
+
+
 def change_rows(why: Why, locale: str) -> list[dict[str, Any]]:
     """Week-over-week share changes that are figures (both weeks with enough answers), largest first."""
     loc = i18n.supported(locale)
     w = i18n.WHY[loc]
     rows = []
-    for metric in METRICS:
-        changes = why.share_changes.metrics.get(metric)
-        if changes is None:
-            continue
+    for metric, changes in _per_metric(why.share_changes.metrics):
         for item in [c for c in changes.keys if c.status == "ok" and c.change_pp][:TOP_CHANGES]:
             rows.append(
                 {
