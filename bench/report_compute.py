@@ -59,19 +59,21 @@ ZONE = "Asia/Ho_Chi_Minh"
 def synthetic_rows(n: int, seed: int = 7, *, issue15: bool = True):  # type: ignore[no-untyped-def]
     """A generator, as the DynamoDB pages are: the rows are never held in a list. Each row is the base
     row (touchpoint, channel, metric, score, commented) and, for issue #15, its reasons (0-3, in chip
-    order), topics (0-2), labels (table 1..30, shift, staff) and the UTC time it was given."""
+    order), topics (0-2, commented answers only), labels (table 1..30, shift, staff) and its UTC time."""
     rng = random.Random(seed)
     choice, randrange, rand, sample = rng.choice, rng.randrange, rng.random, rng.sample
     seen: dict[Any, Any] = {}  # one object per distinct tuple, as the adapter's day_rows hands them out
     same = seen.setdefault
     for _ in range(n):
         tp = choice(TOUCHPOINTS)
-        base = (tp.touchpoint_id, tp.channel, tp.metric, LOW[tp.metric] + randrange(SCALE[tp.metric]), rand() < 0.2)
+        commented = rand() < 0.2
+        base = (tp.touchpoint_id, tp.channel, tp.metric, LOW[tp.metric] + randrange(SCALE[tp.metric]), commented)
         if not issue15:
             yield base
             continue
         reasons = tuple(KEYS[i] for i in sorted(sample(range(9), randrange(4))))
-        topics = tuple(KEYS[i] for i in sorted(sample(range(9), randrange(3))))
+        # Topics come from comments: only a commented answer has any.
+        topics = tuple(KEYS[i] for i in sorted(sample(range(9), randrange(3)))) if commented else ()
         labels = (("shift", choice(SHIFTS)), ("staff", choice(STAFF)), ("table", choice(TABLES)))
         at = f"{DAY}T{randrange(24):02d}:{randrange(60):02d}:{randrange(60):02d}.000000Z"
         yield (*base, same(reasons, reasons), same(topics, topics), same(labels, labels), at)
@@ -142,9 +144,10 @@ def resolution_block(items: list[dict[str, Any]]) -> Resolution:
 def count_facets(rows: list[Any]) -> Facets:
     """Issue #15: the day's reasons, topics, labels and heatmap counts, Counter of tuples as the base."""
     counter = DayCounter(ZONE, date.fromisoformat(DAY))
-    counter.reasons.update(map(itemgetter(2, 3, 5), rows))
-    counter.topics.update(map(itemgetter(2, 3, 6), rows))
-    counter.labels.update(map(itemgetter(2, 3, 7), rows))
+    # As DayCounter.add: only the answers that name a reason, a topic or a label are counted for them.
+    counter.reasons.update(map(itemgetter(2, 3, 5), filter(itemgetter(5), rows)))
+    counter.topics.update(map(itemgetter(2, 3, 6), filter(itemgetter(6), rows)))
+    counter.labels.update(map(itemgetter(2, 3, 7), filter(itemgetter(7), rows)))
     counter.times.update((r[0], r[8][: counter.cut], r[2], r[3]) for r in rows)
     return counter.facets(ZONE)
 

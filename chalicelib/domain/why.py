@@ -107,10 +107,10 @@ class Facets:
         timezone: str,
     ) -> Facets:
         """A day's facets from its answers counted as tuples; invalid (metric, score) pairs are left out,
-        as the report leaves them out of every figure. ``reasons`` counts every answer (most with no
-        reason), so it also gives the totals."""
+        as the report leaves them out of every figure. ``times`` counts every answer, so it also gives the
+        totals; the other three need only the answers that name something."""
         facets = cls()
-        for (metric, score, _), n in reasons.items():
+        for (_, _, metric, score), n in times.items():
             if _valid(metric, score):
                 facets.totals[(metric, score)] += n
         facets._count_keys(REASON, reasons)
@@ -239,7 +239,8 @@ class DayCounter:
 
     def add(self, tp: str, metric: str, score: int, at: str, reasons: Keys, topics: Keys, labels: Labels) -> None:
         """One answer: its touchpoint, metric, score, created_at (UTC ISO), reasons, topics and labels."""
-        self.reasons[(metric, score, reasons)] += 1
+        if reasons:
+            self.reasons[(metric, score, reasons)] += 1
         if topics:
             self.topics[(metric, score, topics)] += 1
         if labels:
