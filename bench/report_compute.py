@@ -47,11 +47,8 @@ LOW = {"nps": 0, "csat": 1, "ces": 1}
 
 
 KEYS = ("wait", "food_drink", "staff", "price", "cleanliness", "atmosphere", "parking", "payment", "delivery")
-TABLES, SHIFTS, STAFF = (
-    [str(i) for i in range(1, 31)],
-    ("morning", "noon", "evening"),
-    ("An", "Bình", "Chi", "Dũng", "Hà", "Khoa"),
-)
+TABLES = [str(i) for i in range(1, 31)]
+SHIFTS, STAFF = ("morning", "noon", "evening"), ("An", "Bình", "Chi", "Dũng", "Hà", "Khoa")
 DAY = "2026-11-20"
 ZONE = "Asia/Ho_Chi_Minh"
 
@@ -93,22 +90,13 @@ def synthetic_cases(n: int, seed: int = 11) -> list[dict[str, Any]]:
         replied = created + timedelta(hours=rng.random() * 48) if rng.random() < 0.7 else None
         resolved = replied + timedelta(hours=rng.random() * 24) if replied and rng.random() < 0.5 else None
         status = "resolved" if resolved else "replied" if replied else "open"
-        items.append(
-            {
-                "response_id": f"r{i:015d}",
-                "status": status,
-                "score": rng.randrange(7),
-                "metric": "nps",
-                "created_at": iso_utc(created),
-                "history": [{"at": iso_utc(created), "by": "customer", "action": "opened"}],
-                "touchpoint_id": "tp00000",
-                "channel": "qr",
-                "has_contact": rng.random() < 0.6 or status != "open",
-                "replies": 1 if replied else 0,
-                "first_reply_at": iso_utc(replied) if replied else None,
-                "resolved_at": iso_utc(resolved) if resolved else None,
-            }
-        )
+        items.append({
+            "response_id": f"r{i:015d}", "status": status, "score": rng.randrange(7), "metric": "nps",
+            "created_at": iso_utc(created), "history": [{"at": iso_utc(created), "by": "customer", "action": "opened"}],
+            "touchpoint_id": "tp00000", "channel": "qr", "has_contact": rng.random() < 0.6 or status != "open",
+            "replies": 1 if replied else 0, "first_reply_at": iso_utc(replied) if replied else None,
+            "resolved_at": iso_utc(resolved) if resolved else None,
+        })
     return items
 
 
@@ -122,20 +110,10 @@ def resolution_block(items: list[dict[str, Any]]) -> Resolution:
     figures = resolution_figures(times, now)
     waiting = [c for c in (Case.model_validate(i) for i in items if i["status"] == "open") if overdue(c, now)]
     return Resolution(
-        window_days=7,
-        first="2026-11-14",
-        last="2026-11-20",
-        figures=figures,
-        overdue_count=len(waiting),
+        window_days=7, first="2026-11-14", last="2026-11-20", figures=figures, overdue_count=len(waiting),
         overdue=[
-            OverdueCase(
-                response_id=c.response_id,
-                created_at=c.created_at,
-                touchpoint_id=c.touchpoint_id,
-                touchpoint="Touchpoint 0",
-                metric=c.metric,
-                score=c.score,
-            )
+            OverdueCase(response_id=c.response_id, created_at=c.created_at, touchpoint_id=c.touchpoint_id,
+                        touchpoint="Touchpoint 0", metric=c.metric, score=c.score)
             for c in waiting[:10]
         ],
     )
