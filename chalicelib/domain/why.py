@@ -218,6 +218,11 @@ class Facets:
                     facets.heat[(row[0], row[1], row[2], True)] += row[3]
                 if row[4] > row[3]:
                     facets.heat[(row[0], row[1], row[2], False)] += row[4] - row[3]
+        # A key is never named by more answers than there were (effects.tallied refuses it): a damaged
+        # stored day is trimmed to that, rather than failing every report whose window holds it.
+        for (metric, score, key), n in list(facets.keys.items()):
+            facets.keys[(metric, score, key)] = min(n, facets.totals[(metric, score)])
+        facets.keys = +facets.keys
         return facets
 
 

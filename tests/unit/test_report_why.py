@@ -93,6 +93,16 @@ def test_a_report_stored_before_facets_or_a_malformed_one_reads_as_empty_not_as_
         assert Facets.from_json(data) == Facets()
 
 
+def test_a_damaged_stored_day_naming_a_key_more_often_than_it_had_answers_is_trimmed_not_fatal() -> None:
+    damaged = {"v": 1, "totals": [["nps", [0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]]],
+               "keys": [["reason:wait", "nps", [0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1]]]}  # fmt: skip
+    facets = Facets.from_json(damaged)
+    assert facets.keys == Counter({("nps", 2, "reason:wait"): 2})
+    why = build_why(facets, Facets(), first="a", last="b", previous_first="c", previous_last="d", min_n=1,
+                    staff_views=False)  # fmt: skip
+    assert why.effects.metrics["nps"].keys[0].n == 2
+
+
 def test_many_owners_keywords_and_label_values_are_capped_the_rest_counted_as_other() -> None:
     rows = [
         _answer(9, (), (f"custom:k{i}", f"custom:j{i}"), (("table", f"t{i}"),)) for i in range(MAX_CUSTOM_KEYS + 40)
