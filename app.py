@@ -400,6 +400,9 @@ table.add([
     _console("GET", "/print/{touchpoint_id}", "console_print_card", "console_setup:print_card",
              "One A6 table card (SVG) for the print page, behind the console's session; ?lang= its language",
              response="image/svg+xml", errors=(401, 404, 410, 503)),
+    _console("GET", "/why", "console_why", "why",
+             "The console's Why page (HTML), from the newest stored report: reasons and topics ranked by effect, "
+             "week-over-week share changes, label groups, a weekday x hour heatmap per touchpoint"),
     _console("GET", "/till", "console_till", "till",
              "The till's redeem screen (HTML); ?code= fills the code in and never redeems",
              params=(("lang", PAGE_LANG), ("code", {"type": "string"}))),

@@ -235,6 +235,9 @@ class StoredReport:
     day: str
     report: dict[str, Any]
     tally: list[list[Any]]
+    # issue #15: the day's reasons / topics / labels / heatmap counts (domain/why.py); None when the report
+    # was stored before they were kept
+    facets: dict[str, Any] | None = None
 
 
 class BusinessRegistry(Protocol):
@@ -259,7 +262,10 @@ class ReportStore(Protocol):
         """(apologies sent, of which recovered) for apologies sent on one local day."""
         ...
 
-    def put_report(self, business_id: str, day: str, report: dict[str, Any], tally: list[list[Any]]) -> None: ...
+    def put_report(
+        self, business_id: str, day: str, report: dict[str, Any], tally: list[list[Any]],
+        facets: dict[str, Any] | None = None,
+    ) -> None: ...
 
     def get_report(self, business_id: str, day: str) -> dict[str, Any] | None: ...
 

@@ -21,7 +21,7 @@ Shares are withheld only when their denominator is 0: they are plain counts of w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
@@ -200,11 +200,32 @@ def _effect_rank(item: KeyEffect) -> tuple[int, float, int, str]:
     return (0, -abs(item.effect), -item.n, item.key)
 
 
+def tallied(totals: Mapping[tuple[str, int], int], named: Mapping[tuple[str, int, str], int]) -> dict[str, _Counts]:
+    """Counts already reduced elsewhere (a stored report's day): answers per (metric, score) and answers
+    naming each key per (metric, score, key). The effect of a key needs only these two, never which keys
+    were named together, so days reduced this way merge by plain addition."""
+    tallies: dict[str, _Counts] = {}
+    for (metric, score), count in totals.items():
+        is_unhappy(metric, score)  # ValueError for an unknown metric or an out-of-range score
+        tallies.setdefault(metric, _Counts()).all[score] += count
+    for (metric, score, key), count in named.items():
+        _keys((key,))
+        counts = tallies.get(metric)
+        if counts is None or count > counts.all[score]:
+            raise ValueError(f"{key!r} named by more {metric} answers of score {score} than there were")
+        counts.by_key.setdefault(key, Counter())[score] += count
+    return tallies
+
+
 def effects(rows: Iterable[EffectRow], min_n: int = MIN_RESPONSES_DEFAULT) -> Effects:
     """Each key's shares among unhappy / happy answers and its effect on the headline, per metric."""
+    return effects_of(_tally(rows), min_n)
+
+
+def effects_of(tallies: Mapping[str, _Counts], min_n: int = MIN_RESPONSES_DEFAULT) -> Effects:
+    """``effects`` of counts from ``tallied`` (or ``_tally``)."""
     _check_min_n(min_n)
     result: dict[str, MetricEffects] = {}
-    tallies = _tally(rows)
     for metric in METRICS:  # fixed order, whatever order the rows came in
         if metric not in tallies:
             continue
@@ -246,8 +267,14 @@ def share_changes(
     A share is withheld (None) for a period with fewer than ``min_n`` answers of the metric (a share of
     two answers moves by 50 points with one customer), and the change with it.
     """
+    return share_changes_of(_tally(rows), _tally(previous_rows), min_n)
+
+
+def share_changes_of(
+    now: Mapping[str, _Counts], before: Mapping[str, _Counts], min_n: int = MIN_RESPONSES_DEFAULT
+) -> ShareChanges:
+    """``share_changes`` of counts from ``tallied`` (or ``_tally``)."""
     _check_min_n(min_n)
-    now, before = _tally(rows), _tally(previous_rows)
     result: dict[str, MetricShareChanges] = {}
     for metric in METRICS:
         if metric not in now and metric not in before:

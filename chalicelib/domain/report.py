@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.cases import ResolutionFigures
 from chalicelib.domain.metrics import METRICS, MetricSummary, is_unhappy, merge_counts, score_in_range, summarize
+from chalicelib.domain.why import Why
 
 # (touchpoint_id, channel, metric, score, commented)
 Row = tuple[str, str, str, int, bool]
@@ -210,6 +211,7 @@ class DailyReport(_Model):
     windows: dict[str, str]  # window name -> "first..last" day it covers
     skipped: int = 0  # stored responses that were not valid (should stay 0)
     resolution: Resolution | None = None  # issue #14; None in reports stored before it
+    why: Why | None = None  # issue #15: what moves the score over the week ending ``date``; None before it
 
 
 # ---- inputs -----------------------------------------------------------------------------------------
@@ -385,6 +387,7 @@ def build_report(
     touchpoints: Iterable[TouchpointInfo] = (),
     min_n: int = 5,
     resolution: Resolution | None = None,
+    why: Why | None = None,
 ) -> DailyReport:
     """The report of one business day from its counts; the same inputs always give the same report."""
     names = {t.touchpoint_id: t for t in touchpoints}
@@ -418,6 +421,7 @@ def build_report(
         windows=dict(inputs.window_ranges),
         skipped=inputs.skipped + invalid,
         resolution=resolution,
+        why=why,
     )
 
 

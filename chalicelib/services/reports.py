@@ -34,6 +34,7 @@ from chalicelib.domain.report import (
     TouchpointInfo,
     build_report,
 )
+from chalicelib.domain.why import DayCounter, Facets, Why, build_why
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.observability import count, logger
 from chalicelib.ports import (
@@ -52,6 +53,7 @@ CATCHUP_DAYS = 7  # a business missed by several runs (outage) gets at most this
 TREND_DAYS = 30
 RESOLUTION_WINDOW_DAYS = 7  # issue #14: the report's resolution figures cover the cases of the last 7 days
 OVERDUE_SHOWN = 10  # open cases older than 24 h listed by name in the report (all of them counted)
+WHY_DAYS = 7  # issue #15: effects, labels and heatmaps cover the 7 days ending the report's day
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -155,8 +157,10 @@ class Reports:
         if day > today or (unfinished and not partial):
             logger.warning("report job for an unfinished day", extra={"business_id": job.business_id, "day": job.day})
             return None
-        report, tally = self.compute(business, day)
-        self._store.put_report(business.business_id, job.day, report.model_dump(mode="json"), tally.to_json())
+        report, tally, facets = self.compute_with_facets(business, day)
+        self._store.put_report(
+            business.business_id, job.day, report.model_dump(mode="json"), tally.to_json(), facets.to_json()
+        )
         if unfinished:
             return RunResult(report=report, digests_sent=0)
         self._registry.mark_reported(business.business_id, job.day)
@@ -165,23 +169,37 @@ class Reports:
         return RunResult(report=report, digests_sent=sent)
 
     def compute(self, business: Business, day: date) -> tuple[DailyReport, Tally]:
+        report, tally, _ = self.compute_with_facets(business, day)
+        return report, tally
+
+    def compute_with_facets(self, business: Business, day: date) -> tuple[DailyReport, Tally, Facets]:
+        """The report of one day, the day's tally and its issue #15 facets (both stored with it)."""
         biz = business.business_id
         created = local_day(parse_iso_utc(business.created_at), business.timezone)
-        keeper = CommentKeeper()
-        tally = Tally.of(self._rows(self._store.day_rows(biz, day.isoformat()), keeper))
+        keeper, counter = CommentKeeper(), DayCounter(business.timezone, day)
+        tally = Tally.of(self._rows(self._store.day_rows(biz, day.isoformat()), keeper, counter))
+        facets = counter.facets(business.timezone)
 
         # Windows: stored tallies of earlier reports (one Query), the missing days from their responses.
         first_needed = max(created, day - timedelta(days=max(w for w, _ in WINDOWS.values())))
         stored: dict[str, Tally] = {}
+        stored_facets: dict[str, Facets | None] = {}
         if first_needed < day:
             for item in self._store.reports_between(
                 biz, first_needed.isoformat(), (day - timedelta(days=1)).isoformat(), with_report=False
             ):
                 stored[item.day] = Tally.from_json(item.tally)
+                stored_facets[item.day] = None if item.facets is None else Facets.from_json(item.facets)
         per_day: dict[date, Tally] = {}
+        facets_per_day: dict[date, Facets | None] = {day: facets}
         for d in _days(first_needed, day - timedelta(days=1)):
             key = d.isoformat()
-            per_day[d] = stored[key] if key in stored else Tally.of(self._rows(self._store.day_rows(biz, key), None))
+            if key in stored:
+                per_day[d], facets_per_day[d] = stored[key], stored_facets[key]
+            else:
+                past = DayCounter(business.timezone, d)
+                per_day[d] = Tally.of(self._rows(self._store.day_rows(biz, key), None, past))
+                facets_per_day[d] = past.facets(business.timezone)
         windows: dict[str, Tally] = {}
         ranges: dict[str, str] = {}
         for name, (length, gap) in WINDOWS.items():
@@ -212,8 +230,32 @@ class Reports:
             touchpoints=touchpoints,
             min_n=self._settings.min_responses,
             resolution=self._resolution(business, day, touchpoints),
+            why=self._why(business, day, created, facets_per_day),
         )
-        return report, tally
+        return report, tally, facets
+
+    def _why(self, business: Business, day: date, created: date, per_day: dict[date, Facets | None]) -> Why:
+        """Issue #15: the week ending ``day`` against the week before, from each day's facets. A day stored
+        before facets were kept counts as empty and is named in the report's notes."""
+
+        def window(last: date) -> tuple[Facets, int, str, str]:
+            first = last - timedelta(days=WHY_DAYS - 1)
+            total, missing = Facets(), 0
+            for d in _days(max(first, created), last):
+                got = per_day.get(d)
+                if got is None:
+                    missing += 1
+                else:
+                    total = total + got
+            return total, missing, first.isoformat(), last.isoformat()
+
+        week, missing, first, last = window(day)
+        before, before_missing, previous_first, previous_last = window(day - timedelta(days=WHY_DAYS))
+        return build_why(
+            week, before, first=first, last=last, previous_first=previous_first, previous_last=previous_last,
+            min_n=self._settings.min_responses, staff_views=bool(getattr(business, "staff_views", False)),
+            missing_days=missing, previous_missing_days=before_missing,
+        )
 
     def _resolution(self, business: Business, day: date, touchpoints: list[TouchpointInfo]) -> Resolution | None:
         """Issue #14: the resolution figures over the cases of the 7 days ending ``day`` and the cases open
@@ -241,8 +283,9 @@ class Reports:
         )
 
     @staticmethod
-    def _rows(rows: Iterator[ResponseRow], keeper: CommentKeeper | None) -> Iterator[Row]:
+    def _rows(rows: Iterator[ResponseRow], keeper: CommentKeeper | None, counter: DayCounter) -> Iterator[Row]:
         for r in rows:
+            counter.add(r.touchpoint_id, r.metric, r.score, r.created_at, r.reasons, r.topics, r.labels)
             commented = bool(r.comment and r.comment.strip())
             if commented and keeper is not None:
                 keeper.offer(
@@ -321,6 +364,15 @@ class Reports:
         return Dashboard(
             business=business, today=today.isoformat(), latest=reports[-1] if reports else None, trend=reports
         )
+
+    def latest(self, business: Business, days: int = WHY_DAYS) -> dict[str, Any] | None:
+        """Issue #15: the newest stored report of the last ``days`` days (one Query), as stored."""
+        today = local_day(self._clock.now(), business.timezone)
+        stored = self._store.reports_between(
+            business.business_id, (today - timedelta(days=days)).isoformat(), today.isoformat(), with_report=True
+        )
+        reports = [s.report for s in stored if s.report]
+        return reports[-1] if reports else None
 
     # ---- dashboard sessions ------------------------------------------------------------------------
 

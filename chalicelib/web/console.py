@@ -35,8 +35,8 @@ from chalicelib.web.templating import local_time
 
 RESOLUTION_DAYS = 30
 _BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
-NAV = ("today", "inbox", "till", "setup")
-_NAV_PATHS = {"today": "", "inbox": "/cases", "till": "/till", "setup": "/setup"}
+NAV = ("today", "inbox", "why", "till", "setup")
+_NAV_PATHS = {"today": "", "inbox": "/cases", "why": "/why", "till": "/till", "setup": "/setup"}
 
 
 def cookie_name(business_id: str) -> str:
@@ -315,6 +315,48 @@ def _touchpoint_names(services: Any, business_id: str, ids: list[str]) -> dict[s
         found = services.directory.touchpoint(business_id, tp)
         names[tp] = found.name if found else tp
     return names
+
+
+# ---- Why (issue #15) -----------------------------------------------------------------------------------
+
+
+def _why(page: Page) -> Response:
+    """What moves the score, from the newest stored report: effects, share changes, label groups and one
+    heatmap per touchpoint. A report stored before issue #15 (or none yet) says so."""
+    from pydantic import ValidationError
+
+    from chalicelib.domain.why import Why
+    from chalicelib.web import heatmap, why
+
+    assert page.session is not None
+    business = page.session.business
+    stored = page.services.reports.latest(business) or {}
+    block: Why | None = None
+    try:
+        block = Why.model_validate(stored["why"]) if stored.get("why") else None
+    except ValidationError:
+        block = None  # a report the code no longer reads: shown as "no figures yet", never a 500
+    values: dict[str, Any] = {"w": i18n.WHY[page.locale], "report_day": stored.get("date"), "block": block}
+    if block is not None:
+        ids = list(block.heatmaps.by_touchpoint)
+        names = {k: v for k, v in _touchpoint_names(page.services, business.business_id, ids).items()}
+        min_n = stored.get("min_responses", 5)
+        values.update(
+            lead=why.lead_sentence(block, page.locale, names, min_n if isinstance(min_n, int) else 5),
+            week=i18n.WHY[page.locale]["week"].format(first=block.first, last=block.last),
+            key_rows=why.key_rows(block, page.locale),
+            change_rows=why.change_rows(block, page.locale),
+            label_rows=why.label_rows(block, page.locale),
+            heatmaps=[
+                (names.get(tp, tp), heatmap.svg(grid, page.locale, names.get(tp, tp), key=f"h{i}"))
+                for i, (tp, grid) in enumerate(why.heatmap_grids(block))
+            ],
+            partial=i18n.WHY[page.locale]["partial"].format(n=block.missing_days) if block.missing_days else "",
+        )
+    return page.render("console/why.html.j2", current="why", title=page.t["why"], **values)
+
+
+why = signed_in(_why)
 
 
 # ---- the till ---------------------------------------------------------------------------------------

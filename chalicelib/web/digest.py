@@ -15,6 +15,7 @@ from chalicelib.domain.report import DailyReport
 from chalicelib.ports import RenderedEmail
 from chalicelib.web import i18n
 from chalicelib.web.templating import headline, local_time, number, render
+from chalicelib.web.why import digest_context
 
 DIGEST_COMMENTS = 10
 
@@ -76,7 +77,13 @@ def context(
         "footer": t["footer"].format(name=report.business_name),
         "too_few_long": t["too_few_long"].format(min=report.min_responses),
         "resolution": _resolution(report, t, locale, console_url),
+        # issue #15: the lead sentence and the "what moves the score" blocks (None before #15)
+        "why": digest_context(report.why, locale, touchpoint_names(report), report.min_responses),
     }
+
+
+def touchpoint_names(report: DailyReport) -> dict[str, str]:
+    return {g.key: g.name for g in report.touchpoints if g.name}
 
 
 def render_digest(

@@ -2,8 +2,8 @@
 
 - ``svg``: inline SVG for the console, at most 360 px wide (a phone held upright): rows Monday..Sunday,
   columns the hours from the first to the last that has answers (6–23 h when there are none yet), each
-  cell shaded by its count of unhappy answers and titled "Thứ Bảy 18–19 h: 9 trên 31 không hài lòng" so
-  the share is one hover away; ``role="img"`` and an ``aria-label`` summary for screen readers.
+  cell shaded by its count of unhappy answers; a cell with unhappy answers is titled "T7 18h: 9/31" so the
+  share is one hover away; ``role="img"`` and an ``aria-label`` summary for screen readers.
 - ``table``: an HTML table with ``bgcolor`` cells and the count written in each, for the digest: email
   clients that block images (or strip <svg>) still show it, and it needs no CSS class.
 
@@ -74,30 +74,51 @@ def summary(grid: Heatmap, locale: str, title: str | None = None) -> str:
     )
 
 
-def svg(grid: Heatmap, locale: str, title: str | None = None) -> str:
-    """Inline SVG, one <rect> with a <title> per weekday-hour shown."""
+def short_title(grid: Heatmap, day: int, hour: int, locale: str) -> str:
+    """A cell's hover title in the SVG, short ("T7 18h: 9/31"): the SVG's label says what the figures are."""
+    words = HEATMAP[supported(locale)]
+    return f"{words[f'short_{day}']} {hour}h: {grid.unhappy[day][hour]}/{grid.answers[day][hour]}"
+
+
+def svg(grid: Heatmap, locale: str, title: str | None = None, key: str = "h") -> str:
+    """Inline SVG, small enough to inline a week per touchpoint (issue #15: at most 8 KB raw for a full week):
+    cells without answers are one grey pattern behind the grid, answered cells with none unhappy one
+    pale-green path, and each cell with unhappy answers a ``<use>`` of one square, titled "T7 18h: 9/31".
+    ``key`` prefixes the SVG's ids, so several on one page never share one."""
     words = HEATMAP[supported(locale)]
     hours = shown_hours(grid)
     cell = min(18, (MAX_WIDTH - LABEL_WIDTH) // len(hours))
     width, height = LABEL_WIDTH + cell * len(hours), HEADER_HEIGHT + cell * DAYS
+    side = cell - 1
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(summary(grid, locale, title))}" '
-        'font-family="sans-serif" font-size="9">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(summary(grid, locale, title))}" font-family="sans-serif" font-size="9">'
+        f'<defs><pattern id="{key}e" width="{cell}" height="{cell}" patternUnits="userSpaceOnUse" '
+        f'x="{LABEL_WIDTH}" y="{HEADER_HEIGHT}"><rect width="{side}" height="{side}" fill="{EMPTY}"/></pattern>'
+        f'<rect id="{key}c" width="{side}" height="{side}"/></defs>'
+        f'<rect x="{LABEL_WIDTH}" y="{HEADER_HEIGHT}" width="{width - LABEL_WIDTH}" height="{cell * DAYS}" '
+        f'fill="url(#{key}e)"/>'
     ]
     # Hour labels every third column keep the axis readable at 13 px cells.
     for i, hour in enumerate(hours):
         if hour % 3 == 0:
             parts.append(f'<text x="{LABEL_WIDTH + i * cell}" y="9">{hour}</text>')
+    calm: list[str] = []
     for day in range(DAYS):
         y = HEADER_HEIGHT + day * cell
         parts.append(f'<text x="0" y="{y + cell - 4}">{escape(words[f"short_{day}"])}</text>')
         for i, hour in enumerate(hours):
-            parts.append(
-                f'<rect x="{LABEL_WIDTH + i * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
-                f'fill="{_colour(shade(grid, day, hour))}"><title>{escape(cell_title(grid, day, hour, locale))}'
-                "</title></rect>"
-            )
+            level, x = shade(grid, day, hour), LABEL_WIDTH + i * cell
+            if level == 0:
+                calm.append(f"M{x} {y}h{side}v{side}h-{side}z")
+            elif level > 0:
+                parts.append(
+                    f'<use href="#{key}c" x="{x}" y="{y}" fill="{SHADES[level]}">'
+                    f"<title>{escape(short_title(grid, day, hour, locale))}</title></use>"
+                )
+    if calm:
+        parts.append(f'<path fill="{SHADES[0]}" d="{"".join(calm)}"/>')
     parts.append("</svg>")
     return "".join(parts)
 

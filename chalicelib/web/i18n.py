@@ -397,6 +397,8 @@ CONSOLE: dict[Locale, Words] = {
         "inbox": "Hộp thư góp ý",
         "till": "Quầy thu ngân",
         "setup": "Thiết lập",
+        "why": "Lý do",
+        "why_none": "Chưa có báo cáo ngày nào có số liệu này: báo cáo đầu tiên có sau nửa đêm.",
         "print": "In thẻ bàn",
         "signout": "Đăng xuất",
         "nav": "Điều hướng",
@@ -561,6 +563,8 @@ CONSOLE: dict[Locale, Words] = {
         "inbox": "Inbox",
         "till": "Till",
         "setup": "Setup",
+        "why": "Why",
+        "why_none": "No daily report with these figures yet: the first one comes after midnight.",
         "print": "Print cards",
         "signout": "Sign out",
         "nav": "Navigation",
@@ -781,3 +785,95 @@ HEATMAP: dict[Locale, Words] = {
     },
 }
 TABLES["heatmap"] = HEATMAP
+
+# ---- issue #15: what moves the score (chalicelib/web/why.py: digest and console) -------------------------
+
+# Display names of the taxonomy keys (domain/topics.py TOPICS); an owner's ``custom:xyz`` shows as "xyz".
+_TOPIC_WORDS = {  # key: (Vietnamese, English)
+    "wait": ("Chờ lâu", "Long waits"),
+    "food_drink": ("Đồ ăn, thức uống", "Food and drinks"),
+    "staff": ("Nhân viên", "Staff"),
+    "price": ("Giá cả", "Price"),
+    "cleanliness": ("Vệ sinh", "Cleanliness"),
+    "atmosphere": ("Không gian", "Atmosphere"),
+    "parking": ("Chỗ đậu xe", "Parking"),
+    "payment": ("Thanh toán", "Payment"),
+    "delivery": ("Giao hàng", "Delivery"),
+    "custom:other": ("Từ khóa khác", "Other keywords"),
+}
+TOPIC_NAMES: dict[Locale, Words] = {
+    "vi": {key: vi for key, (vi, _) in _TOPIC_WORDS.items()},
+    "en": {key: en for key, (_, en) in _TOPIC_WORDS.items()},
+}
+TABLES["topic_names"] = TOPIC_NAMES
+
+WHY: dict[Locale, Words] = {
+    "vi": {
+        "title": "Điều gì ảnh hưởng đến điểm",
+        "week": "Tuần {first} – {last}",
+        "lead_none": "Tuần này chưa có câu trả lời nào.",
+        "lead_no_unhappy": "Tuần này không có câu trả lời không hài lòng nào trong {n} câu trả lời.",
+        "lead_thin": "{u} câu trả lời không hài lòng tuần này; quá ít để nói lý do.",
+        "lead_unnamed": "{u} câu trả lời không hài lòng tuần này; chưa câu nào nêu lý do hay chủ đề.",
+        "lead_reason": "“{key}” được chọn trong {a} trên {u} câu trả lời không hài lòng tuần này",
+        "lead_topic": "“{key}” được nhắc trong bình luận của {a} trên {u} câu trả lời không hài lòng tuần này",
+        "lead_effect": " (không tính các câu này, {metric} sẽ cao hơn {effect} điểm)",
+        "lead_effect_pct": " (không tính các câu này, {metric} sẽ cao hơn {effect} điểm phần trăm)",
+        "lead_when": "; câu trả lời không hài lòng nhiều nhất vào {day} {start}–{end} h{where} ({k} trên {u})",
+        "lead_where": " tại {touchpoint}",
+        "reason": "lý do",
+        "topic": "chủ đề",
+        "key": "Lý do / chủ đề",
+        "unhappy_share": "Không hài lòng",
+        "happy_share": "Hài lòng",
+        "effect": "Ảnh hưởng",
+        "effect_hint": "Ảnh hưởng: điểm khi bỏ các câu nêu nó, trừ điểm cả tuần; dương là nó kéo điểm xuống.",
+        "too_few": "quá ít câu trả lời",
+        "changes": "So với tuần trước",
+        "change_row": "{now}% (tuần trước {previous}%)",
+        "no_changes": "Chưa đủ câu trả lời ở cả hai tuần để so sánh.",
+        "labels": "Theo nhãn",
+        "heatmap": "Không hài lòng theo ngày và giờ: {touchpoint}",
+        "partial": "{n} ngày trong tuần được lưu trước khi có số liệu này và được tính như không có câu trả lời.",
+        "none_named": "Chưa có câu trả lời nào nêu lý do hay chủ đề trong tuần.",
+        "points": "điểm",
+        "without": "{metric} khi bỏ: {value}",
+        "all_touchpoints": "tất cả điểm khảo sát",
+    },
+    "en": {
+        "title": "What moves the score",
+        "week": "Week {first} – {last}",
+        "lead_none": "No answers this week yet.",
+        "lead_no_unhappy": "No unhappy answers this week, out of {n}.",
+        "lead_thin": "{u} unhappy answers this week; too few to say why.",
+        "lead_unnamed": "{u} unhappy answers this week; none named a reason or a topic.",
+        "lead_reason": "“{key}” was chosen in {a} of {u} unhappy answers this week",
+        "lead_topic": "“{key}” came up in the comments of {a} of {u} unhappy answers this week",
+        "lead_effect": " (without those answers, {metric} would be {effect} points higher)",
+        "lead_effect_pct": " (without those answers, {metric} would be {effect} percentage points higher)",
+        "lead_when": "; unhappy answers peaked on {day} {start}–{end} h{where} ({k} of {u})",
+        "lead_where": " at {touchpoint}",
+        "reason": "reason",
+        "topic": "topic",
+        "key": "Reason / topic",
+        "unhappy_share": "Unhappy",
+        "happy_share": "Happy",
+        "effect": "Effect",
+        "effect_hint": (
+            "Effect: the score without the answers naming it, minus the week's score; "
+            "positive means it pulls the score down."
+        ),
+        "too_few": "too few answers",
+        "changes": "Against the week before",
+        "change_row": "{now}% (week before {previous}%)",
+        "no_changes": "Not enough answers in both weeks to compare.",
+        "labels": "By label",
+        "heatmap": "Unhappy answers by day and hour: {touchpoint}",
+        "partial": "{n} days of the week were stored before these figures existed and count as days without answers.",
+        "none_named": "No answer named a reason or topic this week.",
+        "points": "points",
+        "without": "{metric} without: {value}",
+        "all_touchpoints": "all touchpoints",
+    },
+}
+TABLES["why"] = WHY

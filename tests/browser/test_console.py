@@ -148,6 +148,11 @@ def test_an_owner_s_morning_in_the_console(morning: Morning, browser: Any) -> No
     page.get_by_text("Chờ 20 phút mới có cà phê.").wait_for()
     _shots(page, "today")
 
+    # ---- issue #15: the Why page, from the newest stored report (the stack's demo history, if any)
+    page.get_by_role("link", name="Lý do").click()
+    page.get_by_role("heading", name="Điều gì ảnh hưởng đến điểm").wait_for()
+    _shots(page, "why")
+
     # ---- reply to the unhappy customer; resolve the case
     page.get_by_role("link", name="Hộp thư góp ý").click()
     page.get_by_role("heading", name="Hộp thư góp ý").wait_for()

@@ -46,6 +46,7 @@ class FakeReportStore:
         self.reports: dict[tuple[str, str], tuple[dict, list]] = {}
         self.reads: list[tuple[str, str]] = []
         self.revoked: set[tuple[str, str]] = set()
+        self.facets: dict[tuple[str, str], dict] = {}  # issue #15: absent for reports stored before it
 
     def register(self, business_id: str, timezone: str, created_day: str) -> None:
         self.index[business_id] = RegisteredBusiness(business_id, timezone, created_day)
@@ -70,8 +71,10 @@ class FakeReportStore:
         self.reads.append((business_id, "apologies"))
         return 0, 0
 
-    def put_report(self, business_id: str, day: str, report: dict, tally: list) -> None:
+    def put_report(self, business_id: str, day: str, report: dict, tally: list, facets: dict | None = None) -> None:
         self.reports[(business_id, day)] = (report, tally)
+        if facets is not None:
+            self.facets[(business_id, day)] = facets
 
     def get_report(self, business_id: str, day: str) -> dict | None:
         found = self.reports.get((business_id, day))
@@ -97,7 +100,7 @@ class FakeReportStore:
     def reports_between(self, business_id: str, first: str, last: str, *, with_report: bool) -> list[StoredReport]:
         self.reads.append((business_id, "reports"))
         return [
-            StoredReport(day=d, report=r if with_report else {}, tally=t)
+            StoredReport(day=d, report=r if with_report else {}, tally=t, facets=self.facets.get((b, d)))
             for (b, d), (r, t) in sorted(self.reports.items())
             if b == business_id and first <= d <= last
         ]
