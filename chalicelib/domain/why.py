@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.domain import labels as label_rules
 from chalicelib.domain.calendar import zone
 from chalicelib.domain.effects import Effects, ShareChanges, effects_of, share_changes_of, tallied
 from chalicelib.domain.heatmap import DAYS, HOURS, Heatmap, Heatmaps
@@ -41,7 +42,6 @@ MAX_LABEL_NAMES = 8
 MAX_LABEL_VALUES = 50
 MAX_HEAT_TOUCHPOINTS = 200
 MAX_HEATMAPS = 20  # touchpoints with a grid in one report, most unhappy answers first
-STAFF_LABEL = "staff"
 FORMAT = 1
 
 Keys = tuple[str, ...]
@@ -335,7 +335,7 @@ class Why(_Model):
 def label_groups(facets: Facets, min_n: int, *, staff_views: bool) -> list[LabelGroups]:
     per: dict[str, dict[str, dict[str, Counter[int]]]] = {}
     for (name, value, metric, score), n in facets.labels.items():
-        if name == STAFF_LABEL and not staff_views:
+        if label_rules.staff_grouping(name, staff_views):
             continue  # per-person scores invite gaming: shown only when the owner turned staff views on
         per.setdefault(name, {}).setdefault(value, {}).setdefault(metric, Counter())[score] += n
     groups = []

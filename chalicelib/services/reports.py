@@ -253,7 +253,7 @@ class Reports:
         before, before_missing, previous_first, previous_last = window(day - timedelta(days=WHY_DAYS))
         return build_why(
             week, before, first=first, last=last, previous_first=previous_first, previous_last=previous_last,
-            min_n=self._settings.min_responses, staff_views=bool(getattr(business, "staff_views", False)),
+            min_n=self._settings.min_responses, staff_views=business.staff_views,
             missing_days=missing, previous_missing_days=before_missing,
         )
 

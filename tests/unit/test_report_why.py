@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.jobs import ReportJob
-from chalicelib.domain.models import Business
 from chalicelib.domain.why import (
     MAX_CUSTOM_KEYS,
     MAX_LABEL_VALUES,
@@ -245,17 +244,7 @@ def test_staff_label_groups_follow_the_business_setting(world: Any) -> None:
     assert result is not None and result.report.why is not None
     assert [g.name for g in result.report.why.labels] == ["table"]
     biz = business("saigon01", "Asia/Ho_Chi_Minh", "2026-11-01T12:00:00.000000Z")
-    businesses.items["saigon01"] = _with_staff_views(biz)
+    businesses.items["saigon01"] = biz.model_copy(update={"staff_views": True})
     result = reports.run(ReportJob("saigon01", "2026-11-19"), send_digest=False)
     assert result is not None and result.report.why is not None
     assert [g.name for g in result.report.why.labels] == ["staff", "table"]
-
-
-class _StaffViewsBusiness(Business):
-    # The setting arrives with the labels branch as Business.staff_views (default False); this stands in
-    # for a business that turned it on, before and after that merge alike.
-    staff_views: bool = True
-
-
-def _with_staff_views(biz: Business) -> Business:
-    return _StaffViewsBusiness.model_validate(biz.model_dump())
