@@ -790,7 +790,8 @@ TABLES["heatmap"] = HEATMAP
 
 # Display names of the taxonomy keys (domain/topics.py TOPICS); an owner's ``custom:xyz`` shows as "xyz".
 _TOPIC_WORDS = {  # key: (Vietnamese, English)
-    "wait": ("Chờ lâu", "Long waits"),
+    # Neutral names: a happy customer's "wait" chip says "Quick service", an unhappy one's "Long wait".
+    "wait": ("Thời gian chờ", "Waiting time"),
     "food_drink": ("Đồ ăn, thức uống", "Food and drinks"),
     "staff": ("Nhân viên", "Staff"),
     "price": ("Giá cả", "Price"),

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain import reasons
 from chalicelib.domain.effects import KeyEffect, MetricEffects
 from chalicelib.domain.heatmap import DAYS, HOURS, Heatmap, Heatmaps
 from chalicelib.domain.metrics import METRICS
@@ -41,9 +42,13 @@ TOP_CHANGES = 5
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 
 
-def key_label(key: str, locale: str) -> str:
-    """``reason:wait`` -> "Long waits"; ``topic:custom:wifi`` -> "wifi"; unknown keys as written."""
+def key_label(key: str, locale: str, *, unhappy: bool = False) -> str:
+    """``reason:wait`` -> "Waiting time" (with ``unhappy``, as the unhappy customer's chip says it: "Long
+    wait"); ``topic:custom:wifi`` -> "wifi"; unknown keys as written."""
     _, name = key_name(key)
+    said = reasons.default_label(name, "unhappy", locale) if unhappy else None
+    if said is not None:
+        return said
     names = i18n.TOPIC_NAMES[i18n.supported(locale)]
     if name in names:
         return names[name]
@@ -122,7 +127,7 @@ def lead_sentence(why: Why | None, locale: str, touchpoint_names: Mapping[str, s
         return w["lead_thin" if named else "lead_unnamed"].format(u=u)
     kind, _ = key_name(item.key)
     text = w["lead_topic" if kind == "topic" else "lead_reason"].format(
-        key=key_label(item.key, loc), a=item.unhappy_named, u=u
+        key=key_label(item.key, loc, unhappy=True), a=item.unhappy_named, u=u
     )
     if item.status == "ok" and item.effect is not None and item.effect > 0:
         effect = number(item.effect, loc)

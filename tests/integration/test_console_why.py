@@ -67,7 +67,7 @@ def test_the_why_page_ranks_what_unhappy_customers_named_with_label_groups_and_a
     page = browser.get(f"{base}/why?lang=en")
     assert page.status_code == 200
     body = unescape(page.body.decode())
-    assert "“Long waits” was chosen in 6 of 6 unhappy answers this week" in body
+    assert "“Long wait” was chosen in 6 of 6 unhappy answers this week" in body
     assert "NPS would be 100 points higher" in body
     assert "By label: table" in body and "By label: staff" not in body  # staff views are off by default
     assert body.count("<svg") == 1 and 'role="img"' in body  # the table touchpoint's week

@@ -50,7 +50,7 @@ def busy_saturday() -> Why:
 def test_the_lead_names_the_key_that_moves_the_score_with_its_count_effect_and_busiest_hour() -> None:
     why = busy_saturday()
     assert lead_sentence(why, "en", NAMES, 5) == (
-        "“Long waits” was chosen in 9 of 14 unhappy answers this week (without those answers, NPS would be 42 "
+        "“Long wait” was chosen in 9 of 14 unhappy answers this week (without those answers, NPS would be 42 "
         "points higher); unhappy answers peaked on Saturday 18–19 h at Quầy <thu ngân> (6 of 14)."
     )
     assert lead_sentence(why, "vi", NAMES, 5) == (
@@ -85,7 +85,8 @@ def test_without_an_effect_the_key_named_by_most_unhappy_answers_is_stated_as_a_
         [("door", 10, (), (), MON_10)] * 3
         + [("door", 0, ("price",) if i < 4 else (), (), t) for i, t in enumerate(times)]
     )
-    assert lead_sentence(why, "en", NAMES, 5) == "“Price” was chosen in 4 of 6 unhappy answers this week."
+    # Said as the unhappy customer's chip says it, not by the neutral name of the listings ("Price").
+    assert lead_sentence(why, "en", NAMES, 5) == "“Too expensive” was chosen in 4 of 6 unhappy answers this week."
 
 
 def test_a_week_without_unhappy_answers_or_without_named_keys_says_only_that() -> None:
@@ -121,7 +122,7 @@ def _report(why: Why, locale: str = "en") -> Any:
 
 def test_the_digest_leads_with_the_sentence_and_shows_effects_heatmap_table_and_labels_in_both_parts() -> None:
     email = render_digest(_report(busy_saturday()), dashboard_url="https://s.example/console/b1")
-    lead = "“Long waits” was chosen in 9 of 14 unhappy answers this week"
+    lead = "“Long wait” was chosen in 9 of 14 unhappy answers this week"
     assert email.text.splitlines()[2].startswith(lead)
     assert lead in email.html and email.html.index(lead) < email.html.index("What moves the score")
     assert "Quầy &lt;thu ngân&gt;" not in email.html or "<thu ngân>" not in email.html
