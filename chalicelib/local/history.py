@@ -447,12 +447,17 @@ class Seeder:
                     return None
                 self.clock.move_to(visit.at + timedelta(seconds=6))
                 data = ResponseIn(token=token, score=visit.score, locale=visit.locale, nonce=nonce)
-            submitted = services.submissions.submit(data, meta)
-            self.written.counts["answers"] += 1
             # The chips the thank-you page offers this answer's mood (the demo's touchpoints keep the defaults).
             offered = reasons.allowed(metric, None, reasons.mood(unhappy(metric, visit.score)))
             tapped = [key for key in visit.reasons if key in offered]
-            if visit.comment or visit.customer or tapped:
+            if tapped and not (visit.comment or visit.customer):
+                # Chips alone go with the score, as a widget or a till may send them: one write, not two.
+                data = data.model_copy(update={"reasons": tapped})
+                self.written.counts["reasons"] += 1
+                tapped = []
+            submitted = services.submissions.submit(data, meta)
+            self.written.counts["answers"] += 1
+            if visit.comment or visit.customer:
                 self.clock.move_to(visit.at + timedelta(seconds=50))
                 services.submissions.add_comment(submitted.body.response_id, CommentIn(
                     edit_token=submitted.body.edit_token, comment=visit.comment, email=visit.customer,

@@ -200,10 +200,13 @@ def change_rows(why: Why, locale: str) -> list[dict[str, Any]]:
     rows = []
     for metric, changes in _per_metric(why.share_changes.metrics):
         for item in [c for c in changes.keys if c.status == "ok" and c.change_pp][:TOP_CHANGES]:
+            kind, _ = key_name(item.key)
             rows.append(
                 {
                     "metric": METRIC_NAMES[metric],
                     "label": key_label(item.key, loc),
+                    # A reason and a topic of one key are two rows: the kind tells them apart.
+                    "kind": w["topic" if kind == "topic" else "reason"],
                     "change": signed("csat", item.change_pp, loc) + " pp",
                     "detail": w["change_row"].format(
                         now=number(item.now.share_pct, loc), previous=number(item.previous.share_pct, loc)

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.domain.report import DayInputs, Tally, TouchpointInfo, build_report
 from chalicelib.domain.why import DayCounter, Facets, Why, build_why
 from chalicelib.web.digest import render_digest
-from chalicelib.web.why import busiest_span, key_label, lead_sentence
+from chalicelib.web.why import busiest_span, change_rows, key_label, lead_sentence
 
 SAIGON = "Asia/Ho_Chi_Minh"
 # Local times in Saigon (UTC+7): Saturday 2026-11-28 18:10 and 19:10, Monday 23rd 10:00, Tuesday 24th 12:00.
@@ -135,3 +135,23 @@ def test_a_digest_of_a_report_stored_before_issue_15_renders_without_the_blocks(
     report = _report(busy_saturday()).model_copy(update={"why": None})
     email = render_digest(report, dashboard_url="https://s.example/console/b1")
     assert "What moves the score" not in email.html and "What moves the score" not in email.text
+
+
+def test_week_over_week_rows_tell_a_reason_from_a_topic_of_the_same_key() -> None:
+    # This week 6 of 10 answers chose "wait" and 6 wrote about it; the week before (below) 1 of 10 did each.
+    this = [("door", 2, ("wait",), ("wait",), MON_10)] * 6 + [("door", 10, (), (), MON_10)] * 4
+    before = DayCounter(SAIGON, date(2026, 11, 21))
+    for score, named in [(2, ("wait",))] + [(10, ())] * 9:
+        before.add("door", "nps", score, "2026-11-16T03:00:00.000000Z", named, named, ())
+    now = DayCounter(SAIGON, date(2026, 11, 28))
+    for tp, score, reasons, topics, at in this:
+        now.add(tp, "nps", score, at, reasons, topics, ())
+    why = build_why(
+        now.facets(SAIGON), before.facets(SAIGON), first="2026-11-22", last="2026-11-28",
+        previous_first="2026-11-15", previous_last="2026-11-21", min_n=5, staff_views=False,
+    )
+    rows = change_rows(why, "en")
+    assert sorted((r["label"], r["kind"], r["change"]) for r in rows) == [
+        ("Waiting time", "reason", "+50.0 pp"),
+        ("Waiting time", "topic", "+50.0 pp"),
+    ]
