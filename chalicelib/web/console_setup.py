@@ -44,15 +44,27 @@ def _setup(page: Page, status: int = 200, **shown: Any) -> Response:
     # After a change, the business as stored (the session's copy was read before it).
     business = shown.pop("business", None) or services.setup.business(caller)
     touchpoints = services.setup.touchpoints(caller).items
+    # One touchpoint's labels and chips are open at a time (the one asked for, or just edited): all of them
+    # at once made the page too heavy for a phone (45 KB with six touchpoints).
+    editing = shown.pop("editing", None) or _editing(page)
     values = {"notice": None, "refusal": None, "secret": None, "confirm_retire": None, **shown}
     return page.render(
         "console/setup.html.j2", status, current="setup", title=page.t["setup"], business=business,
-        touchpoints=touchpoints, action=page.url("/setup"), print_url=page.url("/print"),
+        touchpoints=touchpoints, action=page.url("/setup"), print_url=page.url("/print"), editing=editing,
+        edit_url=lambda touchpoint_id: page.url("/setup", tp=touchpoint_id) + f"#t-{touchpoint_id}",
         snippet=snippet(services.settings.public_base_url, business.site_key, business.locale),
         channels=i18n.CHANNELS[page.locale], metrics=i18n.DIGEST[page.locale], channel_keys=_CHANNELS,
         metric_keys=_METRICS, label_rows=LABEL_ROWS, moods=reasons.MOODS, topic_keys=topics.TOPICS,
         custom_prefix=topics.CUSTOM_PREFIX, default_labels=_default_labels(page.locale), **values,
     )
+
+
+def _editing(page: Page) -> str | None:
+    """The touchpoint whose labels and chips are open: the one a form just changed, else ``?tp=``."""
+    if page.form.get("action") in ("labels", "reasons", "reasons_reset"):
+        return (page.form.get("touchpoint_id") or "")[:40] or None
+    asked = (page.request.query_params or {}).get("tp")
+    return asked[:40] if asked else None
 
 
 def _default_labels(locale: str) -> dict[str, dict[str, str]]:
@@ -123,8 +135,8 @@ def _act(page: Page) -> Response:
                 {"name": form.get("name", "").strip(), "channel": form.get("channel"), "metric": form.get("metric"),
                  "labels": labels_from_form(page)}
             )
-            services.links.create_touchpoint(caller, made)
-            return _setup(page, notice=t["saved"])
+            created = services.links.create_touchpoint(caller, made)
+            return _setup(page, notice=t["saved"], editing=created.touchpoint_id)
         if action in ("reasons", "reasons_reset"):
             found = {tp.touchpoint_id: tp for tp in services.setup.touchpoints(caller).items}
             if touchpoint_id not in found:

@@ -74,8 +74,8 @@ def test_the_console_edits_a_touchpoints_chips_at_360_px_without_sideways_scroll
     page.locator("#owner_key").press("Enter")
     page.wait_for_url(base)
     page.goto(base + "/setup")
-    page.get_by_text("Lý do để khách chọn").first.click()  # open the first touchpoint's chips
-    form = page.locator("details[open] form").first
+    page.get_by_role("link", name="Nhãn · Lý do để khách chọn").first.click()  # the first touchpoint's editors
+    form = page.locator("details:has(summary:text('Lý do để khách chọn')) form").first
     form.get_by_label("Chờ lâu").uncheck()
     form.locator("textarea").fill("ice | Nhiều đá | Too much ice")
     page.screenshot(path=str(SCREENSHOTS / "console-setup-chips-360.png"), full_page=True)
