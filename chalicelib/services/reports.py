@@ -184,12 +184,15 @@ class Reports:
         first_needed = max(created, day - timedelta(days=max(w for w, _ in WINDOWS.values())))
         stored: dict[str, Tally] = {}
         stored_facets: dict[str, Facets | None] = {}
+        # The why block reads two weeks; the older days of the 28-day windows need only their tallies.
+        why_first = (day - timedelta(days=2 * WHY_DAYS - 1)).isoformat()
         if first_needed < day:
             for item in self._store.reports_between(
                 biz, first_needed.isoformat(), (day - timedelta(days=1)).isoformat(), with_report=False
             ):
                 stored[item.day] = Tally.from_json(item.tally)
-                stored_facets[item.day] = None if item.facets is None else Facets.from_json(item.facets)
+                wanted = item.facets is not None and item.day >= why_first
+                stored_facets[item.day] = Facets.from_json(item.facets) if wanted else None
         per_day: dict[date, Tally] = {}
         facets_per_day: dict[date, Facets | None] = {day: facets}
         for d in _days(first_needed, day - timedelta(days=1)):
