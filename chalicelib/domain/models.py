@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -289,17 +289,31 @@ def _without_null(schema: dict[str, Any]) -> None:
 
 # A setting a patch may leave out but not set to null (``X | None`` validates as X, or null refused).
 Kept = (BeforeValidator(_not_null), Field(json_schema_extra=_without_null))
+
+
+class Patch(Strict):
+    """A change of settings: what it names changes, what it leaves out stays; naming nothing is refused."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    editable: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("send at least one setting to change: " + ", ".join(self.editable))
+        return self
+
 EDITABLE_BUSINESS_FIELDS = (
     "name", "owner_emails", "timezone", "locale", "sender_email", "allowed_origins", "voucher", "staff_views",
     "topic_keywords",
 )
 
 
-class BusinessPatch(Strict):
+class BusinessPatch(Patch):
     """A change of settings: a field left out stays as it is; ``"voucher": null`` removes the policy,
     ``"sender_email": null`` goes back to the deployment's sender. Validated as ``BusinessIn``."""
 
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    editable: ClassVar[tuple[str, ...]] = EDITABLE_BUSINESS_FIELDS
 
     name: Annotated[Name | None, *Kept] = None
     owner_emails: Annotated[OwnerEmails | None, *Kept] = None
@@ -310,12 +324,6 @@ class BusinessPatch(Strict):
     voucher: VoucherPolicy | None = None
     staff_views: Annotated[StrictBool | None, *Kept] = None
     topic_keywords: Annotated[TopicKeywords | None, *Kept] = None
-
-    @model_validator(mode="after")
-    def _changes_something(self) -> BusinessPatch:
-        if not self.model_fields_set:
-            raise ValueError("send at least one setting to change: " + ", ".join(EDITABLE_BUSINESS_FIELDS))
-        return self
 
 
 def _chip_key(value: str) -> str:
@@ -405,20 +413,14 @@ class TouchpointList(Out):
 EDITABLE_TOUCHPOINT_FIELDS = ("name", "labels", "reasons")
 
 
-class TouchpointPatch(Strict):
+class TouchpointPatch(Patch):
     """A change of a touchpoint: a field left out stays as it is (null is refused)."""
 
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    editable: ClassVar[tuple[str, ...]] = EDITABLE_TOUCHPOINT_FIELDS
 
     name: Annotated[Name | None, *Kept] = None
     labels: Annotated[Labels | None, *Kept] = None  # replaces the set; {} clears it
     reasons: Annotated[ReasonSets | None, *Kept] = None
-
-    @model_validator(mode="after")
-    def _changes_something(self) -> TouchpointPatch:
-        if not self.model_fields_set:
-            raise ValueError("send at least one field to change: " + ", ".join(EDITABLE_TOUCHPOINT_FIELDS))
-        return self
 
 
 class LinksIn(Strict):
