@@ -266,23 +266,12 @@ class DynamoStore(DynamoTable):
     ) -> Business | None:
         """Set ``changes`` and remove ``removed`` on the business's item, leaving its keys alone (an
         UpdateItem, never a whole put: a key rotation written at the same moment must not be undone)."""
-        names = {f"#s{i}": name for i, name in enumerate(changes)}
-        names.update({f"#r{i}": name for i, name in enumerate(removed)})
-        clauses = []
-        if changes:
-            clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(changes))))
-        if removed:
-            clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed))))
-        values = {f":s{i}": self._ser.serialize(value) for i, value in enumerate(changes.values())}
-        item = self._update_returning(
-            tables.business_pk(business_id), tables.BUSINESS_SK, " ".join(clauses), names, values
-        )
+        update, names, values = self._set_and_remove(changes, removed)
+        item = self._update_returning(tables.business_pk(business_id), tables.BUSINESS_SK, update, names, values)
         return Business.model_validate(item) if item else None
 
     def update_touchpoint(self, business_id: str, touchpoint_id: str, changes: dict[str, Any]) -> Touchpoint | None:
-        names = {f"#s{i}": name for i, name in enumerate(changes)}
-        values = {f":s{i}": self._ser.serialize(value) for i, value in enumerate(changes.values())}
-        update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(changes)))
+        update, names, values = self._set_and_remove(changes, ())
         item = self._update_returning(
             tables.business_pk(business_id), tables.touchpoint_sk(touchpoint_id), update, names, values
         )
@@ -296,6 +285,21 @@ class DynamoStore(DynamoTable):
         # Retired before (or never there): the stored one answers, unchanged.
         item = item or self._get(pk, sk)
         return Touchpoint.model_validate(item) if item else None
+
+    def _set_and_remove(
+        self, changes: dict[str, Any], removed: Sequence[str]
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """An UpdateExpression setting ``changes`` (plain values) and removing ``removed``, every name aliased
+        (settings such as ``name`` and ``timezone`` are reserved words), with its names and values."""
+        names = {f"#s{i}": name for i, name in enumerate(changes)}
+        names.update({f"#r{i}": name for i, name in enumerate(removed)})
+        clauses = []
+        if changes:
+            clauses.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(changes))))
+        if removed:
+            clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed))))
+        values = {f":s{i}": self._ser.serialize(value) for i, value in enumerate(changes.values())}
+        return " ".join(clauses), names, values
 
     def _update_returning(
         self, pk: str, sk: str, update: str, names: dict[str, str], values: dict[str, Any], *, also: str = ""
