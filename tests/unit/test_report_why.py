@@ -7,10 +7,8 @@ import json
 import random
 import zlib
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-
-import pytest
 
 from chalicelib.domain.jobs import ReportJob
 from chalicelib.domain.why import (
@@ -21,20 +19,11 @@ from chalicelib.domain.why import (
     build_why,
 )
 from chalicelib.ports import ResponseRow
-from chalicelib.services.reports import Reports
-from chalicelib.web.digest import render_digest
-from tests.clock import FakeClock
-from tests.unit.test_report_job import SETTINGS, FakeBusinesses, FakeMail, FakeQueue, FakeReportStore, add, business
+from tests.unit import test_report_job
+from tests.unit.test_report_job import add, business
 
-
-@pytest.fixture
-def world() -> tuple[Reports, FakeBusinesses, FakeReportStore, FakeQueue, FakeMail, FakeClock]:
-    clock = FakeClock(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))
-    businesses, store, queue, mail = FakeBusinesses(), FakeReportStore(), FakeQueue(), FakeMail()
-    reports = Reports(
-        businesses, store, store, clock, SETTINGS, queue=queue, mail=lambda: mail, render_digest=render_digest
-    )
-    return reports, businesses, store, queue, mail, clock
+# The report job's own world (reports over fake stores at 2026-11-20 03:00 UTC), not a copy of it.
+world = test_report_job.world
 
 
 def _count(rows: list[tuple[Any, ...]], timezone: str = "Asia/Ho_Chi_Minh") -> Facets:
