@@ -15,6 +15,7 @@ from chalice import Response
 from pydantic import ValidationError
 
 from chalicelib.domain import reasons, topics
+from chalicelib.domain.labels import MAX_LABELS
 from chalicelib.domain.models import BusinessPatch, ReasonSets, TouchpointIn, TouchpointOut, TouchpointPatch
 from chalicelib.errors import DomainError, InvalidInput, NotFound
 from chalicelib.web import i18n
@@ -171,7 +172,7 @@ def _act(page: Page) -> Response:
 
 # ---- issue #15: labels of where and when, staff views ----------------------------------------------------------
 
-LABEL_ROWS = 4  # one row per label a touchpoint may carry
+LABEL_ROWS = MAX_LABELS  # one row per label a touchpoint may carry
 
 
 def labels_from_form(page: Page) -> dict[str, str]:
