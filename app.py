@@ -229,7 +229,7 @@ table.add([
           "One-tap form post of a score (or of the comment form) without JavaScript (HTML)",
           lambda c: web("survey").post(services().submissions, c.request, c.params["token"], _meta(c.request)),
           tags=PAGES, form={name: {"type": "string"} for name in (
-              "score", "response_id", "edit_token", "comment", "email", "consent", "nonce", "reasons")},
+              "score", "response_id", "edit_token", "comment", "email", "phone", "consent", "nonce", "reasons")},
           response="text/html", errors=(400, 404, 409, 410, 413, 415, 422, 429), page=True),
     Route("GET", "/widget.js", "widget_js",
           "The embeddable widget (JavaScript); ?v=<version> makes it cacheable for a year",
@@ -318,8 +318,9 @@ table.add([
           lambda c: services().insights.metrics(c.caller, c.query), **AS_OWNER,
           query=MetricsQuery, response="chalicelib.domain.answers:MetricsAnswer", errors=(503,)),
     Route("DELETE", "/v1/businesses/{business_id}/respondents", "erase_respondent",
-          "Erase a respondent's email, comments and links; their scores stay, anonymous",
-          lambda c: services().privacy.erase_respondent(c.caller, c.query.email), **AS_OWNER,
+          "Erase a respondent (by ?email= or ?phone=): their email, phone, comments and links; their scores "
+          "stay, anonymous",
+          lambda c: services().privacy.erase_respondent(c.caller, c.query.email, phone=c.query.phone), **AS_OWNER,
           query=ErasureQuery, response=Erased, errors=(503,)),
     Route("POST", "/v1/businesses/{business_id}/vouchers/{code}/redeem", "redeem_voucher",
           "Redeem a voucher at the till: 200 the first time, 409 after, 410 expired, 404 unknown",

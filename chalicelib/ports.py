@@ -94,6 +94,8 @@ class Addition:
     comment: str | None = None
     email: str | None = None
     email_hash: str | None = None  # with ``email``: its keyed hash, for the email index
+    phone: str | None = None  # issue #16: E.164, with consent
+    phone_hash: str | None = None  # with ``phone``: its keyed hash, for the phone index
     # Issue #15. ``reasons``: None keeps the chosen chips, a list replaces them (empty: removed). ``topics``
     # and ``polarity`` come with a comment (``topics.tag``). ``mood_unhappy``: with reasons, the write
     # holds only while the answer still has that mood (a re-tap in between could have changed it).
@@ -194,10 +196,15 @@ class ResponseStore(Protocol):
 
     def count_open(self, business_id: str, day: str, touchpoint_id: str) -> None: ...
 
-    def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]: ...
+    def find_personal_data(
+        self, business_id: str, person_hash: str, by: Literal["email", "phone"] = "email"
+    ) -> list[tuple[str, str]]:
+        """The keys of every item holding the person's email address (or, #16, phone number): one Query."""
+        ...
 
     def erase_personal_data(self, pk: str, sk: str, erased_at: str) -> str | None:
-        """Remove the address and comment of one item; returns the comment it held (#11: to find copies)."""
+        """Remove the address, phone and comment of one item; returns the comment it held (#11: to find
+        copies)."""
         ...
 
 

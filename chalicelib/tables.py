@@ -8,6 +8,7 @@ Single-table design. Keys (``{biz}`` a business id, ``{day}`` the business's loc
 | business        | ``B#{biz}``                | ``META``                  |                             |
 | touchpoint      | ``B#{biz}``                | ``TP#{tp}``               |                             |
 | response        | ``R#{biz}#{day}``          | ``{created_utc}#{rid}``   | ``E#{biz}#{email_hmac}`` (with email)|
+|                 |                            |                           | GSI2 ``P#{biz}#{phone_hmac}`` (phone)|
 | link / claim    | ``C#{biz}#{claim}``        | ``C``                     | ``E#{biz}#{email_hmac}`` (with email)|
 | idempotency     | ``I#{scope}#{key}``        | ``I``                     |                             |
 | funnel counters | ``F#{biz}#{day}``          | ``TP#{tp}``               |                             |
@@ -31,6 +32,9 @@ from typing import Any
 
 TTL_ATTRIBUTE = "expires_at"
 GSI1 = "GSI1"
+# Issue #16: a customer's phone number, found for erasure the way GSI1 finds an email address. An answer
+# may carry both, so the phone needs an index of its own.
+GSI2 = "GSI2"
 
 KEY_SCHEMA = [
     {"AttributeName": "PK", "KeyType": "HASH"},
@@ -41,6 +45,8 @@ ATTRIBUTE_DEFINITIONS = [
     {"AttributeName": "SK", "AttributeType": "S"},
     {"AttributeName": "GSI1PK", "AttributeType": "S"},
     {"AttributeName": "GSI1SK", "AttributeType": "S"},
+    {"AttributeName": "GSI2PK", "AttributeType": "S"},
+    {"AttributeName": "GSI2SK", "AttributeType": "S"},
 ]
 GLOBAL_SECONDARY_INDEXES = [
     {
@@ -51,7 +57,15 @@ GLOBAL_SECONDARY_INDEXES = [
         ],
         # Erasure only needs the keys to find what to erase.
         "Projection": {"ProjectionType": "KEYS_ONLY"},
-    }
+    },
+    {
+        "IndexName": GSI2,
+        "KeySchema": [
+            {"AttributeName": "GSI2PK", "KeyType": "HASH"},
+            {"AttributeName": "GSI2SK", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    },
 ]
 STREAM_SPECIFICATION = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
@@ -131,6 +145,7 @@ business_pk = KeyFormat("B", "business_id")
 response_pk = KeyFormat("R", "business_id", "day")
 claim_pk = KeyFormat("C", "business_id", "claim")
 email_gsi_pk = KeyFormat("E", "business_id", "email_hash")
+phone_gsi_pk = KeyFormat("P", "business_id", "phone_hash")  # GSI2PK, issue #16
 idempotency_pk = KeyFormat("I", "scope", "key")
 funnel_pk = KeyFormat("F", "business_id", "day")
 # A one-minute submission counter (``chalicelib.domain.limits``), SK ``RL``, dropped by TTL.

@@ -201,12 +201,15 @@ class InMemoryStore:
         key = (business_id, day, touchpoint_id)
         self.opens[key] = self.opens.get(key, 0) + 1
 
-    def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]:
+    def find_personal_data(self, business_id: str, person_hash: str, by: str = "email") -> list[tuple[str, str]]:
         found = [
             (f"R#{b}#{r.local_date}", sk)
             for (b, sk), r in self.responses.items()
-            if b == business_id and r.email_hash == email_hash
+            if b == business_id and (r.phone_hash if by == "phone" else r.email_hash) == person_hash
         ]
+        if by == "phone":
+            return found
+        email_hash = person_hash
         found += [
             (f"C#{b}#L#{link.touchpoint_id}#{link.link_id}", "C")
             for (b, _), link in self.links.items()
@@ -221,7 +224,10 @@ class InMemoryStore:
             key = (business_id, sk)
             comment = self.responses[key].comment
             self.responses[key] = self.responses[key].model_copy(
-                update={"email": None, "email_hash": None, "comment": None, "consent": False}
+                update={
+                    "email": None, "email_hash": None, "phone": None, "phone_hash": None, "comment": None,
+                    "consent": False,
+                }
             )
             return comment
         for key, link in list(self.links.items()):

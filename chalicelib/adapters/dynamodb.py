@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib import tables
 from chalicelib.adapters.aws import LazyClient, attempts
@@ -42,7 +42,7 @@ _RETRYABLE_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "Trans
 # cancelled transaction wrote nothing, so it is retried here before the customer ever sees a 503.
 _CONFLICT_RETRIES = 2
 _CONDITION_FAILED = "ConditionalCheckFailed"
-_PERSONAL = ("email", "email_hash", "comment", "GSI1PK", "GSI1SK")
+_PERSONAL = ("email", "email_hash", "phone", "phone_hash", "comment", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
 # Attributes the owner listing and metrics need; keys and hashes stay in the table.
 _RESPONSE_FIELDS = tuple(StoredResponse.model_fields)
 _OPTIONAL_EMPTY = ("reasons", "topics", "labels")
@@ -329,6 +329,8 @@ class DynamoStore(DynamoTable):
         data.update(PK=pk, SK=sk, type="response")
         if response.email_hash:
             data.update(GSI1PK=tables.email_gsi_pk(response.business_id, response.email_hash), GSI1SK=sk)
+        if response.phone_hash:
+            data.update(GSI2PK=tables.phone_gsi_pk(response.business_id, response.phone_hash), GSI2SK=sk)
         # The order DynamoDB gets them in (its reasons come back in it): the first claim, the response, the
         # idempotency record, the other claims, the rate counters.
         items: dict[str, dict[str, Any]] = {
@@ -500,21 +502,30 @@ class DynamoStore(DynamoTable):
     def add_comment(self, locator: ResponseLocator, added: Addition) -> bool:
         sets = ["updated_at = :t"]
         values: dict[str, Any] = {":t": added.updated_at}
-        comment, email, email_hash = added.comment, added.email, added.email_hash
+        comment = added.comment
         if comment is not None:
             sets.append("#comment = :c")
             values[":c"] = comment
-        if email is not None and email_hash is not None:
-            sets += ["email = :e", "email_hash = :h", "consent = :yes", "GSI1PK = :g", "GSI1SK = :gs"]
+        # An address and a phone (#16) are each kept with the consent they came with, and indexed for erasure.
+        contacts = [
+            ("email", "GSI1", added.email, added.email_hash, tables.email_gsi_pk),
+            ("phone", "GSI2", added.phone, added.phone_hash, tables.phone_gsi_pk),
+        ]
+        for field, index, clear, hashed, index_pk in contacts:
+            if clear is None or hashed is None:
+                continue
+            sets += [f"{field} = :{field}", f"{field}_hash = :{field}_h", f"{index}PK = :{index}", f"{index}SK = :gs"]
             values.update(
                 {
-                    ":e": email,
-                    ":h": email_hash,
-                    ":yes": True,
-                    ":g": tables.email_gsi_pk(locator.business_id, email_hash),
+                    f":{field}": clear,
+                    f":{field}_h": hashed,
+                    f":{index}": index_pk(locator.business_id, hashed),
                     ":gs": locator.sort_key,
                 }
             )
+            if ":yes" not in values:
+                sets.append("consent = :yes")
+                values[":yes"] = True
         names: dict[str, str] = {"#comment": "comment"} if comment is not None else {}  # a reserved word
         removes: list[str] = []
         condition = "attribute_exists(PK) AND response_id = :rid"
@@ -650,13 +661,20 @@ class DynamoStore(DynamoTable):
                 **self._funnel_count(business_id, day, tables.touchpoint_sk(touchpoint_id), "opened")
             )
 
-    def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]:
+    def find_personal_data(
+        self, business_id: str, person_hash: str, by: Literal["email", "phone"] = "email"
+    ) -> list[tuple[str, str]]:
+        index, pk = (
+            ("GSI2", tables.phone_gsi_pk(business_id, person_hash))
+            if by == "phone"
+            else ("GSI1", tables.email_gsi_pk(business_id, person_hash))
+        )
         items = query_pages(
             self.client,
             TableName=self.table,
-            IndexName=tables.GSI1,
-            KeyConditionExpression="GSI1PK = :g",
-            ExpressionAttributeValues={":g": {"S": tables.email_gsi_pk(business_id, email_hash)}},
+            IndexName=index,
+            KeyConditionExpression=f"{index}PK = :g",
+            ExpressionAttributeValues={":g": {"S": pk}},
         )
         return [(item["PK"]["S"], item["SK"]["S"]) for item in items]
 

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain import addresses, reasons, tokens, topics
+from chalicelib.domain import addresses, phones, reasons, tokens, topics
 from chalicelib.domain import labels as _labels
 
 Metric = Literal["nps", "csat", "ces"]
@@ -93,7 +93,13 @@ def _origin(value: str) -> str:
     return value
 
 
+def _phone(value: str) -> str:
+    return phones.normalize(value)
+
+
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+# Issue #16: stored and sent as E.164 (``+84912345678``), however the customer typed it.
+Phone = Annotated[str, Field(max_length=phones.MAX_INPUT_CHARS), AfterValidator(_phone)]
 Comment = Annotated[str, Field(max_length=MAX_COMMENT_CHARS), AfterValidator(_text)]
 Name = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_single_line)]
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
@@ -192,6 +198,8 @@ class CommentIn(Strict):
     edit_token: Annotated[str, Field(min_length=1, max_length=256)]
     comment: Annotated[Comment | None, BeforeValidator(_empty_to_none)] = None
     email: Annotated[Email | None, BeforeValidator(_empty_to_none)] = None
+    # Issue #16: a phone number for Zalo messages, as well as or instead of the email; ``consent`` covers both.
+    phone: Annotated[Phone | None, BeforeValidator(_empty_to_none)] = None
     consent: StrictBool = False
     # Replaces the chosen set (an empty list clears it); left out, the chosen set stays.
     reasons: ChosenReasons | None = None
@@ -202,6 +210,7 @@ class CommentSaved(Out):
     comment_saved: bool
     email_saved: bool
     reasons_saved: bool = False
+    phone_saved: bool = False
 
 
 # ---- owner API ----------------------------------------------------------------------------------
@@ -467,6 +476,8 @@ class ResponseItem(Out):
     reasons: list[str] = Field(default=[], description="Reason chips the customer chose: taxonomy keys")
     topics: list[str] = Field(default=[], description="Topics of the comment: taxonomy keys, custom:... keys")
     labels: dict[str, str] = Field(default={}, description="The owner's labels of the link: table, shift...")
+    # Issue #16, last so the CSV's earlier columns keep their places for sheets that read them by position.
+    phone: str | None = Field(default=None, description="The phone number given with consent (E.164)")
 
 
 class ResponsesPage(Out):
@@ -486,7 +497,16 @@ class MetricsQuery(Strict):
 
 
 class ErasureQuery(Strict):
-    email: Email
+    """Whom to erase: by the email address or (issue #16) the phone number they gave; exactly one."""
+
+    email: Email | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _one_person(self) -> Self:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email and phone")
+        return self
 
 
 class Erased(Out):
@@ -515,6 +535,9 @@ class Business(BaseModel):
     voucher: VoucherPolicy | None = None
     staff_views: bool = False  # issue #15: figures per staff label, off unless the owner turns them on
     topic_keywords: list[str] = []
+    # Issue #16: a Zalo Official Account is connected (its tokens are in the secret store, not here), so the
+    # thank-you page also asks for a phone number. Set by the Zalo connection, never by a settings patch.
+    zalo: bool = False
     owner_key_hash: str
     site_key: str
     signing_keys: dict[int, str]  # key id -> base64url secret; old ids verify until removed
@@ -557,6 +580,9 @@ class StoredResponse(Out):
     comment: str | None = None
     email: str | None = None
     email_hash: str | None = None
+    # Issue #16: the consented phone (E.164) for Zalo messages, and its keyed hash for erasure and caps.
+    phone: str | None = None
+    phone_hash: str | None = None
     consent: bool = False
     # Issue #15, each stored only when not empty: the reason chips chosen (taxonomy keys or ``custom:...``),
     # the topics and polarity of the comment (``domain.topics.tag``), and the owner's labels of where and

@@ -185,6 +185,7 @@ def _item(r: StoredResponse, staff_views: bool) -> ResponseItem:
         receipt_id=r.receipt_id,
         comment=r.comment,
         email=r.email if r.consent else None,
+        phone=r.phone if r.consent else None,
         reasons=r.reasons,
         topics=r.topics,
         labels=labels.visible_labels(r.labels, staff_views),

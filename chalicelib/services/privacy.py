@@ -7,9 +7,11 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from chalicelib import tables
+from chalicelib.domain import phones
 from chalicelib.domain.addresses import email_hash
 from chalicelib.domain.calendar import iso_utc
 from chalicelib.domain.models import Erased
+from chalicelib.errors import InvalidInput
 from chalicelib.ports import CaseStore, Clock, ReportStore, ResponseStore
 from chalicelib.services.access import Caller
 from chalicelib.settings import Settings
@@ -31,14 +33,23 @@ class Privacy:
         # issue #14: a case found by the address (GSI1) loses the owner's reply texts and its contact.
         self._cases = cases
 
-    def erase_respondent(self, caller: Caller, email: str) -> Erased:
+    def erase_respondent(self, caller: Caller, email: str | None = None, *, phone: str | None = None) -> Erased:
         """Erase a person's address and comments everywhere this business keeps them: their responses
         (scores stay, anonymous), minted links, vouchers and apology records (all found by the keyed
         hash of the address, one Query on the email index), the comments copied into stored daily
-        reports (and so the dashboard), and what the mail layer holds. Safe to repeat."""
+        reports (and so the dashboard), and what the mail layer holds. Safe to repeat.
+
+        Issue #16: or by the phone number they gave (E.164, ``phones.normalize``): the answers holding it,
+        found on the phone index, lose the phone, any address beside it and the comment, the same way."""
         business = caller.business
-        hashed = email_hash(self._settings.app_secret, email)
-        found = self._responses.find_personal_data(business.business_id, hashed)
+        if phone is not None:
+            hashed = phones.phone_hash(self._settings.app_secret, phone)
+            found = self._responses.find_personal_data(business.business_id, hashed, by="phone")
+        elif email is not None:
+            hashed = email_hash(self._settings.app_secret, email)
+            found = self._responses.find_personal_data(business.business_id, hashed)
+        else:
+            raise InvalidInput("Give the email address or the phone number to erase.", code="nothing_to_erase")
         now = iso_utc(self._clock.now())
         responses = links = 0
         # report day -> (created_at, text) of the person's comments, as stored reports keep them

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib import tables
-from chalicelib.domain import keys, labels, limits, nonces, reasons, tokens, topics
+from chalicelib.domain import keys, labels, limits, nonces, phones, reasons, tokens, topics
 from chalicelib.domain.addresses import allowed_origin, email_hash
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc
 from chalicelib.domain.limits import RateLimit
@@ -313,16 +313,20 @@ class Submissions:
     def add_comment(self, response_id: str, data: CommentIn) -> CommentSaved:
         now = self._clock.now()
         locator = self._locate(response_id, data.edit_token)
-        if data.email is not None and not data.consent:
+        if (data.email is not None or data.phone is not None) and not data.consent:
             raise InvalidInput(
-                "An email address is kept only with consent: set consent to true.", code="consent_required"
+                "An email address or phone number is kept only with consent: set consent to true.",
+                code="consent_required",
             )
-        if data.comment is None and data.email is None and data.reasons is None:
-            raise InvalidInput("Send a comment, an email address, reasons, or any of them.", code="nothing_to_save")
+        if data.comment is None and data.email is None and data.phone is None and data.reasons is None:
+            raise InvalidInput(
+                "Send a comment, an email address, a phone number, reasons, or any of them.", code="nothing_to_save"
+            )
         if now - parse_iso_utc(locator.created_at) > self._window:
             raise Conflict("This response can no longer be changed.", code="edit_window_closed")
         email_hash = self._email_hash(data.email) if data.email else None
-        addition = Addition(iso_utc(now), data.comment, data.email, email_hash)
+        phone_hash = phones.phone_hash(self._settings.app_secret, data.phone) if data.phone else None
+        addition = Addition(iso_utc(now), data.comment, data.email, email_hash, data.phone, phone_hash)
         if data.reasons is not None:
             addition = self._with_reasons(locator, data.reasons, addition)
         if data.comment is not None:
@@ -337,6 +341,7 @@ class Submissions:
             comment_saved=data.comment is not None,
             email_saved=data.email is not None,
             reasons_saved=data.reasons is not None,
+            phone_saved=data.phone is not None,
         )
 
     def comment_origin(self, response_id: str, edit_token: str | None, origin: str | None) -> str | None:

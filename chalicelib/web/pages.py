@@ -30,7 +30,8 @@ _STYLE = (
     ".s button:hover,.s button.on{background:#1d3557;color:#fff}"
     ":focus-visible{outline:3px solid #b35900;outline-offset:2px}"
     ".e{display:flex;justify-content:space-between;font-size:.85em;color:#333;margin-top:6px}"
-    "label{display:block;margin:.8em 0 .3em}textarea,input[type=email]{width:100%;font:inherit;padding:10px;"
+    "label{display:block;margin:.8em 0 .3em}textarea,input[type=email],input[type=tel]{width:100%;font:inherit;"
+    "padding:10px;"
     "min-height:48px;border:2px solid #555;border-radius:8px}.c{display:flex;gap:10px;align-items:flex-start}"
     ".c input{width:24px;height:24px;margin:2px 0;flex:none}"
     ".send{margin:1em 0;padding:0 28px;background:#1d3557;color:#fff;border:0}"
@@ -166,8 +167,19 @@ def thank_you_page(
     error: str | None = None,
     chips: Sequence[tuple[str, str]] = (),
     chosen_reasons: Collection[str] = (),
+    ask_phone: bool = False,
+    phone: str = "",
 ) -> str:
     text = i18n.SURVEY[locale]
+    # Issue #16: only a business with Zalo connected asks for a phone: nothing else would reach it.
+    phone_field = (
+        f'<label for="p">{escape(text["phone"])}</label>'
+        f'<input id="p" type="tel" name="phone" maxlength="32" autocomplete="tel" inputmode="tel" '
+        f'value="{escape(phone)}">'
+        if ask_phone
+        else ""
+    )
+    consent_text = text["consent_zalo"] if ask_phone else text["consent"]
     email_label = text["email_voucher"].format(voucher=voucher) if voucher else text["email"]
     problem = f'<p class="err" role="alert" id="x">{escape(error)}</p>' if error else ""
     described = ' aria-describedby="x"' if error else ""
@@ -185,8 +197,9 @@ def thank_you_page(
         f"{len(comment)}/{MAX_COMMENT_CHARS} {escape(text['chars'])}</p>"
         f'<label for="m">{escape(email_label)}</label>'
         f'<input id="m" type="email" name="email" maxlength="254" autocomplete="email" value="{escape(email)}">'
+        f"{phone_field}"
         f'<label class="c"><input type="checkbox" name="consent" value="true"{" checked" if consent else ""}>'
-        f"<span>{escape(text['consent'].format(name=business_name))}</span></label>"
+        f"<span>{escape(consent_text.format(name=business_name))}</span></label>"
         # A field people never see: a bot that fills it in is thanked and ignored.
         f'<div class="h" aria-hidden="true"><label>Website<input name="website" tabindex="-1" autocomplete="off">'
         f"</label></div>"

@@ -124,6 +124,7 @@ def _post(submissions: Submissions, request: Any, token: str, meta: RequestMeta)
         edit_token=result.body.edit_token,
         voucher=opened.business.voucher.description if opened.business.voucher else None,
         chips=_chips(opened, result.body.unhappy, locale),
+        ask_phone=opened.business.zalo,
     )
     return http.html(body)
 
@@ -146,8 +147,9 @@ def _comment(
         return http.html(pages.saved_page(locale=locale))
     comment = form.get("comment", "").strip()
     email = form.get("email", "").strip()
+    phone = form.get("phone", "").strip() if opened.business.zalo else ""
     consent = form.get("consent") == "true"
-    if not comment and not email and not chosen:
+    if not comment and not email and not phone and not chosen:
         return http.html(pages.saved_page(locale=locale))
     text = i18n.SURVEY[locale]
     shown = form.get("score_shown", "")
@@ -171,12 +173,14 @@ def _comment(
             error=problem,
             chips=_chips(opened, unhappy, locale),
             chosen_reasons=[key[:40] for key in chosen],
+            ask_phone=opened.business.zalo,
+            phone=phone[:32],
         )
         return http.html(page, 422)
 
     if len(comment) > MAX_COMMENT_CHARS:
         return again(text["too_long"].format(max=MAX_COMMENT_CHARS))
-    if email and not consent:
+    if (email or phone) and not consent:
         return again(text["consent_required"])
     try:
         data = http.validate(
@@ -185,6 +189,7 @@ def _comment(
                 "edit_token": form.get("edit_token", ""),
                 "comment": comment or None,
                 "email": email or None,
+                "phone": phone or None,
                 "consent": consent,
                 # Only when chosen: a comment alone leaves chips saved before as they are.
                 **({"reasons": chosen} if chosen else {}),
@@ -193,6 +198,8 @@ def _comment(
     except InvalidInput as exc:
         if any(d.get("field") == "email" for d in exc.details):
             return again(text["bad_email"])
+        if any(d.get("field") == "phone" for d in exc.details):
+            return again(text["bad_phone"])
         if any(str(d.get("field", "")).startswith("reasons") for d in exc.details):
             return again(text["bad_reason"])
         raise pages.localize(exc, locale) from None

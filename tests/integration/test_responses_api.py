@@ -174,7 +174,7 @@ def test_a_comment_and_consented_email_are_added_with_the_edit_token(client: Cli
     assert saved.status_code == 200
     assert saved.json_body == {
         "response_id": created["response_id"], "comment_saved": True, "email_saved": True,
-        "reasons_saved": False,
+        "reasons_saved": False, "phone_saved": False,
     }
     stored = _responses(aws)[0]
     assert stored["comment"] == {"S": "Cà phê nguội quá"}

@@ -202,7 +202,7 @@ def test_erasure_removes_the_reply_texts_from_the_case(loop: Loop) -> None:
     stored = loop.cases.cases[("biz001", rid)]
 
     class Found(InMemoryStore):
-        def find_personal_data(self, business_id: str, email_hash: str) -> list[tuple[str, str]]:
+        def find_personal_data(self, business_id: str, person_hash: str, by: str = "email") -> list[tuple[str, str]]:
             return [(tables.case_pk(business_id), stored.sort_key)]
 
     erased = Privacy(Found(), loop.clock, SETTINGS, cases=loop.cases).erase_respondent(
