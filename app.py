@@ -110,6 +110,7 @@ PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls b
 ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7), for the links below
 TOUCHPOINT_FILE_ERRORS = (410, 503)  # 410: a retired touchpoint's QR code is not drawn again
 MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
+FEEDS = "chalicelib.domain.feeds:"
 
 
 def web(name: str) -> ModuleType:
@@ -317,6 +318,23 @@ table.add([
           "CSAT, CES and NPS over a date range, optionally grouped",
           lambda c: services().insights.metrics(c.caller, c.query), **AS_OWNER,
           query=MetricsQuery, response="chalicelib.domain.answers:MetricsAnswer", errors=(503,)),
+    # ---- issue #16: Google Sheets feeds (docs/sheets.md): a signed, revocable CSV link per feed
+    Route("POST", "/v1/businesses/{business_id}/feeds", "create_feed",
+          "Create a feed: a signed CSV link of the answers of the last `days` local days (default 90) for Google "
+          "Sheets' IMPORTDATA; the link is the credential, shown in full here and in the listing",
+          lambda c: services().feeds.create(c.caller, c.body), **AS_OWNER, body=FEEDS + "FeedIn",
+          response=FEEDS + "FeedCreated", status=201, errors=(409, 503), cache=NO_STORE),
+    Route("GET", "/v1/businesses/{business_id}/feeds", "list_feeds",
+          "The business's feeds, newest first, with their last read and read count",
+          lambda c: services().feeds.list(c.caller), **AS_OWNER, response=FEEDS + "FeedList", errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/feeds/{feed_id}", "revoke_feed",
+          "Revoke a feed: its link answers 404 from now on",
+          lambda c: services().feeds.revoke(c.caller, c.params["feed_id"]), **AS_OWNER,
+          response=FEEDS + "FeedOut", errors=(503,)),
+    Route("GET", "/f/{token}", "read_feed",
+          "A feed's CSV (text/csv, UTF-8, formula-safe cells like the export), newest first; 404 once revoked, "
+          "429 past 60 reads an hour", lambda c: web("exports").feed_response(services().feeds.read(c.params["token"])),
+          response="text/csv", errors=(404, 429, 503)),
     Route("DELETE", "/v1/businesses/{business_id}/respondents", "erase_respondent",
           "Erase a respondent (by ?email= or ?phone=): their email, phone, comments and links; their scores "
           "stay, anonymous",

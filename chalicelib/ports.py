@@ -13,6 +13,7 @@ from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 
 if TYPE_CHECKING:
     from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
+    from chalicelib.domain.feeds import StoredFeed
     from chalicelib.domain.report import DailyReport
 
 
@@ -640,3 +641,20 @@ class SigninEmailRenderer(Protocol):
     def __call__(
         self, business: Business, locale: str, *, url: str, minutes: int, unsubscribe_url: str
     ) -> RenderedEmail: ...
+
+
+# ---- issue #16: the Google Sheets feeds ---------------------------------------------------------------
+
+
+class FeedStore(Protocol):
+    def put_feed(self, feed: StoredFeed) -> None: ...
+
+    def feeds(self, business_id: str) -> list[StoredFeed]: ...
+
+    def delete_feed(self, business_id: str, feed_id: str) -> StoredFeed | None: ...
+
+    def count_read(
+        self, business_id: str, feed_id: str, hour: str, now: str, per_hour: int
+    ) -> tuple[Literal["ok", "limited", "gone"], StoredFeed | None]:
+        """Count one read in this hour's allowance: "gone" when the feed was revoked (or never was)."""
+        ...

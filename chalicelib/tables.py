@@ -245,3 +245,8 @@ SIGNIN_LINK_SK = "SI"
 signin_count_pk = KeyFormat("SC", "business_id", "window")
 SIGNIN_COUNT_SK = "SC"
 signin_mail = KeyFormat("signin", "business_id", "token_hash")  # the ledger's dedupe key of one link's email
+
+# ---- issue #16: the Google Sheets feeds -----------------------------------------------------------------
+# A feed lives under its business's partition (``business_pk``), so listing a business's feeds is one Query
+# and a revoked feed is simply gone; its read counter of the current hour is on the item.
+feed_sk = KeyFormat("FEED", "feed_id")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.ports import AlertFlusher, Mailer
     from chalicelib.services.access import Access
     from chalicelib.services.cases import Cases
+    from chalicelib.services.feeds import Feeds
     from chalicelib.services.followups import Followups
     from chalicelib.services.insights import Insights
     from chalicelib.services.links import Links
@@ -78,6 +79,15 @@ class Services:
         from chalicelib.services.insights import Insights
 
         return Insights(self.store, self.clock, self.settings)
+
+    @cached_property
+    def feeds(self) -> Feeds:
+        # Issue #16: the Google Sheets feeds, read through the owner listing's own code.
+        from chalicelib.adapters.feeds_store import DynamoFeeds
+        from chalicelib.services.feeds import Feeds
+
+        feeds = DynamoFeeds(self.settings.table_name, getattr(self.store, "_client", None))
+        return Feeds(feeds, self.directory, self.insights, self.clock, self.settings)
 
     @cached_property
     def privacy(self) -> Privacy:

@@ -72,6 +72,18 @@ class Insights:
         )
         return ResponsesPage(items=items, next_cursor=token)
 
+    def window(self, business: Business, days: int, cap: int) -> tuple[list[ResponseItem], bool]:
+        """The answers of the last ``days`` local days (today included), newest first, as the listing shows
+        them, at most ``cap``: one Query per day partition. The flag says whether ``cap`` cut it short."""
+        end = local_day(self._clock.now(), business.timezone)
+        items: list[ResponseItem] = []
+        for day in days_newest_first(end - timedelta(days=days - 1), end):
+            page = self._responses.query_day(DayQuery(business.business_id, day.isoformat(), cap - len(items) + 1))
+            items.extend(_item(r, business.staff_views) for r in page.items)
+            if len(items) > cap:
+                return items[:cap], True
+        return items, False
+
     def metrics(self, caller: Caller, query: MetricsQuery) -> MetricsAnswer:
         business = caller.business
         label = _grouped_label(business, query.group_by)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from chalice import Response
 
 from chalicelib.domain.models import ResponseItem, ResponsesPage
+
+if TYPE_CHECKING:
+    from chalicelib.services.feeds import FeedRead
 
 COLUMNS = list(ResponseItem.model_fields)
 # A cell starting with one of these is run as a formula by Excel and LibreOffice (CSV injection).
@@ -49,3 +53,18 @@ def csv_response(page: ResponsesPage, business_id: str) -> Response:
         # CSV has no room for a cursor: the next page is named in a header, as in RFC 8288 paging.
         headers["X-Next-Cursor"] = page.next_cursor
     return Response(body=responses_csv(page.items), status_code=200, headers=headers)
+
+
+def feed_response(read: FeedRead) -> Response:
+    """A Google Sheets feed (issue #16): the export's CSV, shown inline. No BOM: IMPORTDATA reads UTF-8 and
+    would put the BOM into the first header cell. Cached a few minutes, privately: one sheet's many
+    recalculations cost one read, and no shared cache keeps a revoked feed alive for long."""
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'inline; filename="answers-{read.business_id}-{read.feed_id}.csv"',
+        "Cache-Control": "private, max-age=300",
+        "X-Robots-Tag": "noindex",
+    }
+    if read.truncated:
+        headers["X-Truncated"] = "true"
+    return Response(body=responses_csv(read.items).removeprefix("\ufeff"), status_code=200, headers=headers)
