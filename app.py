@@ -422,6 +422,15 @@ table.add([
     _console("GET", "/why", "console_why", "why",
              "The console's Why page (HTML), from the newest stored report: reasons and topics ranked by effect, "
              "week-over-week share changes, label groups, a weekday x hour heatmap per touchpoint"),
+    # ---- issue #16: the console's Channels page (docs/sheets.md)
+    _console("GET", "/channels", "console_channels", "console_channels:channels",
+             "Channels (HTML): the Google Sheets feeds with their last read; create one (its IMPORTDATA formula "
+             "shown to copy), revoke one after a confirmation"),
+    _console("POST", "/channels", "console_channels_action", "console_channels:channels_action",
+             "One Channels form: create a Google Sheets feed, or revoke one (the first press asks to confirm)",
+             form={**CSRF_FIELD, "action": {"enum": ["feed_create", "feed_revoke"]},
+                   **{name: {"type": "string"} for name in ("name", "days", "feed_id", "confirm")}},
+             errors=(*CONSOLE_FORM_ERRORS, 409, 503)),
     _console("GET", "/till", "console_till", "till",
              "The till's redeem screen (HTML); ?code= fills the code in and never redeems",
              params=(("lang", PAGE_LANG), ("code", {"type": "string"}))),

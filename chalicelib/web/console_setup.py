@@ -56,7 +56,8 @@ def _setup(page: Page, status: int = 200, **shown: Any) -> Response:
         snippet=snippet(services.settings.public_base_url, business.site_key, business.locale),
         channels=i18n.CHANNELS[page.locale], metrics=i18n.DIGEST[page.locale], channel_keys=_CHANNELS,
         metric_keys=_METRICS, label_rows=LABEL_ROWS, moods=reasons.MOODS, topic_keys=topics.TOPICS,
-        custom_prefix=topics.CUSTOM_PREFIX, default_labels=_default_labels(page.locale), **values,
+        custom_prefix=topics.CUSTOM_PREFIX, default_labels=_default_labels(page.locale),
+        reach=i18n.REACH[page.locale], reach_url=page.url("/channels"), **values,
     )
 
 

@@ -884,3 +884,49 @@ WHY: dict[Locale, Words] = {
     },
 }
 TABLES["why"] = WHY
+
+
+# ---- issue #16: the console's Channels page (chalicelib/web/console_channels.py) -------------------------
+
+REACH: dict[Locale, Words] = {
+    "vi": {
+        "title": "Kết nối",
+        "link": "Kết nối: Google Sheets",
+        "sheets": "Google Sheets",
+        "sheets_hint": "Một đường link CSV luôn mới của các câu trả lời, để dán vào Google Sheets bằng IMPORTDATA. "
+        "Ai có link đều đọc được câu trả lời: chỉ chia sẻ bảng tính, đừng chia sẻ link.",
+        "name": "Tên (không bắt buộc)",
+        "days": "Số ngày gần nhất",
+        "create": "Tạo link",
+        "created": "Đã tạo. Dán công thức này vào ô A1 của một trang tính mới:",
+        "none": "Chưa có link nào.",
+        "feed_days": "{days} ngày gần nhất",
+        "last_read": "Lần đọc gần nhất: {when} · {reads} lần đọc",
+        "never_read": "Chưa được đọc",
+        "revoke": "Thu hồi",
+        "revoke_confirm": "Thu hồi link “{name}”? Bảng tính đang dùng nó sẽ không cập nhật nữa.",
+        "revoke_yes": "Có, thu hồi",
+        "revoked": "Đã thu hồi: link đó không còn dùng được.",
+        "unnamed": "(không tên)",
+    },
+    "en": {
+        "title": "Channels",
+        "link": "Channels: Google Sheets",
+        "sheets": "Google Sheets",
+        "sheets_hint": "A live CSV link of the answers to paste into Google Sheets with IMPORTDATA. Anyone "
+        "with the link can read the answers: share the sheet, not the link.",
+        "name": "Name (optional)",
+        "days": "Last how many days",
+        "create": "Create link",
+        "created": "Created. Paste this formula into cell A1 of a new sheet:",
+        "none": "No links yet.",
+        "feed_days": "last {days} days",
+        "last_read": "Last read: {when} · {reads} reads",
+        "never_read": "Not read yet",
+        "revoke": "Revoke",
+        "revoke_confirm": "Revoke the link “{name}”? A sheet using it stops updating.",
+        "revoke_yes": "Yes, revoke",
+        "revoked": "Revoked: that link no longer works.",
+        "unnamed": "(unnamed)",
+    },
+}

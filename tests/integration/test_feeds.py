@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,3 +124,32 @@ def test_an_erased_comment_is_gone_from_the_feed(client: Client, biz: Biz) -> No
     assert erased.status_code == 200
     (row,) = _rows(_read(client, feed["url"]))
     assert row["score"] == "2" and row["comment"] == "" and row["email"] == ""
+
+
+def test_the_console_lists_creates_and_revokes_a_feed_only_after_a_confirmation(client: Client, biz: Biz) -> None:
+    from html import unescape
+
+    from tests.integration.test_console import Browser, sign_in_by_key
+
+    browser = Browser(client)
+    sign_in_by_key(browser, biz)
+    path = f"/console/{biz.business_id}/channels"
+    assert f'href="{path}"' in browser.get(f"/console/{biz.business_id}/setup").body.decode()
+    assert browser.get(path).status_code == 200
+    created = browser.post(path, {"action": "feed_create", "name": "Bảng tuần", "days": "30"})
+    assert created.status_code == 200
+    formula = unescape(re.search(r"=IMPORTDATA\([^<]+\)", created.body.decode()).group(0))
+    url = formula.removeprefix('=IMPORTDATA("').removesuffix('")')
+    assert _read(client, url).status_code == 200
+    (listed,) = client.http.get(f"/v1/businesses/{biz.business_id}/feeds", headers=biz.auth).json_body["feeds"]
+    assert listed["name"] == "Bảng tuần" and listed["days"] == 30
+    page = browser.get(path).body.decode()
+    assert "Bảng tuần" in page and "1 lần đọc" in page
+    asked = browser.post(path, {"action": "feed_revoke", "feed_id": listed["feed_id"]})
+    assert asked.status_code == 200 and "Có, thu hồi" in asked.body.decode()
+    assert _read(client, url).status_code == 200  # the first press only asks
+    revoked = browser.post(path, {"action": "feed_revoke", "feed_id": listed["feed_id"], "confirm": "yes"})
+    assert revoked.status_code == 200 and "Đã thu hồi" in revoked.body.decode()
+    assert _read(client, url).status_code == 404
+    refused = browser.post(path, {"action": "feed_create", "days": "999"})
+    assert refused.status_code == 422
