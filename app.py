@@ -111,6 +111,7 @@ ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1
 TOUCHPOINT_FILE_ERRORS = (410, 503)  # 410: a retired touchpoint's QR code is not drawn again
 MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
 FEEDS = "chalicelib.domain.feeds:"
+HOOKS = "chalicelib.domain.webhooks:"
 
 
 def web(name: str) -> ModuleType:
@@ -362,6 +363,31 @@ table.add([
           "Close the case, with an optional note",
           lambda c: services().cases.resolve(c.caller, c.params["response_id"], c.body), **AS_OWNER,
           body="chalicelib.domain.cases:ResolveIn", response="chalicelib.domain.cases:Case", errors=(409, 503)),
+    # ---- issue #16: owners' webhooks and Slack (docs/webhooks.md)
+    Route("POST", "/v1/businesses/{business_id}/webhooks", "create_webhook",
+          "Register an endpoint for events (response.created, case.opened, case.replied, case.resolved, "
+          "report.daily): kind json (signed with Survey-Signature) or slack; the secret is shown once",
+          lambda c: services().webhooks.register(c.caller, c.body), **AS_OWNER, body=HOOKS + "WebhookIn",
+          response=HOOKS + "WebhookCreated", status=201, errors=(409, 503), cache=NO_STORE),
+    Route("GET", "/v1/businesses/{business_id}/webhooks", "list_webhooks",
+          "The business's endpoints, their status (active or paused) and last success; never a secret",
+          lambda c: services().webhooks.list(c.caller), **AS_OWNER, response=HOOKS + "WebhookList", errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/webhooks/{webhook_id}", "delete_webhook",
+          "Delete an endpoint: nothing more is delivered to it",
+          lambda c: services().webhooks.delete(c.caller, c.params["webhook_id"]), **AS_OWNER,
+          response=HOOKS + "WebhookOut", errors=(503,)),
+    Route("POST", "/v1/businesses/{business_id}/webhooks/{webhook_id}/secret", "rotate_webhook_secret",
+          "A new signing secret, shown once; deliveries are signed with it from now on",
+          lambda c: services().webhooks.rotate_secret(c.caller, c.params["webhook_id"]),
+          response=HOOKS + "WebhookCreated", **ROTATION),
+    Route("POST", "/v1/businesses/{business_id}/webhooks/{webhook_id}/resume", "resume_webhook",
+          "Resume a paused endpoint: events from now on are delivered",
+          lambda c: services().webhooks.resume(c.caller, c.params["webhook_id"]), **AS_OWNER,
+          response=HOOKS + "WebhookOut", errors=(503,)),
+    Route("GET", "/v1/businesses/{business_id}/webhooks/{webhook_id}/deliveries", "webhook_deliveries",
+          "The endpoint's last 100 delivery attempts, newest first: event, status, latency, error",
+          lambda c: services().webhooks.deliveries(c.caller, c.params["webhook_id"]), **AS_OWNER,
+          response=HOOKS + "DeliveryList", errors=(503,)),
     Route("GET", "/dashboard/{business_id}", "dashboard_page",
           "The owner's dashboard (HTML); the key comes from the session cookie or the header",
           lambda c: web("dashboard").show(services(), c.request, c.params["business_id"]), tags=PAGES,
@@ -515,3 +541,28 @@ def ses_events(event: SNSEvent) -> None:
         logger.warning("SES event is not JSON: ignored")
         return
     services().mail.record_feedback(notification)
+
+
+# ---- issue #16: owners' webhooks and Slack (docs/webhooks.md) ---------------------------------------------
+WEBHOOKS_QUEUE = os.environ.get("WEBHOOKS_QUEUE_NAME") or "surveys-webhooks"
+
+
+@app.on_dynamodb_record(
+    stream_arn=RESPONSES_STREAM_ARN, batch_size=25, starting_position="LATEST", name="webhook_events"
+)
+def webhook_events(event: DynamoDBEvent) -> dict[str, Any]:
+    # The table's second stream consumer: owner events, queued once per endpoint; a customer never waits.
+    from chalicelib.domain.calendar import iso_utc
+    from chalicelib.web.events import webhook_batch
+
+    found = services()
+    return webhook_batch(event.to_dict(), found.webhooks, iso_utc(found.clock.now()))
+
+
+@app.on_sqs_message(queue=WEBHOOKS_QUEUE, batch_size=1, name="webhook_worker")
+def webhook_worker(event: SQSEvent) -> None:
+    # One delivery per invocation: a slow endpoint (5 s timeout) holds no other delivery behind it.
+    from chalicelib.web.events import json_message, queue_messages
+
+    for message in queue_messages(event, json_message, "dropping a webhook message that is not one"):
+        services().webhooks.deliver(message)

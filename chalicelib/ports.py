@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
     from chalicelib.domain.feeds import StoredFeed
     from chalicelib.domain.report import DailyReport
+    from chalicelib.domain.webhooks import Delivery, HttpResult, StoredWebhook
 
 
 class Clock(Protocol):
@@ -658,3 +659,38 @@ class FeedStore(Protocol):
     ) -> tuple[Literal["ok", "limited", "gone"], StoredFeed | None]:
         """Count one read in this hour's allowance: "gone" when the feed was revoked (or never was)."""
         ...
+
+
+# ---- issue #16: owners' webhooks ----------------------------------------------------------------------
+
+
+class WebhookStore(Protocol):
+    def put_webhook(self, webhook: StoredWebhook) -> None: ...
+
+    def webhooks(self, business_id: str) -> list[StoredWebhook]: ...
+
+    def get_webhook(self, business_id: str, webhook_id: str) -> StoredWebhook | None: ...
+
+    def delete_webhook(self, business_id: str, webhook_id: str) -> StoredWebhook | None: ...
+
+    def update_webhook(
+        self, business_id: str, webhook_id: str, update: str, values: dict[str, Any], *, condition: str = ""
+    ) -> StoredWebhook | None:
+        """One conditional UpdateItem (``#status`` names the status); None when gone or the condition failed."""
+        ...
+
+    def record_attempt(self, business_id: str, webhook_id: str, delivery: Delivery) -> None: ...
+
+    def deliveries(self, business_id: str, webhook_id: str, limit: int) -> list[Delivery]: ...
+
+
+class WebhookQueue(Protocol):
+    def send(self, message: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+
+class HttpSender(Protocol):
+    def checked_address(self, url: str) -> str:
+        """The address a delivery would go to; raises ``HostileUrl`` when it may not."""
+        ...
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResult: ...

@@ -250,3 +250,12 @@ signin_mail = KeyFormat("signin", "business_id", "token_hash")  # the ledger's d
 # A feed lives under its business's partition (``business_pk``), so listing a business's feeds is one Query
 # and a revoked feed is simply gone; its read counter of the current hour is on the item.
 feed_sk = KeyFormat("FEED", "feed_id")
+
+# ---- issue #16: owners' webhooks ------------------------------------------------------------------------
+# An endpoint under its business (``business_pk``): listing a business's endpoints is one Query. Its
+# delivery log is a partition of its own, newest first, each attempt dropped by TTL after two weeks.
+webhook_sk = KeyFormat("WH", "webhook_id")
+webhook_log_pk = KeyFormat("WHL", "business_id", "webhook_id")
+webhook_log_sk = KeyFormat("", "at", "event_id", "attempt", "nonce")  # nonce: two attempts in one instant
+# The ledger's dedupe key of an email that tells the owner something once (a paused endpoint).
+owner_notice_mail = KeyFormat("notice", "business_id", "subject")

@@ -132,3 +132,15 @@ def create_queues(names: list[str], client: Any | None = None) -> None:
     sqs = client or _client()
     for name in names:
         sqs.create_queue(QueueName=name)
+
+
+class SqsWebhookQueue(_Queue):
+    """Issue #16: one message per (endpoint, event) delivery attempt; a retry is a new message with a delay
+    (SQS allows at most 900 s), so a slow or failing endpoint never holds a Lambda waiting."""
+
+    def send(self, message: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.client.send_message(
+            QueueUrl=self.url,
+            MessageBody=json.dumps(message, separators=(",", ":"), ensure_ascii=False),
+            DelaySeconds=max(0, min(900, delay_seconds)),
+        )

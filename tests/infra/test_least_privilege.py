@@ -168,8 +168,9 @@ def test_the_identities_mail_is_sent_from_are_the_ones_the_stack_verifies(templa
         assert env["SES_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
 
 
-def test_a_failing_followups_record_goes_to_a_queue_its_consumer_may_write_to(template: dict[str, Any]) -> None:
+def test_a_failing_stream_record_goes_to_a_queue_its_consumer_may_write_to(template: dict[str, Any]) -> None:
     # Lambda sends the failed batch's description to the on-failure destination with the function's role.
+    # Two consumers read the table's stream: the follow-ups and (issue #16) the owners' webhook events.
     streams = 0
     for fn in functions(template).values():
         for event in fn["Properties"].get("Events", {}).values():
@@ -183,7 +184,7 @@ def test_a_failing_followups_record_goes_to_a_queue_its_consumer_may_write_to(te
                 if "sqs:SendMessage" in _as_list(s["Action"]) and s["Resource"] == queue
             ]
             assert granted, chalice_name(fn)
-    assert streams == 1
+    assert streams == 2
 
 
 def test_erasing_a_respondent_may_sweep_the_mail_dead_letters_and_nothing_else(template: dict[str, Any]) -> None:
