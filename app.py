@@ -450,12 +450,16 @@ table.add([
              "week-over-week share changes, label groups, a weekday x hour heatmap per touchpoint"),
     # ---- issue #16: the console's Channels page (docs/sheets.md)
     _console("GET", "/channels", "console_channels", "console_channels:channels",
-             "Channels (HTML): the Google Sheets feeds with their last read; create one (its IMPORTDATA formula "
-             "shown to copy), revoke one after a confirmation"),
+             "Channels (HTML): the Google Sheets feeds with their last read; the webhook and Slack endpoints with "
+             "their status and latest deliveries"),
     _console("POST", "/channels", "console_channels_action", "console_channels:channels_action",
-             "One Channels form: create a Google Sheets feed, or revoke one (the first press asks to confirm)",
-             form={**CSRF_FIELD, "action": {"enum": ["feed_create", "feed_revoke"]},
-                   **{name: {"type": "string"} for name in ("name", "days", "feed_id", "confirm")}},
+             "One Channels form: create a Google Sheets feed, or revoke one (the first press asks to confirm); add "
+             "a webhook or Slack endpoint (its secret shown once), a new secret, resume, delete (after a confirmation)",
+             form={**CSRF_FIELD, "action": {"enum": ["feed_create", "feed_revoke", "hook_add", "hook_rotate",
+                                                     "hook_resume", "hook_delete"]},
+                   **{name: {"type": "string"} for name in (
+                       "name", "days", "feed_id", "confirm", "url", "kind", "webhook_id", "event_response_created",
+                       "event_case_opened", "event_case_replied", "event_case_resolved", "event_report_daily")}},
              errors=(*CONSOLE_FORM_ERRORS, 409, 503)),
     _console("GET", "/till", "console_till", "till",
              "The till's redeem screen (HTML); ?code= fills the code in and never redeems",

@@ -311,3 +311,29 @@ def test_the_owner_api_limits_and_validates_endpoints(client: Client, biz: Biz, 
     assert foreign.status_code == 404
     assert client.http.delete(f"/v1/businesses/{biz.business_id}/webhooks/{hook['webhook_id']}",
                               headers=biz.auth).status_code == 200
+
+
+def test_the_console_adds_an_endpoint_showing_its_secret_once_and_deletes_it_only_after_a_confirmation(
+    client: Client, biz: Biz, receiver: Receiver
+) -> None:
+    from tests.integration.test_console import Browser, sign_in_by_key
+
+    browser = Browser(client)
+    sign_in_by_key(browser, biz)
+    path = f"/console/{biz.business_id}/channels"
+    added = browser.post(path, {"action": "hook_add", "url": receiver.url, "kind": "json",
+                                "event_case_opened": "on", "event_report_daily": "on"})
+    assert added.status_code == 200 and "whsec_" in added.body.decode()
+    (hook,) = client.http.get(f"/v1/businesses/{biz.business_id}/webhooks", headers=biz.auth).json_body["webhooks"]
+    assert hook["events"] == ["case.opened", "report.daily"]
+    page = browser.get(path).body.decode()
+    assert receiver.url in page and "whsec_" not in page  # shown once
+    refused = browser.post(path, {"action": "hook_add", "url": "https://10.0.0.1/x", "event_case_opened": "on"})
+    assert refused.status_code == 422 and "private" in refused.body.decode()
+    asked = browser.post(path, {"action": "hook_delete", "webhook_id": hook["webhook_id"]})
+    assert "Có, xóa" in asked.body.decode()
+    assert len(client.http.get(f"/v1/businesses/{biz.business_id}/webhooks", headers=biz.auth).json_body[
+        "webhooks"]) == 1
+    browser.post(path, {"action": "hook_delete", "webhook_id": hook["webhook_id"], "confirm": "yes"})
+    assert client.http.get(f"/v1/businesses/{biz.business_id}/webhooks", headers=biz.auth).json_body == {
+        "webhooks": []}
