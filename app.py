@@ -112,6 +112,7 @@ TOUCHPOINT_FILE_ERRORS = (410, 503)  # 410: a retired touchpoint's QR code is no
 MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
 FEEDS = "chalicelib.domain.feeds:"
 HOOKS = "chalicelib.domain.webhooks:"
+ZALO = "chalicelib.domain.zalo:"
 
 
 def web(name: str) -> ModuleType:
@@ -398,6 +399,20 @@ table.add([
           lambda c: web("dashboard").sign_in(services(), c.request, c.params["business_id"]), tags=PAGES,
           form={"owner_key": {"type": "string"}, "action": {"enum": ["signout"]}, "csrf": {"type": "string"}},
           response="text/html", status=303, errors=(400, 401, 403, 404, 413, 415), page=True),
+    # ---- issue #16: a business's Zalo Official Account (docs/zalo.md)
+    Route("PUT", "/v1/businesses/{business_id}/zalo", "connect_zalo",
+          "Connect a Zalo Official Account: app id, app secret, OA refresh token and approved ZNS template ids "
+          "(voucher, apology, rating); checked by one token refresh, kept in Secrets Manager, never shown again",
+          lambda c: services().zalo.connect(c.caller, c.body), **AS_OWNER, body=ZALO + "ZaloConnectIn",
+          response=ZALO + "ZaloConnection", errors=(503,), cache=NO_STORE),
+    Route("GET", "/v1/businesses/{business_id}/zalo", "get_zalo",
+          "The Zalo connection: templates, token expiry, the last problem told to the owner; never a secret",
+          lambda c: services().zalo.connection(c.caller), **AS_OWNER, response=ZALO + "ZaloConnection",
+          errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/zalo", "disconnect_zalo",
+          "Disconnect Zalo: its secrets are deleted; vouchers and apologies go by email again",
+          lambda c: services().zalo.disconnect(c.caller), **AS_OWNER, response=ZALO + "ZaloConnection",
+          errors=(503,)),
     # ---- the owner console (docs/console.md): HTML pages behind the console's own session cookie
     _console("GET", "", "console_today", "today",
              "The owner console's Today page (HTML): today's figures so far, latest answers, resolution figures, "

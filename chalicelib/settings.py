@@ -68,6 +68,10 @@ class Settings(BaseModel):
         default="surveys-webhooks-dlq", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$"
     )
 
+    # ---- issue #16: Zalo (docs/zalo.md); `make run` and the tests point both at the local fake
+    zalo_api_url: str = Field(default="https://business.openapi.zalo.me", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    zalo_oauth_url: str = Field(default="https://oauth.zaloapp.com", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -106,6 +110,8 @@ _ENV = {
     # issue #16
     "webhooks_queue_name": "WEBHOOKS_QUEUE_NAME",
     "webhooks_dlq_name": "WEBHOOKS_DLQ_NAME",
+    "zalo_api_url": "ZALO_API_URL",
+    "zalo_oauth_url": "ZALO_OAUTH_URL",
 }
 
 

@@ -259,3 +259,8 @@ webhook_log_pk = KeyFormat("WHL", "business_id", "webhook_id")
 webhook_log_sk = KeyFormat("", "at", "event_id", "attempt", "nonce")  # nonce: two attempts in one instant
 # The ledger's dedupe key of an email that tells the owner something once (a paused endpoint).
 owner_notice_mail = KeyFormat("notice", "business_id", "subject")
+
+# ---- issue #16: Zalo ---------------------------------------------------------------------------------------
+# A business's Zalo connection (app id, template ids, token expiry, refresh lock) under ``business_pk``; its
+# tokens and app secret are in Secrets Manager, never in the table.
+ZALO_SK = "ZALO"

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.setup import Setup
     from chalicelib.services.signin import Signin
     from chalicelib.services.webhooks import Webhooks
+    from chalicelib.services.zalo import Zalo
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +114,22 @@ class Services:
             render_slack=slack_message,
             render_paused=render_paused_email,
             mail=lambda: self.mail,
+        )
+
+    @cached_property
+    def zalo(self) -> Zalo:
+        # Issue #16: the business's Zalo OA; its tokens in Secrets Manager, its record in the table.
+        from chalicelib.adapters.zalo import DynamoZaloConnections, HttpZaloApi, SecretsManagerZaloSecrets
+        from chalicelib.services.zalo import Zalo
+
+        client = getattr(self.store, "_client", None)
+        return Zalo(
+            HttpZaloApi(self.settings.zalo_api_url, self.settings.zalo_oauth_url),
+            SecretsManagerZaloSecrets(self.settings.table_name),
+            DynamoZaloConnections(self.settings.table_name, client),
+            self.store,
+            self.directory,
+            self.clock,
         )
 
     @cached_property
