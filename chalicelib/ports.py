@@ -687,6 +687,8 @@ class WebhookStore(Protocol):
 class WebhookQueue(Protocol):
     def send(self, message: dict[str, Any], delay_seconds: int = 0) -> None: ...
 
+    def send_all(self, messages: Sequence[dict[str, Any]]) -> None: ...
+
 
 class HttpSender(Protocol):
     def checked_address(self, url: str) -> str:

@@ -264,3 +264,5 @@ owner_notice_mail = KeyFormat("notice", "business_id", "subject")
 # A business's Zalo connection (app id, template ids, token expiry, refresh lock) under ``business_pk``; its
 # tokens and app secret are in Secrets Manager, never in the table.
 ZALO_SK = "ZALO"
+# The ledger's dedupe key of a ZNS message (#16), beside the email's: one voucher or apology per answer.
+zalo_mail = KeyFormat("zns", "business_id", "kind", "response_id")

@@ -203,6 +203,7 @@ class Services:
             self.settings,
             templates=emails,
             cases=DynamoCaseStore(self.settings.table_name, getattr(self.store, "_client", None)),
+            zalo=lambda: self.zalo,
         )
 
     @cached_property

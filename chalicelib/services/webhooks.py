@@ -145,16 +145,11 @@ class Webhooks:
             touchpoint = self._directory.touchpoint(business_id, touchpoint_id)
             data = {**data, "touchpoint_name": touchpoint.name} if touchpoint is not None else data
         now = iso_utc(self._clock.now())
-        for webhook in targets:
-            self._queue.send(
-                {
-                    "business_id": business_id,
-                    "webhook_id": webhook.webhook_id,
-                    "event": {"id": event_id, "type": event_type, "created_at": created_at, "data": data},
-                    "attempt": 1,
-                    "first_at": now,
-                }
-            )
+        event = {"id": event_id, "type": event_type, "created_at": created_at, "data": data}
+        self._queue.send_all([
+            {"business_id": business_id, "webhook_id": w.webhook_id, "event": event, "attempt": 1, "first_at": now}
+            for w in targets
+        ])
         count("WebhookEventsQueued", kind=event_type)
         return len(targets)
 

@@ -177,6 +177,12 @@ EMAIL: dict[Locale, Words] = {
         "alert_more": "Nhiều phản hồi chưa hài lòng đến cùng lúc nên được gộp vào một email.",
         "alert_hidden": "… và {count} phản hồi khác: xem trên bảng điều khiển.",
         "cap_notice_subject": "{name}: đã đạt giới hạn email gửi khách hôm nay",
+        "zalo_problem_subject": "{name}: Zalo chưa gửi được tin cho khách",
+        "zalo_problem_title": "Zalo chưa gửi được tin cho khách",
+        "zalo_problem_body": "Zalo từ chối gửi ưu đãi hoặc lời xin lỗi qua ZNS. Khách có email vẫn nhận qua email. "
+        "Lỗi Zalo báo:",
+        "zalo_problem_next": "Hãy kiểm tra hạn mức ZNS và mẫu tin đã được duyệt trong trang quản lý Zalo OA. "
+        "Chúng tôi chỉ báo một lần mỗi ngày.",
         "cap_title": "Đã tạm dừng email gửi khách hôm nay",
         "cap_body": "Cửa hàng đã gửi {limit} email tự động (ưu đãi, lời xin lỗi) cho khách trong ngày {day}, "
         "mức tối đa mỗi ngày. Các email tự động còn lại của hôm nay sẽ không được gửi.",
@@ -215,6 +221,12 @@ EMAIL: dict[Locale, Words] = {
         "alert_more": "Many unhappy responses arrived at once, so they are grouped in one email.",
         "alert_hidden": "… and {count} more: see the dashboard.",
         "cap_notice_subject": "{name}: today's limit of customer emails is reached",
+        "zalo_problem_subject": "{name}: Zalo could not message your customers",
+        "zalo_problem_title": "Zalo could not message your customers",
+        "zalo_problem_body": "Zalo refused to send a voucher or an apology by ZNS. Customers who gave an email "
+        "still get it by email. Zalo said:",
+        "zalo_problem_next": "Check your ZNS quota and approved templates in your Zalo OA's console. We tell you "
+        "once a day at most.",
         "cap_title": "Customer emails are paused for today",
         "cap_body": "Your shop sent {limit} automatic emails (vouchers, apologies) to customers on {day}, the "
         "daily maximum. The rest of today's automatic emails will not be sent.",

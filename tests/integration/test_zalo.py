@@ -20,6 +20,7 @@ from chalicelib.local.fake_zalo import FakeZalo
 from chalicelib.settings import get_settings
 from tests.clock import FakeClock
 from tests.integration.conftest import Biz, table_items
+from tests.integration.test_closed_loop import loop  # noqa: F401 - the stream fixture
 
 CONNECT = {"app_id": "4321", "app_secret": "app-secret-123", "refresh_token": "oa-refresh-0",
            "templates": {"voucher": "1001", "apology": "1002", "rating": "1003"}}
@@ -168,3 +169,97 @@ def test_the_fake_writes_each_request_to_the_outbox_without_secrets(tmp_path: An
         assert "s3cret-key" not in text and json.loads(text)["path"] == "/v4/oa/access_token"
     finally:
         fake.stop()
+
+
+# ---- vouchers and apologies by ZNS (the stream consumer) ------------------------------------------------------
+
+
+def _answer_with_phone(client: Client, biz: Biz, score: int, **contact: Any) -> dict[str, Any]:
+    from tests.integration.conftest import post_json, send_answer
+
+    created = send_answer(client, {"token": biz.touchpoints["table"]["token"], "score": score}).json_body
+    saved = post_json(client, f"/v1/responses/{created['response_id']}/comment",
+                      {"edit_token": created["edit_token"], "consent": True, **contact})
+    assert saved.status_code == 200, saved.body
+    return created
+
+
+@pytest.fixture
+def zshop(client: Client, fake: FakeZalo, loop: Any) -> Biz:  # noqa: F811
+    from tests.integration.conftest import make_business
+    from tests.integration.test_closed_loop import VOUCHER
+
+    shop = make_business(client, voucher=VOUCHER, sender_email="xin-chao@caphe.example")
+    assert _connect(client, shop).status_code == 200
+    return shop
+
+
+def test_an_answer_with_a_phone_gets_its_voucher_by_zalo_and_no_email(
+    client: Client, zshop: Biz, fake: FakeZalo, loop: Any  # noqa: F811
+) -> None:
+    from tests.integration.test_closed_loop import deliver, of_kind
+
+    created = _answer_with_phone(client, zshop, 9, phone="0912 345 678", email="khach@example.com")
+    assert deliver(client, loop.event()) == {"batchItemFailures": []}
+    (message,) = fake.sent()
+    assert message["phone"] == "84912345678" and message["template_id"] == "1001"
+    assert message["tracking_id"] == f"zns#{zshop.business_id}#voucher#{created['response_id']}"
+    assert set(message["template_data"]) == {"business_name", "voucher_code", "voucher_description", "valid_until"}
+    assert of_kind("voucher") == []  # one message: the Zalo one
+    assert deliver(client, loop.event()) == {"batchItemFailures": []}  # a redelivered batch sends nothing more
+    assert len(fake.sent()) == 1
+
+
+def test_an_unhappy_customer_gets_one_apology_by_zalo_and_the_owner_the_alert(
+    client: Client, zshop: Biz, fake: FakeZalo, loop: Any  # noqa: F811
+) -> None:
+    from tests.integration.test_closed_loop import deliver, of_kind
+
+    _answer_with_phone(client, zshop, 2, phone="+84 987 654 321", email="buon@example.com", comment="Chờ lâu")
+    assert deliver(client, loop.event()) == {"batchItemFailures": []}
+    (message,) = fake.sent()
+    assert message["template_id"] == "1002" and "Chờ lâu" not in json.dumps(message, ensure_ascii=False)
+    assert of_kind("apology") == [] and of_kind("alert")  # the customer's one message is Zalo's
+
+
+def test_a_number_without_zalo_falls_back_to_email_with_the_same_code(
+    client: Client, zshop: Biz, fake: FakeZalo, loop: Any  # noqa: F811
+) -> None:
+    from tests.integration.test_closed_loop import deliver, of_kind
+
+    fake.fail_next(-118, "Zalo account not existed")
+    _answer_with_phone(client, zshop, 9, phone="0912345678", email="khach@example.com")
+    assert deliver(client, loop.event()) == {"batchItemFailures": []}
+    assert fake.sent() == []
+    (email,) = of_kind("voucher")
+    assert email["To"] == "khach@example.com"
+
+
+def test_an_owner_side_problem_falls_back_to_email_and_tells_the_owner_once_a_day(
+    client: Client, zshop: Biz, fake: FakeZalo, loop: Any  # noqa: F811
+) -> None:
+    from tests.integration.test_closed_loop import deliver, of_kind
+
+    fake.fail_next(-1472, "Daily limit exceeded", times=2)
+    _answer_with_phone(client, zshop, 9, phone="0912345678", email="a@example.com")
+    _answer_with_phone(client, zshop, 10, phone="0987654321", email="b@example.com")
+    assert deliver(client, loop.event()) == {"batchItemFailures": []}
+    assert sorted(m["To"] for m in of_kind("voucher")) == ["a@example.com", "b@example.com"]
+    (told,) = of_kind("zalo_problem")
+    assert told["To"] == "owner@caphe.example" and "Daily limit exceeded" in told.get_body(("plain",)).get_content()
+    connection = client.http.get(f"/v1/businesses/{zshop.business_id}/zalo", headers=zshop.auth).json_body
+    assert connection["problem"] == "Daily limit exceeded"
+
+
+def test_a_passing_zalo_failure_is_retried_by_the_stream_and_sends_once(
+    client: Client, zshop: Biz, fake: FakeZalo, loop: Any  # noqa: F811
+) -> None:
+    from tests.integration.test_closed_loop import deliver, of_kind
+
+    fake.fail_next(-500, "Internal server error")
+    _answer_with_phone(client, zshop, 9, phone="0912345678")
+    event = loop.event()
+    first = deliver(client, event)
+    assert len(first["batchItemFailures"]) == 1  # the record is retried, the claim given back
+    assert deliver(client, event) == {"batchItemFailures": []}
+    assert len(fake.sent()) == 1 and of_kind("voucher") == []
