@@ -201,3 +201,28 @@ def _rating(tracking_id: str, rate: int, note: str, feedbacks: tuple[str, ...]) 
         "trackingId": tracking_id, "msgId": f"msg-{tracking_id}", "rate": rate, "note": note,
         "feedbacks": list(feedbacks), "submitDate": str(int(time.time() * 1000)),
     }
+
+
+DEMO_REFRESH_TOKEN = "demo-oa-refresh-token"
+DEMO_TEMPLATES = {"voucher": "100001", "apology": "100002", "rating": "100003"}
+
+
+def start_local_zalo(port: int) -> FakeZalo:
+    """`make run`: the fake Zalo on ``port``, writing each request to ``.local/outbox/``. The app reaches it
+    through ZALO_API_URL / ZALO_OAUTH_URL, set by ``server.configure_environment``."""
+    from chalicelib.local.outbox import OUTBOX
+
+    fake = FakeZalo(outbox=OUTBOX, port=port).start()
+    fake.accept_refresh_token(DEMO_REFRESH_TOKEN)
+    return fake
+
+
+def connect_demo(services: Any, business_id: str, owner_key: str) -> None:
+    """Connect the demo café to the fake, as an owner would with real credentials (docs/zalo.md)."""
+    from chalicelib.domain.zalo import Templates, ZaloConnectIn
+
+    caller = services.access.authenticate(f"Bearer {owner_key}", business_id)
+    services.zalo.connect(caller, ZaloConnectIn(
+        app_id="1234567890", app_secret="demo-app-secret", refresh_token=DEMO_REFRESH_TOKEN,  # noqa: S106 - the fake's
+        templates=Templates(**DEMO_TEMPLATES),
+    ))

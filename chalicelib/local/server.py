@@ -49,7 +49,7 @@ def _ensure_free(port: int, name: str) -> None:
             sys.exit(f"127.0.0.1:{port} is in use; stop what runs there or set {name} to another port.")
 
 
-def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
+def configure_environment(api_port: int, emulator_port: int, zalo_port: int = 4581) -> dict[str, str]:
     """Point every boto3 client at the emulator and give the app its local settings."""
     admin_key = os.environ.get("ADMIN_KEY") or "local-admin-" + secrets.token_hex(12)
     env = {
@@ -68,6 +68,9 @@ def configure_environment(api_port: int, emulator_port: int) -> dict[str, str]:
         # The EMF metric lines are for CloudWatch; on a developer's console they bury the warnings.
         # POWERTOOLS_METRICS_DISABLED=false brings them back (issue #11 item 6).
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        # Issue #16: Zalo is the local fake (chalicelib/local/fake_zalo.py) unless pointed elsewhere.
+        "ZALO_API_URL": os.environ.get("ZALO_API_URL") or f"http://127.0.0.1:{zalo_port}",
+        "ZALO_OAUTH_URL": os.environ.get("ZALO_OAUTH_URL") or f"http://127.0.0.1:{zalo_port}",
     }
     os.environ.update(env)
     return env
@@ -107,7 +110,7 @@ def join_running() -> Services | None:
             f"No emulator on 127.0.0.1:{emulator_port}: start `make run` first (same EMULATOR_PORT).", file=sys.stderr
         )
         return None
-    configure_environment(api_port, emulator_port)
+    configure_environment(api_port, emulator_port, _port("ZALO_PORT", 4581))
     return install_local_services()
 
 
@@ -177,13 +180,15 @@ def main() -> None:
     emulator_port = _port("EMULATOR_PORT", 4566)
     _ensure_free(api_port, "PORT")
     _ensure_free(emulator_port, "EMULATOR_PORT")
+    zalo_port = _port("ZALO_PORT", 4581)
+    _ensure_free(zalo_port, "ZALO_PORT")
     from chalicelib.local.history import history_days
 
     try:
         days = history_days(os.environ.get("DEMO_HISTORY_DAYS"))
     except ValueError as exc:
         sys.exit(str(exc))
-    env = configure_environment(api_port, emulator_port)
+    env = configure_environment(api_port, emulator_port, zalo_port)
     use_console_logs()
 
     emulator = start_emulator(emulator_port)
@@ -202,6 +207,13 @@ def main() -> None:
         (LOCAL_DIR / "demo.json").write_text(json.dumps(demo.as_dict(), indent=2, ensure_ascii=False))
         print(demo.banner(), flush=True)
         print(f"Demo seeded in {seeded_in:.1f} s" + (f": {demo.history}" if demo.history else ""), flush=True)
+        from chalicelib import wiring
+        from chalicelib.local.fake_zalo import connect_demo, start_local_zalo
+
+        fake_zalo = start_local_zalo(zalo_port)
+        connect_demo(wiring.services(), demo.business_id, demo.owner_key)
+        print(f"Fake Zalo on {fake_zalo.url}: the demo café is connected; each ZNS message is also written to "
+              ".local/outbox/zalo-*.json (docs/zalo.md)", flush=True)
         from chalicelib.local.stream import start_local_followups
 
         # The stream consumer AWS would run (vouchers, apologies, alerts), from the first answer after the
