@@ -44,7 +44,10 @@ class Privacy:
         business = caller.business
         if phone is not None:
             hashed = phones.phone_hash(self._settings.app_secret, phone)
+            # The answers hold the number on the phone index; a voucher or apology sent by Zalo keys the
+            # number's hash on the email index, as an email's would be.
             found = self._responses.find_personal_data(business.business_id, hashed, by="phone")
+            found += self._responses.find_personal_data(business.business_id, hashed)
         elif email is not None:
             hashed = email_hash(self._settings.app_secret, email)
             found = self._responses.find_personal_data(business.business_id, hashed)

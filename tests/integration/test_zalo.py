@@ -263,3 +263,20 @@ def test_a_passing_zalo_failure_is_retried_by_the_stream_and_sends_once(
     assert len(first["batchItemFailures"]) == 1  # the record is retried, the claim given back
     assert deliver(client, event) == {"batchItemFailures": []}
     assert len(fake.sent()) == 1 and of_kind("voucher") == []
+
+
+def test_erasing_a_customer_by_phone_reaches_the_voucher_sent_by_zalo(
+    client: Client, zshop: Biz, fake: FakeZalo, loop: Any, aws: Any  # noqa: F811
+) -> None:
+    from chalicelib.domain import phones
+    from tests.integration.test_closed_loop import deliver
+
+    _answer_with_phone(client, zshop, 9, phone="0912345678")
+    assert deliver(client, loop.event()) == {"batchItemFailures": []}
+    hashed = phones.phone_hash(get_settings().app_secret, "+84912345678")
+    assert hashed in json.dumps(table_items(aws))
+    erased = client.http.delete(f"/v1/businesses/{zshop.business_id}/respondents?phone=0912345678",
+                                headers=zshop.auth)
+    assert erased.status_code == 200 and erased.json_body["responses_erased"] == 1
+    items = json.dumps(table_items(aws))
+    assert "+84912345678" not in items and hashed not in items
