@@ -449,7 +449,19 @@ table.add([
           form={"List-Unsubscribe": {"enum": ["One-Click"]}}, form_required=("List-Unsubscribe",),
           form_types=(http.FORM_TYPE, "multipart/form-data"), response="text/html",
           errors=(400, 404, 413, 415, 422), page=True),
+    # ---- issue #16: ratings through Zalo (docs/zalo-ratings.md)
+    Route("POST", "/v1/businesses/{business_id}/zalo/ratings", "ask_zalo_rating",
+          "Ask a customer for a service rating by Zalo (ZNS): one message per receipt (a repeat answers 200 with "
+          "the first request), one per phone a day; 422 invalid_phone / phone_not_on_zalo, 409 "
+          "zalo_not_connected / zalo_problem / phone_refused, 429 rating_capped, 503 zalo_unavailable (retry)",
+          lambda c: _asked(services().zalo_ratings.ask(c.caller, c.body)), **AS_OWNER,
+          body="chalicelib.domain.ratings:RatingAskIn", response="chalicelib.domain.ratings:RatingAsked",
+          status=201, also=(200,), errors=(409, 429, 503)),
 ])  # fmt: skip
+
+
+def _asked(asked: Any) -> Reply:
+    return Reply(asked.body, 201 if asked.created else 200)
 
 
 # ---- jobs: schedule, queues, the stream, SES feedback (parsed at the edge, chalicelib/web/events.py) ----
@@ -515,3 +527,11 @@ def ses_events(event: SNSEvent) -> None:
         logger.warning("SES event is not JSON: ignored")
         return
     services().mail.record_feedback(notification)
+
+
+# ---- issue #16: ratings through Zalo (docs/zalo-ratings.md) -------------------------------------------------
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="zalo_ratings_poll")
+def zalo_ratings_poll(event: CloudWatchEvent) -> None:
+    # Reads each recent business's ratings from Zalo and stores each once as a CSAT answer.
+    services().zalo_ratings.poll()

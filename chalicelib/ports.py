@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -14,6 +14,7 @@ from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 if TYPE_CHECKING:
     from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
     from chalicelib.domain.feeds import StoredFeed
+    from chalicelib.domain.ratings import RatingRequest
     from chalicelib.domain.report import DailyReport
 
 
@@ -658,3 +659,27 @@ class FeedStore(Protocol):
     ) -> tuple[Literal["ok", "limited", "gone"], StoredFeed | None]:
         """Count one read in this hour's allowance: "gone" when the feed was revoked (or never was)."""
         ...
+
+
+# ---- issue #16: ratings through Zalo ----------------------------------------------------------------------
+
+
+class RatingsStore(Protocol):
+    def ask(self, request: RatingRequest, caps: Sequence[EmailCap]) -> tuple[str, RatingRequest | None]:
+        """Store a new request with the day's index entry, counted against ``caps``, all or nothing:
+        ("stored", None); ("exists", the request as first stored); or (the name of the full cap, None)."""
+        ...
+
+    def get_request(self, business_id: str, request_id: str) -> RatingRequest | None: ...
+
+    def update_request(self, business_id: str, request_id: str, changes: Mapping[str, str | None]) -> None: ...
+
+    def recent_requests(self, business_id: str, limit: int) -> list[RatingRequest]: ...
+
+    def businesses_on(self, day: str) -> list[str]:
+        """The businesses that asked for a rating on this UTC day (the poll's index, a Query)."""
+        ...
+
+    def watermark(self, business_id: str) -> int | None: ...
+
+    def set_watermark(self, business_id: str, until_ms: int) -> None: ...

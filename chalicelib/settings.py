@@ -60,6 +60,10 @@ class Settings(BaseModel):
     mail_cap_per_address: int = Field(default=3, ge=1, le=1000)
     mail_cap_per_business: int = Field(default=500, ge=1, le=1_000_000)
 
+    # ---- issue #16: ratings through Zalo
+    # Rating requests a business may send a day (each ZNS message costs the owner); one per phone a day.
+    zalo_rating_cap_per_business: int = Field(default=500, ge=1, le=1_000_000)
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -95,6 +99,8 @@ _ENV = {
     "mail_cap_per_address_business": "MAIL_CAP_PER_ADDRESS_BUSINESS",
     "mail_cap_per_address": "MAIL_CAP_PER_ADDRESS",
     "mail_cap_per_business": "MAIL_CAP_PER_BUSINESS",
+    # issue #16: ratings through Zalo
+    "zalo_rating_cap_per_business": "ZALO_RATING_CAP_PER_BUSINESS",
 }
 
 

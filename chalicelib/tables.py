@@ -250,3 +250,17 @@ signin_mail = KeyFormat("signin", "business_id", "token_hash")  # the ledger's d
 # A feed lives under its business's partition (``business_pk``), so listing a business's feeds is one Query
 # and a revoked feed is simply gone; its read counter of the current hour is on the item.
 feed_sk = KeyFormat("FEED", "feed_id")
+
+# ---- issue #16: ratings through Zalo (chalicelib/services/zalo_ratings.py, docs/zalo-ratings.md) -----------
+# A rating request: ``ZR#{biz}`` / ``{request_id}`` (the request id is the ZNS tracking id; a receipt's is
+# derived from the receipt, so the item itself makes a receipt ask once), with the phone's keyed hash only.
+# The poll finds the businesses to poll without a Scan: ``ZRDAY#{utc_day}`` / ``{biz}``, written with each
+# request; its watermark: ``ZRW#{biz}`` / ``W``. A rating is stored once by the answer's claim
+# ``zalo#{tracking_id}``. Daily caps are ``CAP#`` counters like the mail caps (per phone, per business).
+zalo_request_pk = KeyFormat("ZR", "business_id")  # SK request_id
+zalo_day_pk = KeyFormat("ZRDAY", "day")  # SK business_id
+zalo_watermark_pk = KeyFormat("ZRW", "business_id")
+ZALO_WATERMARK_SK = "W"
+zalo_rating_claim = KeyFormat("zalo", "tracking_id")
+zalo_phone_cap = KeyFormat("ZP", "business_id", "identity", "day")
+zalo_business_cap = KeyFormat("ZB", "business_id", "day")

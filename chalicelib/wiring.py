@@ -7,7 +7,8 @@ the same services with its own mailer and alert flusher passed to :func:`build`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamodb import DynamoStore
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.services.reports import Reports
     from chalicelib.services.setup import Setup
     from chalicelib.services.signin import Signin
+    from chalicelib.services.zalo_ratings import ZaloRatings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,6 +195,21 @@ class Services:
         return Signin(
             self.directory, DynamoSignins(self.store), self.access, self.clock, self.settings,
             mail=lambda: self.mail, render=render_signin_email,
+        )
+
+    @cached_property
+    def zalo_ratings(self) -> ZaloRatings:
+        # Issue #16: ratings through Zalo; the Zalo service (i16-zns) is looked up when a rating is asked
+        # or polled, so building this builds no Zalo client.
+        from chalicelib.adapters.followups_store import DynamoFollowupStore
+        from chalicelib.adapters.ratings_store import DynamoRatings
+        from chalicelib.services.zalo_ratings import ZaloRatings
+
+        client = getattr(self.store, "_client", None)
+        return ZaloRatings(
+            DynamoRatings(self.settings.table_name, client), self.store, self.store, self.directory,
+            DynamoFollowupStore(self.settings.table_name, client), partial(attrgetter("zalo"), self), self.clock,
+            self.settings,
         )
 
 

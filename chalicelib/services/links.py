@@ -113,7 +113,9 @@ class Links:
         return LinksCreated(links=links)
 
     def static_url(self, business: Business, touchpoint: Touchpoint) -> str:
-        """The touchpoint's static link (what its QR code encodes)."""
+        """The touchpoint's static link (what its QR code encodes); none ("") for the zalo touchpoint."""
+        if touchpoint.channel == "zalo":
+            return ""
         return self._url(self._static_token(business, touchpoint))
 
     def _touchpoint(self, business: Business, touchpoint_id: str) -> Touchpoint:
@@ -155,6 +157,10 @@ class Links:
         self, business: Business, touchpoint: Touchpoint, kid: int, link_id: str, minted: bool,
         expires_at: int | None, issued_at: int | None, labels: dict[str, str],
     ) -> tokens.LinkClaims:
+        if touchpoint.channel == "zalo":
+            # Issue #16: the zalo touchpoint is fed by Zalo's rating API; a token cannot even name it.
+            raise Conflict("The Zalo touchpoint takes its answers from Zalo ratings; it has no link or QR code.",
+                           code="touchpoint_has_no_link")
         return tokens.LinkClaims(
             business_id=business.business_id,
             touchpoint_id=touchpoint.touchpoint_id,

@@ -238,8 +238,8 @@ EMAIL: dict[Locale, Words] = {
 }
 # A response's channel as owners read it (alert emails, the dashboard's touchpoint table).
 CHANNELS: dict[Locale, Words] = {
-    "vi": {"qr": "Mã QR", "receipt": "Hóa đơn", "email": "Email", "web": "Website"},
-    "en": {"qr": "QR code", "receipt": "Receipt", "email": "Email", "web": "Website"},
+    "vi": {"qr": "Mã QR", "receipt": "Hóa đơn", "email": "Email", "web": "Website", "zalo": "Zalo"},
+    "en": {"qr": "QR code", "receipt": "Receipt", "email": "Email", "web": "Website", "zalo": "Zalo"},
 }
 
 # ---- the owner's daily digest (chalicelib/web/digest.py), also the dashboard's figure labels ----------
