@@ -226,3 +226,16 @@ def test_another_business_key_cannot_ask_in_its_name(client: Client, connected: 
     other = make_business(client, name="Other")
     answer = post_json(client, f"/v1/businesses/{connected.business_id}/zalo/ratings", {"phone": PHONE}, other.auth)
     assert answer.status_code == 404 and not zalo.sent
+
+
+def test_the_scheduled_lambda_as_make_run_fires_it_stores_the_rating(
+    client: Client, connected: Biz, zalo: FakeZaloService, clock: FakeClock
+) -> None:
+    from chalicelib.local.scheduler import poll_zalo_ratings
+
+    asked = _ask(client, connected)
+    zalo.rate(connected.business_id, asked.json_body["request_id"], 4, "")
+    clock.advance(minutes=1)
+    poll_zalo_ratings()  # app.zalo_ratings_poll with the event EventBridge sends
+    listed = client.http.get(f"/v1/businesses/{connected.business_id}/responses", headers=connected.auth)
+    assert [(r["score"], r["comment"]) for r in listed.json_body["items"] if r["channel"] == "zalo"] == [(4, None)]
