@@ -422,6 +422,15 @@ table.add([
     _console("GET", "/why", "console_why", "why",
              "The console's Why page (HTML), from the newest stored report: reasons and topics ranked by effect, "
              "week-over-week share changes, label groups, a weekday x hour heatmap per touchpoint"),
+    # ---- issue #16: the console's Zalo page (docs/zalo-ratings.md)
+    _console("GET", "/zalo", "console_zalo", "console_zalo:zalo",
+             "Zalo (HTML): the connected Official Account's templates, an ask-for-a-rating form, the last ratings "
+             "received"),
+    _console("POST", "/zalo", "console_zalo_action", "console_zalo:zalo_action",
+             "Ask a customer for a rating through Zalo from the console (the POS route's rules and refusals)",
+             form={**CSRF_FIELD, "action": {"enum": ["ask"]},
+                   **{name: {"type": "string"} for name in ("phone", "receipt_id")}},
+             errors=(*CONSOLE_FORM_ERRORS, 409, 429, 503)),
     # ---- issue #16: the console's Channels page (docs/sheets.md)
     _console("GET", "/channels", "console_channels", "console_channels:channels",
              "Channels (HTML): the Google Sheets feeds with their last read; create one (its IMPORTDATA formula "

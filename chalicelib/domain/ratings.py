@@ -14,7 +14,9 @@ from chalicelib.domain.calendar import iso_utc, local_day
 from chalicelib.domain.metrics import is_unhappy
 from chalicelib.domain.models import Business, Out, StoredResponse, Strict
 
-ZALO_TOUCHPOINT = "zalo"  # the touchpoint id every rating of a business is stored under, made on first use
+# The touchpoint id every rating of a business is stored under (made on first use); an id like any other
+# (6-16 of [0-9a-z]) so `?touchpoint_id=` and the touchpoint routes take it.
+ZALO_TOUCHPOINT = "zalorating"
 LOOKBACK_DAYS = 7  # a request older than this is not polled for any more (Zalo's rating window is days)
 OVERLAP_MS = 15 * 60 * 1000  # each poll reads this far back before the last one's end: late-indexed ratings
 MAX_FEEDBACKS = 10

@@ -104,7 +104,7 @@ def test_a_rating_asked_by_the_pos_comes_back_once_as_a_csat_answer_in_responses
     zalo_answers = [r for r in listed.json_body["items"] if r["channel"] == "zalo"]
     assert len(zalo_answers) == 1
     answer = zalo_answers[0]
-    assert (answer["metric"], answer["score"], answer["touchpoint_id"]) == ("csat", 2, "zalo")
+    assert (answer["metric"], answer["score"], answer["touchpoint_id"]) == ("csat", 2, "zalorating")
     assert answer["receipt_id"] == "R-1001" and answer["unhappy"] is True
     assert answer["comment"] == "Cà phê nguội, phục vụ chậm\nZalo: Thái độ; Tốc độ"
     assert parse_iso_utc(answer["created_at"]) == datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # the rating's time
@@ -239,3 +239,42 @@ def test_the_scheduled_lambda_as_make_run_fires_it_stores_the_rating(
     poll_zalo_ratings()  # app.zalo_ratings_poll with the event EventBridge sends
     listed = client.http.get(f"/v1/businesses/{connected.business_id}/responses", headers=connected.auth)
     assert [(r["score"], r["comment"]) for r in listed.json_body["items"] if r["channel"] == "zalo"] == [(4, None)]
+
+
+# ---- the console's Zalo page ---------------------------------------------------------------------------
+
+
+def test_the_console_zalo_page_asks_for_a_rating_and_lists_the_ratings_received(
+    client: Client, connected: Biz, zalo: FakeZaloService, clock: FakeClock
+) -> None:
+    from tests.integration.test_console import Browser, sign_in_by_key
+
+    browser = Browser(client)
+    assert sign_in_by_key(browser, connected).status_code == 303
+    page_path = f"/console/{connected.business_id}/zalo?lang=en"
+    page = browser.get(page_path)
+    assert page.status_code == 200
+    html = page.body.decode()
+    assert "tpl-rating-1" in html and f'href="/console/{connected.business_id}/zalo?lang=en"' in html
+    asked = browser.post(page_path, {"action": "ask", "phone": PHONE, "receipt_id": "R-77"}, csrf_from=page_path)
+    assert asked.status_code == 200 and "Rating request sent through Zalo." in asked.body.decode()
+    assert zalo.sent[0]["data"]["receipt_id"] == "R-77"
+    refused = browser.post(page_path, {"action": "ask", "phone": "abc"}, csrf_from=page_path)
+    assert refused.status_code == 422 and 'role="alert"' in refused.body.decode()
+
+    zalo.rate(connected.business_id, zalo.sent[0]["tracking_id"], 5, "Phục vụ chu đáo")
+    clock.advance(minutes=15)
+    _poll()
+    listed = browser.get(page_path).body.decode()
+    assert "★★★★★" in listed and "Phục vụ chu đáo" in listed and "R-77" in listed
+
+
+def test_the_console_zalo_page_needs_the_form_s_csrf_token(
+    client: Client, connected: Biz, zalo: FakeZaloService
+) -> None:
+    from tests.integration.test_console import Browser, sign_in_by_key
+
+    browser = Browser(client)
+    sign_in_by_key(browser, connected)
+    forged = browser.post_raw(f"/console/{connected.business_id}/zalo", {"action": "ask", "phone": PHONE})
+    assert forged.status_code == 403 and not zalo.sent
