@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import DynamoTable, _translated, query_pages
+from chalicelib.adapters.dynamodb import _translated, query_pages
+from chalicelib.adapters.followups_store import DynamoFollowupStore
 from chalicelib.domain.ratings import RatingRequest
 from chalicelib.errors import TemporarilyUnavailable
 from chalicelib.ports import EmailCap
@@ -16,7 +17,7 @@ _FIELDS = tuple(RatingRequest.model_fields)
 _KEEP_DAYS = 30  # a request item outlives the poll's look-back, so a late rating still finds its receipt
 
 
-class DynamoRatings(DynamoTable):
+class DynamoRatings(DynamoFollowupStore):
     def ask(self, request: RatingRequest, caps: Sequence[EmailCap]) -> tuple[str, RatingRequest | None]:
         expires = _epoch_day(request.day) + _KEEP_DAYS * 86400
         item = {
@@ -35,16 +36,7 @@ class DynamoRatings(DynamoTable):
             })}},
         }
         for number, cap in enumerate(caps):
-            items[f"cap:{number}"] = {"Update": {
-                "TableName": self.table,
-                "Key": self._key(tables.cap_pk(cap.key), tables.CAP_SK),
-                "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
-                "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
-                "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                "ExpressionAttributeValues": self._item(
-                    {":one": 1, ":type": "zalo_cap", ":ttl": cap.expires_at, ":limit": cap.limit}
-                ),
-            }}
+            items[f"cap:{number}"] = {"Update": self.cap_count(cap, "zalo_cap")}  # the mail caps' counter
         cancelled = self._transact(items)
         if cancelled is None:
             return "stored", None

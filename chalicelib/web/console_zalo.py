@@ -28,7 +28,7 @@ def _connection(page: Page) -> dict[str, str | None]:
     return {kind: page.services.zalo.template(biz, kind) for kind in KINDS}
 
 
-def _zalo(page: Page, status: int = 200, **shown: Any) -> Response:
+def _zalo(page: Page, status: int = 200, refusal: str | None = None, **shown: Any) -> Response:
     assert page.session is not None
     caller, words = page.session.caller, i18n.ZALO_PAGE[page.locale]
     timezone = page.session.business.timezone
@@ -38,7 +38,7 @@ def _zalo(page: Page, status: int = 200, **shown: Any) -> Response:
          "receipt": r.receipt_id}
         for r in page.services.insights.list_responses(caller, query).items
     ]
-    values = {"notice": None, "refusal": None, **shown}
+    values = {"notice": None, "refusal": refusal, **shown}
     return page.render(
         "console/zalo.html.j2", status, current="zalo", title=words["title"], c=words, kinds=KINDS,
         connection=_connection(page), received=received, action=page.url("/zalo"), **values,
@@ -47,20 +47,23 @@ def _zalo(page: Page, status: int = 200, **shown: Any) -> Response:
 
 def _zalo_action(page: Page) -> Response:
     assert page.session is not None
-    form, caller, words = page.form, page.session.caller, i18n.ZALO_PAGE[page.locale]
-    action = form.get("action", "")
-    try:
-        if action == "ask":
-            receipt = form.get("receipt_id", "").strip() or None
-            body = RatingAskIn.model_validate({"phone": form.get("phone", ""), "receipt_id": receipt})
-            asked = page.services.zalo_ratings.ask(caller, body)
-            return _zalo(page, notice=words["asked"] if asked.created else words["asked_before"])
+    form, words = page.form, i18n.ZALO_PAGE[page.locale]
+    if form.get("action") != "ask":
         return _zalo(page, 422, refusal=page.t["error"])
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        return _zalo(page, 422, refusal=f"{problem['loc'][-1] if problem['loc'] else ''}: {problem['msg']}")
-    except DomainError as exc:
-        return _zalo(page, exc_status(exc), refusal=str(exc))
+    try:
+        receipt = form.get("receipt_id", "").strip() or None
+        body = RatingAskIn.model_validate({"phone": form.get("phone", ""), "receipt_id": receipt})
+        asked = page.services.zalo_ratings.ask(page.session.caller, body)
+    except (ValidationError, DomainError) as exc:
+        return _zalo(page, *_refusal(exc))
+    return _zalo(page, notice=words["asked"] if asked.created else words["asked_before"])
+
+
+def _refusal(exc: ValidationError | DomainError) -> tuple[int, str]:
+    if isinstance(exc, DomainError):
+        return exc_status(exc), str(exc)
+    problem = exc.errors()[0]
+    return 422, f"{problem['loc'][-1] if problem['loc'] else ''}: {problem['msg']}"
 
 
 zalo = signed_in(_zalo)
