@@ -264,3 +264,7 @@ ZALO_WATERMARK_SK = "W"
 zalo_rating_claim = KeyFormat("zalo", "tracking_id")
 zalo_phone_cap = KeyFormat("ZP", "business_id", "identity", "day")
 zalo_business_cap = KeyFormat("ZB", "business_id", "day")
+# A phone erased by the owner (``DELETE .../respondents?phone=``): ``ZRX#{biz}#{phone_hash}`` / ``X``; a rating
+# request to it is refused. Written for every hash an erasure forgets (an email hash's marker is never read).
+zalo_erased_pk = KeyFormat("ZRX", "business_id", "identity")
+ZALO_ERASED_SK = "X"

@@ -98,6 +98,8 @@ class Services:
         # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's dead letters
         # (looked up when an erasure runs, so building this never builds the mail layer).
         def forget_mail(business_id: str, email_hash: str) -> int:
+            # Issue #16: an erased phone (its hash comes here too) is asked for no more Zalo ratings.
+            self.zalo_ratings.forget(business_id, email_hash)
             return self.mail.forget(business_id, email_hash)
 
         from chalicelib.adapters.cases_store import DynamoCaseStore

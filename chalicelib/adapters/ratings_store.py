@@ -66,17 +66,6 @@ class DynamoRatings(DynamoFollowupStore):
                 ExpressionAttributeValues={k: self._ser.serialize(v) for k, v in values.items()},
             )
 
-    def recent_requests(self, business_id: str, limit: int) -> list[RatingRequest]:
-        with _translated():
-            got = self.client.query(
-                TableName=self.table,
-                KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues={":pk": {"S": tables.zalo_request_pk(business_id)}},
-                Limit=500,
-            )
-        found = [self._request(self._plain(item)) for item in got.get("Items", [])]
-        return sorted(found, key=lambda r: r.created_at, reverse=True)[:limit]
-
     def businesses_on(self, day: str) -> list[str]:
         items = query_pages(
             self.client, TableName=self.table, KeyConditionExpression="PK = :pk",
@@ -94,6 +83,16 @@ class DynamoRatings(DynamoFollowupStore):
                 "PK": tables.zalo_watermark_pk(business_id), "SK": tables.ZALO_WATERMARK_SK,
                 "type": "zalo_watermark", "until_ms": until_ms,
             }))
+
+    def mark_erased(self, business_id: str, identity: str, at: str) -> None:
+        with _translated():
+            self.client.put_item(TableName=self.table, Item=self._item({
+                "PK": tables.zalo_erased_pk(business_id, identity), "SK": tables.ZALO_ERASED_SK,
+                "type": "zalo_erased", "at": at,
+            }))
+
+    def is_erased(self, business_id: str, identity: str) -> bool:
+        return self._get(tables.zalo_erased_pk(business_id, identity), tables.ZALO_ERASED_SK) is not None
 
     @staticmethod
     def _request(plain: dict[str, Any]) -> RatingRequest:

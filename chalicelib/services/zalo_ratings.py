@@ -92,7 +92,7 @@ class ZaloRatings:
                 code="zalo_not_connected",
             )
         phone_hash = phones.phone_hash(self._settings.app_secret, phone)
-        if self._suppressions.is_suppressed(phone_hash, biz):
+        if self._suppressions.is_suppressed(phone_hash, biz) or self._store.is_erased(biz, phone_hash):
             raise Conflict("This customer asked not to be contacted, or was erased: no message is sent.",
                            code="phone_refused")
         now = self._clock.now()
@@ -156,8 +156,10 @@ class ZaloRatings:
                      expires),
         ]
 
-    def recent(self, caller: Caller, limit: int = 20) -> list[RatingRequest]:
-        return self._store.recent_requests(caller.business.business_id, limit)
+    def forget(self, business_id: str, identity: str) -> None:
+        """Erasure: a phone the owner erased is never asked for a rating again by this business (the
+        request items hold only its keyed hash)."""
+        self._store.mark_erased(business_id, identity, iso_utc(self._clock.now()))
 
     # ---- the poll ---------------------------------------------------------------------------------------
 

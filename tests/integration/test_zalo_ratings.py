@@ -278,3 +278,16 @@ def test_the_console_zalo_page_needs_the_form_s_csrf_token(
     sign_in_by_key(browser, connected)
     forged = browser.post_raw(f"/console/{connected.business_id}/zalo", {"action": "ask", "phone": PHONE})
     assert forged.status_code == 403 and not zalo.sent
+
+
+def test_a_phone_the_owner_erased_is_never_asked_for_a_rating_again(
+    client: Client, connected: Biz, zalo: FakeZaloService, clock: FakeClock
+) -> None:
+    erased = client.http.delete(f"/v1/businesses/{connected.business_id}/respondents?phone=0912345678",
+                                headers=connected.auth)
+    assert erased.status_code == 200, erased.body
+    clock.advance(days=1)
+    refused = _ask(client, connected, phone=SAME_PHONE_TYPED_ANOTHER_WAY)
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "phone_refused"
+    assert not zalo.sent
+    assert _ask(client, connected, phone="0987654321").status_code == 201  # another customer still can be
