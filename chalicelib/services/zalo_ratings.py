@@ -34,6 +34,7 @@ from chalicelib.settings import Settings
 
 _DAY = 86400
 ZALO_RETRY_AFTER = 30  # seconds a POS waits after a transient Zalo failure; the receipt makes it safe
+IN_FLIGHT = timedelta(seconds=60)  # a pending request younger than this, with no problem, is being sent
 
 
 class ZaloSender(Protocol):
@@ -110,7 +111,11 @@ class ZaloRatings:
             if first.status == "failed":
                 raise InvalidInput(first.problem or "This phone cannot receive Zalo messages.",
                                    code="phone_not_on_zalo")
-            # still pending: the first try met a transient or owner problem; this retry sends it.
+            in_flight = first.problem is None and now - parse_iso_utc(first.created_at) < IN_FLIGHT
+            if in_flight:
+                # A second press while the first is being sent: answering beats a second message.
+                return Asked(RatingAsked(request_id=first.request_id, status="pending"), False)
+            # Still pending after a transient or owner problem (or a first try that died): this retry sends it.
         elif not created:
             raise RateLimited(
                 "One rating request per customer a day, and at most "

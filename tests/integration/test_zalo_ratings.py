@@ -291,3 +291,24 @@ def test_a_phone_the_owner_erased_is_never_asked_for_a_rating_again(
     assert refused.status_code == 409 and refused.json_body["error"]["code"] == "phone_refused"
     assert not zalo.sent
     assert _ask(client, connected, phone="0987654321").status_code == 201  # another customer still can be
+
+
+def test_a_second_press_while_the_first_request_is_being_sent_sends_nothing_more(
+    client: Client, connected: Biz, zalo: FakeZaloService, clock: FakeClock
+) -> None:
+    from chalicelib.adapters.ratings_store import DynamoRatings
+    from chalicelib.domain import phones, ratings
+    from chalicelib.domain.ratings import RatingRequest
+
+    settings = wiring.services().settings
+    request_id = ratings.request_id(connected.business_id, "R-5", settings.app_secret)
+    pending = RatingRequest(  # as a first request leaves it between storing and Zalo's answer
+        business_id=connected.business_id, request_id=request_id, receipt_id="R-5", created_at=iso_utc(clock.now()),
+        phone_hash=phones.phone_hash(settings.app_secret, "+84912345678"), day=clock.now().date().isoformat(),
+    )
+    assert DynamoRatings(settings.table_name).ask(pending, [])[0] == "stored"
+    second = _ask(client, connected, receipt="R-5")
+    assert second.status_code == 200 and second.json_body == {"request_id": request_id, "status": "pending"}
+    assert not zalo.sent
+    clock.advance(minutes=2)  # the first try died without an answer: a retry sends it
+    assert _ask(client, connected, receipt="R-5").json_body["status"] == "sent" and len(zalo.sent) == 1
