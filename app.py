@@ -108,7 +108,8 @@ HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"c
 # browser's language (found by schemathesis: the spec said enum, the pages answered 200).
 PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls back to the page's language"}
 ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7), for the links below
-TOUCHPOINT_FILE_ERRORS = (410, 503)  # 410: a retired touchpoint's QR code is not drawn again
+# 410: a retired touchpoint's QR code is not drawn again; 409: the zalo touchpoint has none (issue #16)
+TOUCHPOINT_FILE_ERRORS = (409, 410, 503)
 MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
 FEEDS = "chalicelib.domain.feeds:"
 

@@ -312,3 +312,19 @@ def test_a_second_press_while_the_first_request_is_being_sent_sends_nothing_more
     assert not zalo.sent
     clock.advance(minutes=2)  # the first try died without an answer: a retry sends it
     assert _ask(client, connected, receipt="R-5").json_body["status"] == "sent" and len(zalo.sent) == 1
+
+
+def test_the_zalo_touchpoint_is_listed_without_a_link_and_draws_no_qr_code(
+    client: Client, connected: Biz, zalo: FakeZaloService, clock: FakeClock
+) -> None:
+    asked = _ask(client, connected)
+    zalo.rate(connected.business_id, asked.json_body["request_id"], 3)
+    clock.advance(minutes=15)
+    _poll()
+    base = f"/v1/businesses/{connected.business_id}/touchpoints"
+    listed = {t["touchpoint_id"]: t for t in client.http.get(base, headers=connected.auth).json_body["items"]}
+    assert listed["zalorating"]["channel"] == "zalo" and listed["zalorating"]["url"] == ""
+    qr = client.http.get(f"{base}/zalorating/qr.svg", headers=connected.auth)
+    assert qr.status_code == 409 and qr.json_body["error"]["code"] == "touchpoint_has_no_link"
+    created = post_json(client, base, {"name": "x", "channel": "zalo", "metric": "csat"}, connected.auth)
+    assert created.status_code == 422  # only Zalo's ratings make answers of this channel
