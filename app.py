@@ -112,6 +112,8 @@ ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1
 TOUCHPOINT_FILE_ERRORS = (409, 410, 503)
 MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
 FEEDS = "chalicelib.domain.feeds:"
+HOOKS = "chalicelib.domain.webhooks:"
+ZALO = "chalicelib.domain.zalo:"
 
 
 def web(name: str) -> ModuleType:
@@ -363,6 +365,31 @@ table.add([
           "Close the case, with an optional note",
           lambda c: services().cases.resolve(c.caller, c.params["response_id"], c.body), **AS_OWNER,
           body="chalicelib.domain.cases:ResolveIn", response="chalicelib.domain.cases:Case", errors=(409, 503)),
+    # ---- issue #16: owners' webhooks and Slack (docs/webhooks.md)
+    Route("POST", "/v1/businesses/{business_id}/webhooks", "create_webhook",
+          "Register an endpoint for events (response.created, case.opened, case.replied, case.resolved, "
+          "report.daily): kind json (signed with Survey-Signature) or slack; the secret is shown once",
+          lambda c: services().webhooks.register(c.caller, c.body), **AS_OWNER, body=HOOKS + "WebhookIn",
+          response=HOOKS + "WebhookCreated", status=201, errors=(409, 503), cache=NO_STORE),
+    Route("GET", "/v1/businesses/{business_id}/webhooks", "list_webhooks",
+          "The business's endpoints, their status (active or paused) and last success; never a secret",
+          lambda c: services().webhooks.list(c.caller), **AS_OWNER, response=HOOKS + "WebhookList", errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/webhooks/{webhook_id}", "delete_webhook",
+          "Delete an endpoint: nothing more is delivered to it",
+          lambda c: services().webhooks.delete(c.caller, c.params["webhook_id"]), **AS_OWNER,
+          response=HOOKS + "WebhookOut", errors=(503,)),
+    Route("POST", "/v1/businesses/{business_id}/webhooks/{webhook_id}/secret", "rotate_webhook_secret",
+          "A new signing secret, shown once; deliveries are signed with it from now on",
+          lambda c: services().webhooks.rotate_secret(c.caller, c.params["webhook_id"]),
+          response=HOOKS + "WebhookCreated", **ROTATION),
+    Route("POST", "/v1/businesses/{business_id}/webhooks/{webhook_id}/resume", "resume_webhook",
+          "Resume a paused endpoint: events from now on are delivered",
+          lambda c: services().webhooks.resume(c.caller, c.params["webhook_id"]), **AS_OWNER,
+          response=HOOKS + "WebhookOut", errors=(503,)),
+    Route("GET", "/v1/businesses/{business_id}/webhooks/{webhook_id}/deliveries", "webhook_deliveries",
+          "The endpoint's last 100 delivery attempts, newest first: event, status, latency, error",
+          lambda c: services().webhooks.deliveries(c.caller, c.params["webhook_id"]), **AS_OWNER,
+          response=HOOKS + "DeliveryList", errors=(503,)),
     Route("GET", "/dashboard/{business_id}", "dashboard_page",
           "The owner's dashboard (HTML); the key comes from the session cookie or the header",
           lambda c: web("dashboard").show(services(), c.request, c.params["business_id"]), tags=PAGES,
@@ -373,6 +400,20 @@ table.add([
           lambda c: web("dashboard").sign_in(services(), c.request, c.params["business_id"]), tags=PAGES,
           form={"owner_key": {"type": "string"}, "action": {"enum": ["signout"]}, "csrf": {"type": "string"}},
           response="text/html", status=303, errors=(400, 401, 403, 404, 413, 415), page=True),
+    # ---- issue #16: a business's Zalo Official Account (docs/zalo.md)
+    Route("PUT", "/v1/businesses/{business_id}/zalo", "connect_zalo",
+          "Connect a Zalo Official Account: app id, app secret, OA refresh token and approved ZNS template ids "
+          "(voucher, apology, rating); checked by one token refresh, kept in Secrets Manager, never shown again",
+          lambda c: services().zalo.connect(c.caller, c.body), **AS_OWNER, body=ZALO + "ZaloConnectIn",
+          response=ZALO + "ZaloConnection", errors=(503,), cache=NO_STORE),
+    Route("GET", "/v1/businesses/{business_id}/zalo", "get_zalo",
+          "The Zalo connection: templates, token expiry, the last problem told to the owner; never a secret",
+          lambda c: services().zalo.connection(c.caller), **AS_OWNER, response=ZALO + "ZaloConnection",
+          errors=(503,)),
+    Route("DELETE", "/v1/businesses/{business_id}/zalo", "disconnect_zalo",
+          "Disconnect Zalo: its secrets are deleted; vouchers and apologies go by email again",
+          lambda c: services().zalo.disconnect(c.caller), **AS_OWNER, response=ZALO + "ZaloConnection",
+          errors=(503,)),
     # ---- the owner console (docs/console.md): HTML pages behind the console's own session cookie
     _console("GET", "", "console_today", "today",
              "The owner console's Today page (HTML): today's figures so far, latest answers, resolution figures, "
@@ -434,12 +475,16 @@ table.add([
              errors=(*CONSOLE_FORM_ERRORS, 409, 429, 503)),
     # ---- issue #16: the console's Channels page (docs/sheets.md)
     _console("GET", "/channels", "console_channels", "console_channels:channels",
-             "Channels (HTML): the Google Sheets feeds with their last read; create one (its IMPORTDATA formula "
-             "shown to copy), revoke one after a confirmation"),
+             "Channels (HTML): the Google Sheets feeds with their last read; the webhook and Slack endpoints with "
+             "their status and latest deliveries"),
     _console("POST", "/channels", "console_channels_action", "console_channels:channels_action",
-             "One Channels form: create a Google Sheets feed, or revoke one (the first press asks to confirm)",
-             form={**CSRF_FIELD, "action": {"enum": ["feed_create", "feed_revoke"]},
-                   **{name: {"type": "string"} for name in ("name", "days", "feed_id", "confirm")}},
+             "One Channels form: create a Google Sheets feed, or revoke one (the first press asks to confirm); add "
+             "a webhook or Slack endpoint (its secret shown once), a new secret, resume, delete (after a confirmation)",
+             form={**CSRF_FIELD, "action": {"enum": ["feed_create", "feed_revoke", "hook_add", "hook_rotate",
+                                                     "hook_resume", "hook_delete"]},
+                   **{name: {"type": "string"} for name in (
+                       "name", "days", "feed_id", "confirm", "url", "kind", "webhook_id", "event_response_created",
+                       "event_case_opened", "event_case_replied", "event_case_resolved", "event_report_daily")}},
              errors=(*CONSOLE_FORM_ERRORS, 409, 503)),
     _console("GET", "/till", "console_till", "till",
              "The till's redeem screen (HTML); ?code= fills the code in and never redeems",
@@ -545,3 +590,28 @@ def ses_events(event: SNSEvent) -> None:
 def zalo_ratings_poll(event: CloudWatchEvent) -> None:
     # Reads each recent business's ratings from Zalo and stores each once as a CSAT answer.
     services().zalo_ratings.poll()
+
+
+# ---- issue #16: owners' webhooks and Slack (docs/webhooks.md) ---------------------------------------------
+WEBHOOKS_QUEUE = os.environ.get("WEBHOOKS_QUEUE_NAME") or "surveys-webhooks"
+
+
+@app.on_dynamodb_record(
+    stream_arn=RESPONSES_STREAM_ARN, batch_size=25, starting_position="LATEST", name="webhook_events"
+)
+def webhook_events(event: DynamoDBEvent) -> dict[str, Any]:
+    # The table's second stream consumer: owner events, queued once per endpoint; a customer never waits.
+    from chalicelib.domain.calendar import iso_utc
+    from chalicelib.web.events import webhook_batch
+
+    found = services()
+    return webhook_batch(event.to_dict(), found.webhooks, iso_utc(found.clock.now()))
+
+
+@app.on_sqs_message(queue=WEBHOOKS_QUEUE, batch_size=1, name="webhook_worker")
+def webhook_worker(event: SQSEvent) -> None:
+    # One delivery per invocation: a slow endpoint (5 s timeout) holds no other delivery behind it.
+    from chalicelib.web.events import json_message, queue_messages
+
+    for message in queue_messages(event, json_message, "dropping a webhook message that is not one"):
+        services().webhooks.deliver(message)

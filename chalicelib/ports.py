@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.feeds import StoredFeed
     from chalicelib.domain.ratings import RatingRequest
     from chalicelib.domain.report import DailyReport
+    from chalicelib.domain.webhooks import Delivery, HttpResult, StoredWebhook
 
 
 class Clock(Protocol):
@@ -685,3 +686,38 @@ class RatingsStore(Protocol):
     def is_erased(self, business_id: str, identity: str) -> bool: ...
 
     def set_watermark(self, business_id: str, until_ms: int) -> None: ...
+# ---- issue #16: owners' webhooks ----------------------------------------------------------------------
+
+
+class WebhookStore(Protocol):
+    def put_webhook(self, webhook: StoredWebhook) -> None: ...
+
+    def webhooks(self, business_id: str) -> list[StoredWebhook]: ...
+
+    def get_webhook(self, business_id: str, webhook_id: str) -> StoredWebhook | None: ...
+
+    def delete_webhook(self, business_id: str, webhook_id: str) -> StoredWebhook | None: ...
+
+    def update_webhook(
+        self, business_id: str, webhook_id: str, update: str, values: dict[str, Any], *, condition: str = ""
+    ) -> StoredWebhook | None:
+        """One conditional UpdateItem (``#status`` names the status); None when gone or the condition failed."""
+        ...
+
+    def record_attempt(self, business_id: str, webhook_id: str, delivery: Delivery) -> None: ...
+
+    def deliveries(self, business_id: str, webhook_id: str, limit: int) -> list[Delivery]: ...
+
+
+class WebhookQueue(Protocol):
+    def send(self, message: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+    def send_all(self, messages: Sequence[dict[str, Any]]) -> None: ...
+
+
+class HttpSender(Protocol):
+    def checked_address(self, url: str) -> str:
+        """The address a delivery would go to; raises ``HostileUrl`` when it may not."""
+        ...
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResult: ...

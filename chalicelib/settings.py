@@ -63,6 +63,17 @@ class Settings(BaseModel):
     # ---- issue #16: ratings through Zalo
     # Rating requests a business may send a day (each ZNS message costs the owner); one per phone a day.
     zalo_rating_cap_per_business: int = Field(default=500, ge=1, le=1_000_000)
+    # ---- issue #16: owners' webhooks (docs/webhooks.md)
+    webhooks_queue_name: str = Field(
+        default="surveys-webhooks", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    webhooks_dlq_name: str = Field(
+        default="surveys-webhooks-dlq", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+
+    # ---- issue #16: Zalo (docs/zalo.md); `make run` and the tests point both at the local fake
+    zalo_api_url: str = Field(default="https://business.openapi.zalo.me", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    zalo_oauth_url: str = Field(default="https://oauth.zaloapp.com", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
     @field_validator("public_base_url")
     @classmethod
@@ -101,6 +112,11 @@ _ENV = {
     "mail_cap_per_business": "MAIL_CAP_PER_BUSINESS",
     # issue #16: ratings through Zalo
     "zalo_rating_cap_per_business": "ZALO_RATING_CAP_PER_BUSINESS",
+    # issue #16
+    "webhooks_queue_name": "WEBHOOKS_QUEUE_NAME",
+    "webhooks_dlq_name": "WEBHOOKS_DLQ_NAME",
+    "zalo_api_url": "ZALO_API_URL",
+    "zalo_oauth_url": "ZALO_OAUTH_URL",
 }
 
 

@@ -268,3 +268,18 @@ zalo_business_cap = KeyFormat("ZB", "business_id", "day")
 # request to it is refused. Written for every hash an erasure forgets (an email hash's marker is never read).
 zalo_erased_pk = KeyFormat("ZRX", "business_id", "identity")
 ZALO_ERASED_SK = "X"
+# ---- issue #16: owners' webhooks ------------------------------------------------------------------------
+# An endpoint under its business (``business_pk``): listing a business's endpoints is one Query. Its
+# delivery log is a partition of its own, newest first, each attempt dropped by TTL after two weeks.
+webhook_sk = KeyFormat("WH", "webhook_id")
+webhook_log_pk = KeyFormat("WHL", "business_id", "webhook_id")
+webhook_log_sk = KeyFormat("", "at", "event_id", "attempt", "nonce")  # nonce: two attempts in one instant
+# The ledger's dedupe key of an email that tells the owner something once (a paused endpoint).
+owner_notice_mail = KeyFormat("notice", "business_id", "subject")
+
+# ---- issue #16: Zalo ---------------------------------------------------------------------------------------
+# A business's Zalo connection (app id, template ids, token expiry, refresh lock) under ``business_pk``; its
+# tokens and app secret are in Secrets Manager, never in the table.
+ZALO_SK = "ZALO"
+# The ledger's dedupe key of a ZNS message (#16), beside the email's: one voucher or apology per answer.
+zalo_mail = KeyFormat("zns", "business_id", "kind", "response_id")

@@ -7,8 +7,7 @@ the same services with its own mailer and alert flusher passed to :func:`build`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, partial
-from operator import attrgetter
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamodb import DynamoStore
@@ -20,7 +19,7 @@ from chalicelib.services.submissions import Submissions
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from chalicelib.ports import AlertFlusher, Mailer
+    from chalicelib.ports import AlertFlusher, HttpSender, Mailer, WebhookQueue
     from chalicelib.services.access import Access
     from chalicelib.services.cases import Cases
     from chalicelib.services.feeds import Feeds
@@ -33,6 +32,8 @@ if TYPE_CHECKING:
     from chalicelib.services.reports import Reports
     from chalicelib.services.setup import Setup
     from chalicelib.services.signin import Signin
+    from chalicelib.services.webhooks import Webhooks
+    from chalicelib.services.zalo import Zalo
     from chalicelib.services.zalo_ratings import ZaloRatings
 
 
@@ -47,6 +48,9 @@ class Services:
     clock: Clock
     mailer: Mailer | None = None  # else SESv2; tests inject a flaky one, `make run` its .eml outbox around SES
     alert_flusher: AlertFlusher | None = None  # else SQS delayed messages; `make run` a timer thread
+    # Issue #16: else SQS and the SSRF-checked sender; tests and benches may hand in their own.
+    webhook_queue: WebhookQueue | None = None
+    http_sender: HttpSender | None = None
 
     # ---- the owner API, by what it does (docs/architecture.md, "Services") ----------------------------
     # Built on first use, like the mail and report layers below: a submission's cold start imports none.
@@ -90,6 +94,44 @@ class Services:
 
         feeds = DynamoFeeds(self.settings.table_name, getattr(self.store, "_client", None))
         return Feeds(feeds, self.directory, self.insights, self.clock, self.settings)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        # Issue #16: owners' endpoints; deliveries leave through the SSRF-checked sender only.
+        from chalicelib.adapters.http_out import PinnedHttpSender
+        from chalicelib.adapters.sqs import SqsDeadLetters, SqsWebhookQueue
+        from chalicelib.adapters.webhooks_store import DynamoWebhooks
+        from chalicelib.services.webhooks import Webhooks
+        from chalicelib.web.reach import render_paused_email, slack_message
+
+        return Webhooks(
+            DynamoWebhooks(self.settings.table_name, getattr(self.store, "_client", None)),
+            self.webhook_queue or SqsWebhookQueue(self.settings.webhooks_queue_name),
+            self.http_sender or PinnedHttpSender(allow_loopback=not self.settings.is_deployed),
+            self.directory,
+            self.clock,
+            self.settings,
+            dead_letters=SqsDeadLetters(self.settings.webhooks_dlq_name),
+            render_slack=slack_message,
+            render_paused=render_paused_email,
+            mail=lambda: self.mail,
+        )
+
+    @cached_property
+    def zalo(self) -> Zalo:
+        # Issue #16: the business's Zalo OA; its tokens in Secrets Manager, its record in the table.
+        from chalicelib.adapters.zalo import DynamoZaloConnections, HttpZaloApi, SecretsManagerZaloSecrets
+        from chalicelib.services.zalo import Zalo
+
+        client = getattr(self.store, "_client", None)
+        return Zalo(
+            HttpZaloApi(self.settings.zalo_api_url, self.settings.zalo_oauth_url),
+            SecretsManagerZaloSecrets(self.settings.table_name),
+            DynamoZaloConnections(self.settings.table_name, client),
+            self.store,
+            self.directory,
+            self.clock,
+        )
 
     @cached_property
     def privacy(self) -> Privacy:
@@ -164,6 +206,7 @@ class Services:
             self.settings,
             templates=emails,
             cases=DynamoCaseStore(self.settings.table_name, getattr(self.store, "_client", None)),
+            zalo=lambda: self.zalo,
         )
 
     @cached_property
@@ -210,7 +253,7 @@ class Services:
         client = getattr(self.store, "_client", None)
         return ZaloRatings(
             DynamoRatings(self.settings.table_name, client), self.store, self.store, self.directory,
-            DynamoFollowupStore(self.settings.table_name, client), partial(attrgetter("zalo"), self), self.clock,
+            DynamoFollowupStore(self.settings.table_name, client), lambda: self.zalo, self.clock,
             self.settings,
         )
 

@@ -100,6 +100,8 @@ QUEUES = [
     Queue("ReportsQueue", "reports_queue_name", "reports", "ReportsDeadLetters"),
     Queue("AlertsQueue", "alert_queue_name", "alerts", "AlertsDeadLetters"),
     Queue("MailDeadLetters", "mail_dlq_name", "mail-dlq", None),
+    # Issue #16: one message per delivery attempt; a delivery retried for a day is sent to its dead letters.
+    Queue("WebhooksQueue", "webhooks_queue_name", "webhooks", "WebhooksDeadLetters"),
 ]
 
 
@@ -132,6 +134,8 @@ def packaging_environment(stage: str) -> dict[str, str]:
     """The variables app.py reads at import to name its queues and topic: set for `chalice package` and
     for the functions alike, so the event sources chalice writes point at the resources made here."""
     env = {_env_name(q.setting): q.name(stage) for q in QUEUES}
+    # The webhook worker sends a delivery that failed for a day to its queue's dead letters itself.
+    env[_env_name("webhooks_dlq_name")] = resource_name(stage, "webhooks-dlq")
     env["SES_EVENTS_TOPIC"] = resource_name(stage, "ses-events")
     return env
 

@@ -132,3 +132,32 @@ def create_queues(names: list[str], client: Any | None = None) -> None:
     sqs = client or _client()
     for name in names:
         sqs.create_queue(QueueName=name)
+
+
+class SqsWebhookQueue(_Queue):
+    """Issue #16: one message per (endpoint, event) delivery attempt; a retry is a new message with a delay
+    (SQS allows at most 900 s), so a slow or failing endpoint never holds a Lambda waiting."""
+
+    def send(self, message: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.client.send_message(
+            QueueUrl=self.url,
+            MessageBody=json.dumps(message, separators=(",", ":"), ensure_ascii=False),
+            DelaySeconds=max(0, min(900, delay_seconds)),
+        )
+
+    def send_all(self, messages: Sequence[dict[str, Any]]) -> None:
+        """One event's messages, ten to a call (SQS's batch); an entry refused for a passing reason is sent
+        again, one refused for our fault raises (the stream record is then retried)."""
+        for start in range(0, len(messages), BATCH):
+            pending = {
+                str(i): {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"), ensure_ascii=False)}
+                for i, m in enumerate(messages[start : start + BATCH])
+            }
+            for _attempt in attempts(_ATTEMPTS, base=0.025, cap=2.0):
+                answer = self.client.send_message_batch(QueueUrl=self.url, Entries=list(pending.values()))
+                for ok in answer.get("Successful", []):
+                    pending.pop(ok["Id"], None)
+                if not pending or any(f.get("SenderFault") for f in answer.get("Failed", [])):
+                    break
+            if pending:
+                raise RuntimeError(f"{len(pending)} webhook messages could not be enqueued")

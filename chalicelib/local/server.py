@@ -207,6 +207,9 @@ def main() -> None:
         # The stream consumer AWS would run (vouchers, apologies, alerts), from the first answer after the
         # seeding: the past's follow-ups were handled while it was written.
         start_local_followups(env["TABLE_NAME"], start="LATEST")
+        from chalicelib.local.webhooks import start_local_webhooks
+
+        start_local_webhooks(env["TABLE_NAME"], start="LATEST")  # issue #16: owners' webhooks and Slack
         from chalicelib.local.scheduler import start_local_schedule
 
         start_local_schedule()  # the hourly daily-report schedule and its SQS consumer

@@ -33,9 +33,9 @@ carries every write of the table; only responses matter here, everything else is
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from chalicelib import tables
@@ -43,6 +43,7 @@ from chalicelib.domain.answers import Redeemed
 from chalicelib.domain.calendar import iso_utc, local_day, parse_iso_utc, zone
 from chalicelib.domain.metrics import SCALES
 from chalicelib.domain.models import Business, StoredResponse
+from chalicelib.domain.zalo import NAME_LIMIT, ZaloError, cut
 from chalicelib.observability import count, logger
 from chalicelib.ports import (
     AlertFlusher,
@@ -58,6 +59,9 @@ from chalicelib.services.cases import open_case
 from chalicelib.services.directory import Directory
 from chalicelib.services.mail import STREAM_LETTER, MailInFlight, MailService, identity_hash
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.zalo import Zalo
 
 # No 0/O/1/I: read aloud at a till or typed from a phone, nothing is ambiguous.
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -92,8 +96,11 @@ class Followups:
     def __init__(
         self, directory: Directory, store: FollowupStore, mail: MailService, flusher: AlertFlusher,
         clock: Clock, settings: Settings, *, templates: EmailTemplates, cases: CaseStore | None = None,
+        zalo: Callable[[], Zalo | None] | None = None,
     ):
         self._directory, self._store, self._templates = directory, store, templates
+        # Issue #16: the business's Zalo OA, built only when an answer with a phone meets a business with Zalo.
+        self._zalo = zalo or (lambda: None)
         self._cases = cases  # issue #14: the complaint inbox, a case per unhappy answer
         # What follows an answer: the one mail layer, and the flusher of batched owner alerts.
         self._mail, self._flusher = mail, flusher
@@ -175,15 +182,20 @@ class Followups:
             logger.warning("response of an unknown business", extra={"business_id": response.business_id})
             return
         consented = bool(response.email and response.consent and response.email_hash)
+        # Issue #16: a consented phone and a business with Zalo: the message goes by ZNS, email the fallback.
+        by_zalo = bool(response.phone and response.consent and response.phone_hash and business.zalo)
         if self._cases is not None:
             open_case(self._cases, response, old, now)  # before the emails: a failed send never loses a case
         if response.unhappy:
-            if consented:
-                self._apology(business, response, now)  # the one email, with at most one code
+            handled, code = self._by_zalo("apology", business, response, now) if by_zalo else (False, None)
+            if consented and not handled:
+                self._apology(business, response, now, code)  # the one email, with at most one code
             self._alert(business, response, old, now)
             return
-        if consented and business.voucher is not None:
-            self._voucher_for_answering(business, response, now)
+        if business.voucher is not None:
+            handled, code = self._by_zalo("voucher", business, response, now) if by_zalo else (False, None)
+            if consented and not handled:
+                self._voucher_for_answering(business, response, now, code)
         if response.email_hash:
             self._maybe_recovered(business, response)
 
@@ -192,8 +204,17 @@ class Followups:
     def _issue(
         self, business: Business, response: StoredResponse, kind: Literal["answer", "recovery"], now: datetime
     ) -> Voucher | None:
+        assert response.email_hash is not None and response.email is not None
+        return self._issue_for(business, response, kind, now, response.email_hash, response.email)
+
+    def _issue_for(
+        self, business: Business, response: StoredResponse, kind: Literal["answer", "recovery"], now: datetime,
+        contact_hash: str, contact: str,
+    ) -> Voucher | None:
+        """A voucher for the person at ``contact`` (an address, or #16 a phone number), under the per-person
+        limit of the business's policy."""
         policy = business.voucher
-        assert policy is not None and response.email_hash is not None and response.email is not None
+        assert policy is not None
         not_before = None
         if policy.per_email_days > 0:  # every kind: a recovery voucher is a voucher too
             not_before = iso_utc(now - timedelta(days=policy.per_email_days))
@@ -207,21 +228,23 @@ class Followups:
             kind=kind,
         )
         day = local_day(now, business.timezone).isoformat()
-        person = identity_hash(self._settings.app_secret, response.email)
+        person = identity_hash(self._settings.app_secret, contact)
         issued = self._store.issue_voucher(
-            voucher, email_hash=response.email_hash, not_before=not_before, day=day, limit_hash=person
+            voucher, email_hash=contact_hash, not_before=not_before, day=day, limit_hash=person
         )
         if issued is None:
             logger.info("no voucher: this address got one recently", extra={"response_id": response.response_id})
             count("VouchersLimited")
         return issued
 
-    def _voucher_for_answering(self, business: Business, response: StoredResponse, now: datetime) -> None:
+    def _voucher_for_answering(
+        self, business: Business, response: StoredResponse, now: datetime, issued: Voucher | None = None
+    ) -> None:
         assert response.email is not None
         key = tables.voucher_mail(business.business_id, response.response_id)
         if self._gets_no_email("voucher", key, business, response, now):
             return
-        voucher = self._issue(business, response, "answer", now)
+        voucher = issued or self._issue(business, response, "answer", now)
         if voucher is None:
             return
         self._email_customer("voucher", key, business, response, voucher, now)
@@ -304,7 +327,9 @@ class Followups:
 
     # ---- apology and recovery -------------------------------------------------------------------------
 
-    def _apology(self, business: Business, response: StoredResponse, now: datetime) -> None:
+    def _apology(
+        self, business: Business, response: StoredResponse, now: datetime, issued: Voucher | None = None
+    ) -> None:
         assert response.email is not None and response.email_hash is not None
         # At most one code: recovery when the policy offers it, else the voucher for answering (which never
         # depends on the score), each under the same per-person limit. The customer's comment is never
@@ -313,7 +338,9 @@ class Followups:
         key = tables.apology_mail(business.business_id, response.response_id)
         if self._gets_no_email("apology", key, business, response, now):
             return
-        if business.voucher is not None:
+        if issued is not None:
+            recovery = issued  # issued for the Zalo message that could not go: the email carries it instead
+        elif business.voucher is not None:
             recovery = self._issue(business, response, "recovery" if business.voucher.recovery else "answer", now)
         reply_to = business.owner_emails[0] if business.owner_emails else None
         outcome = self._email_customer("apology", key, business, response, recovery, now, reply_to)
@@ -330,6 +357,73 @@ class Followups:
                 touchpoint_id=response.touchpoint_id,
             )
             self._store.record_apology(apology)
+
+    # ---- issue #16: vouchers and apologies by Zalo (ZNS) ----------------------------------------------
+
+    def _by_zalo(
+        self, kind: Literal["voucher", "apology"], business: Business, response: StoredResponse, now: datetime
+    ) -> tuple[bool, Voucher | None]:
+        """Send the voucher or apology as a ZNS message to the answer's consented phone, through the mail
+        layer's claim and caps (the number is the person). (True, _) when the customer is served by Zalo, or
+        must get nothing (capped, already sent, suppressed); (False, voucher) when email should carry it
+        instead (a number without Zalo, the owner's template or quota problem), with the code already issued
+        for it. A passing failure (timeout, Zalo's 5xx) is raised: the stream retries, then the dead letters."""
+        zalo = self._zalo()
+        assert response.phone is not None and response.phone_hash is not None
+        if zalo is None or zalo.template(business.business_id, kind) is None:
+            return False, None
+        key = tables.zalo_mail(business.business_id, kind, response.response_id)
+        held = self._mail.held_by_a_cap(kind=kind, dedupe_key=key, business=business, to=response.phone)
+        if held is not None:
+            self._after_customer_email(business, held, now)
+            return True, None
+        voucher = None
+        if business.voucher is not None:
+            voucher_kind: Literal["answer", "recovery"] = (
+                "recovery" if kind == "apology" and business.voucher.recovery else "answer"
+            )
+            voucher = self._issue_for(business, response, voucher_kind, now, response.phone_hash, response.phone)
+        data = self._zns_data(business, response, voucher)
+
+        def send() -> str:
+            return zalo.send(business.business_id, kind, response.phone or "", data, key).msg_id
+
+        try:
+            outcome = self._mail.deliver_other(kind=kind, dedupe_key=key, business=business, to=response.phone,
+                                               send=send)
+        except ZaloError as exc:
+            if exc.kind == "transient":
+                raise
+            if exc.kind == "owner" and zalo.told_owner(business.business_id, exc.message):
+                self._email_owners(
+                    "zalo_problem", tables.owner_notice_mail(business.business_id, f"zalo-{now.date()}"), business,
+                    {"name": business.name}, problem=exc.message,
+                )
+            logger.info("zalo message not sent: falling back to email",
+                        extra={"response_id": response.response_id, "zalo_error": exc.code, "kind": exc.kind})
+            count("ZaloFallbacks", kind=exc.kind)
+            return False, voucher
+        self._after_customer_email(business, outcome, now)
+        if kind == "apology" and outcome == "sent":
+            self._store.record_apology(Apology(
+                business_id=business.business_id, day=local_day(now, business.timezone).isoformat(),
+                response_id=response.response_id, sent_at=iso_utc(now), email_hash=response.phone_hash,
+                metric=response.metric, score=response.score, touchpoint_id=response.touchpoint_id,
+            ))
+        return True, None
+
+    def _zns_data(self, business: Business, response: StoredResponse, voucher: Voucher | None) -> dict[str, str]:
+        """The template's parameters (docs/zalo.md names them), each cut to Zalo's limit for its type; never
+        the customer's own words."""
+        locale = response.locale or business.locale
+        data = {"business_name": cut(business.name, NAME_LIMIT)}
+        if voucher is not None:
+            data.update(
+                voucher_code=cut(voucher.code),
+                voucher_description=cut(voucher.description, NAME_LIMIT),
+                valid_until=cut(self._display_day(locale, voucher.valid_until, business.timezone)),
+            )
+        return data
 
     def _after_customer_email(self, business: Business, outcome: str, now: datetime) -> None:
         """The day a business reaches its own cap, its owners hear it once (one dedupe key per owner per
@@ -348,7 +442,7 @@ class Followups:
 
     def _email_owners(
         self,
-        kind: Literal["cap_notice", "alert"],
+        kind: Literal["cap_notice", "alert", "zalo_problem"],
         key: str,
         business: Business,
         subject_args: dict[str, Any],
@@ -505,6 +599,8 @@ def _passing(exc: Exception) -> bool:
 
     if isinstance(exc, TemporarilyUnavailable | MailInFlight | ConnectionError | TimeoutError):
         return True
+    if isinstance(exc, ZaloError):  # issue #16: Zalo timing out or failing on its side
+        return exc.kind in ("transient", "token")
     return type(exc).__module__.startswith("botocore")  # the SDK's own connection and service errors
 
 

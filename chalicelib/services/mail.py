@@ -174,30 +174,9 @@ class MailService:
             logger.warning("email refused: not a plain address", extra=log)
             count("EmailsRefused", kind=kind)
             return "refused"
-        secret = self._settings.app_secret
-        if self._suppressions.is_suppressed(address_hash(secret, to), business.business_id):
-            logger.info("email not sent: address suppressed", extra=log)
-            count("EmailsSuppressed", kind=kind)
-            return "suppressed"
-        now = self._clock.now()
-        caps = self.caps_for(business, to, now) if to_customer and automatic else []
-        claim = MailClaim(dedupe_key, kind, business.business_id, iso_utc(now), iso_utc(now - _STALE_CLAIM))
-        claimed = self._ledger.claim_within(claim, caps)
-        if claimed == "taken":
-            entry = self._ledger.get(dedupe_key)
-            if entry is not None and entry.status == "sending":
-                raise MailInFlight(dedupe_key)
-            logger.info("email not sent: already sent", extra=log)
-            count("EmailsDeduplicated", kind=kind)
-            return "duplicate"
-        if claimed != "claimed":
-            # An outcome, not a failure: recorded so a redelivered record neither sends nor counts it again.
-            self._ledger.mark_capped(
-                dedupe_key, kind=kind, business_id=business.business_id, cap=claimed, now=iso_utc(now)
-            )
-            logger.info("email not sent: daily cap reached", extra={**log, "cap": claimed})
-            count("EmailsCapped", kind=kind, cap=claimed)
-            return f"capped_{claimed}"
+        refused, caps = self._claim(kind, dedupe_key, business, to, capped=to_customer and automatic)
+        if refused is not None:
+            return refused
 
         sender = self.sender_for(business)
         raw = self.build(
@@ -228,6 +207,58 @@ class MailService:
         self._ledger.finish(dedupe_key, status="sent", message_id=message_id, now=iso_utc(self._clock.now()))
         logger.info("email sent", extra={**log, "message_id": message_id})
         count("EmailsSent", kind=kind)
+        return "sent"
+
+    def _claim(
+        self, kind: str, dedupe_key: str, business: Business, to: str, *, capped: bool
+    ) -> tuple[str | None, list[EmailCap]]:
+        """Before a message goes out: the outcome that stops it (``suppressed``, ``duplicate``,
+        ``capped_...``), or None once its dedupe key is claimed within the daily caps (returned)."""
+        log = {"kind": kind, "dedupe_key": dedupe_key, "business_id": business.business_id}
+        secret = self._settings.app_secret
+        if self._suppressions.is_suppressed(address_hash(secret, to), business.business_id):
+            logger.info("message not sent: address suppressed", extra=log)
+            count("EmailsSuppressed", kind=kind)
+            return "suppressed", []
+        now = self._clock.now()
+        caps = self.caps_for(business, to, now) if capped else []
+        claim = MailClaim(dedupe_key, kind, business.business_id, iso_utc(now), iso_utc(now - _STALE_CLAIM))
+        claimed = self._ledger.claim_within(claim, caps)
+        if claimed == "taken":
+            entry = self._ledger.get(dedupe_key)
+            if entry is not None and entry.status == "sending":
+                raise MailInFlight(dedupe_key)
+            logger.info("message not sent: already sent", extra=log)
+            count("EmailsDeduplicated", kind=kind)
+            return "duplicate", caps
+        if claimed != "claimed":
+            # An outcome, not a failure: recorded so a redelivered record neither sends nor counts it again.
+            self._ledger.mark_capped(
+                dedupe_key, kind=kind, business_id=business.business_id, cap=claimed, now=iso_utc(now)
+            )
+            logger.info("message not sent: daily cap reached", extra={**log, "cap": claimed})
+            count("EmailsCapped", kind=kind, cap=claimed)
+            return f"capped_{claimed}", caps
+        return None, caps
+
+    def deliver_other(
+        self, *, kind: str, dedupe_key: str, business: Business, to: str, send: Callable[[], str]
+    ) -> str:
+        """Issue #16: the mail layer's guarantees for a message of another channel (a ZNS message to a phone
+        number): suppressions, the same three daily caps (the number is the person), one claim per dedupe
+        key. ``send`` sends it and answers the channel's message id; whatever it raises gives the claim and
+        the counts back and goes up to the caller, who decides (fall back to email, retry, dead letters)."""
+        refused, caps = self._claim(kind, dedupe_key, business, to, capped=True)
+        if refused is not None:
+            return refused
+        try:
+            message_id = send()
+        except BaseException:
+            self._ledger.release(dedupe_key, caps=caps)
+            raise
+        self._ledger.finish(dedupe_key, status="sent", message_id=message_id, now=iso_utc(self._clock.now()))
+        logger.info("message sent", extra={"kind": kind, "dedupe_key": dedupe_key, "message_id": message_id})
+        count("ZaloMessagesSent", kind=kind)
         return "sent"
 
     def _to_dead_letters(

@@ -19,6 +19,7 @@ from chalicelib.observability import logger
 
 if TYPE_CHECKING:
     from chalicelib.services.followups import Followups
+    from chalicelib.services.webhooks import Webhooks
 
 
 class MalformedRecord(ValueError):
@@ -93,6 +94,14 @@ def queue_messages[T](event: Iterable[Any], parse: Callable[[str], T | None], re
         yield parsed
 
 
+def json_message(body: str) -> dict[str, Any] | None:
+    """An SQS message's JSON object with the fields a webhook delivery needs, or None (issue #16)."""
+    data = sns_message(body)
+    if data is None or not {"business_id", "webhook_id", "event"} <= set(data) or not isinstance(data["event"], dict):
+        return None
+    return data
+
+
 def sns_message(message: str) -> dict[str, Any] | None:
     """An SNS message's JSON object (SES feedback), or None when it is not one."""
     try:
@@ -100,3 +109,52 @@ def sns_message(message: str) -> dict[str, Any] | None:
     except (TypeError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+# ---- issue #16: the table's stream as owner events (webhooks and Slack) -------------------------------------
+
+
+def webhook_batch(event: Any, webhooks: Webhooks, now: str) -> dict[str, Any]:
+    """The second consumer of the table's stream: each record that is an owner event (``events_of``) is
+    queued once per endpoint that asked for it. Partial-batch failures, like the follow-ups' consumer: a
+    record whose queueing failed is retried alone; one that is no event, or unreadable, is done."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list) or not event["Records"]:
+        return {"batchItemFailures": []}
+    answer = process_partial_response(
+        event=event, record_handler=lambda record: _publish(record, webhooks, now), processor=processor
+    )
+    return dict(answer)
+
+
+def _publish(record: Any, webhooks: Webhooks, now: str) -> None:
+    from chalicelib.domain.webhooks import events_of
+
+    raw = record.raw_event if hasattr(record, "raw_event") else {}
+    stream = raw.get("dynamodb") if isinstance(raw, dict) else None
+    if not isinstance(stream, dict):
+        logger.warning("webhook stream record without dynamodb: skipped")
+        return
+    try:
+        new = _plain_image(record.dynamodb.new_image) if isinstance(stream.get("NewImage"), dict) else None
+        old = _plain_image(record.dynamodb.old_image) if isinstance(stream.get("OldImage"), dict) else None
+        found = events_of(str(raw.get("eventName")), new, old, now)
+    except Exception:  # an image we cannot read will not become readable: skipped, never retried forever
+        logger.exception("webhook stream record unreadable: skipped")
+        return
+    for change in found:
+        if change.business_id:
+            webhooks.publish(change.business_id, change.type, change.id, change.created_at, change.data)
+
+
+def _plain_image(image: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | set | tuple):
+            return [plain(v) for v in value]
+        return _plain(value)
+
+    return {k: plain(v) for k, v in image.items()}

@@ -177,6 +177,12 @@ EMAIL: dict[Locale, Words] = {
         "alert_more": "Nhiều phản hồi chưa hài lòng đến cùng lúc nên được gộp vào một email.",
         "alert_hidden": "… và {count} phản hồi khác: xem trên bảng điều khiển.",
         "cap_notice_subject": "{name}: đã đạt giới hạn email gửi khách hôm nay",
+        "zalo_problem_subject": "{name}: Zalo chưa gửi được tin cho khách",
+        "zalo_problem_title": "Zalo chưa gửi được tin cho khách",
+        "zalo_problem_body": "Zalo từ chối gửi ưu đãi hoặc lời xin lỗi qua ZNS. Khách có email vẫn nhận qua email. "
+        "Lỗi Zalo báo:",
+        "zalo_problem_next": "Hãy kiểm tra hạn mức ZNS và mẫu tin đã được duyệt trong trang quản lý Zalo OA. "
+        "Chúng tôi chỉ báo một lần mỗi ngày.",
         "cap_title": "Đã tạm dừng email gửi khách hôm nay",
         "cap_body": "Cửa hàng đã gửi {limit} email tự động (ưu đãi, lời xin lỗi) cho khách trong ngày {day}, "
         "mức tối đa mỗi ngày. Các email tự động còn lại của hôm nay sẽ không được gửi.",
@@ -215,6 +221,12 @@ EMAIL: dict[Locale, Words] = {
         "alert_more": "Many unhappy responses arrived at once, so they are grouped in one email.",
         "alert_hidden": "… and {count} more: see the dashboard.",
         "cap_notice_subject": "{name}: today's limit of customer emails is reached",
+        "zalo_problem_subject": "{name}: Zalo could not message your customers",
+        "zalo_problem_title": "Zalo could not message your customers",
+        "zalo_problem_body": "Zalo refused to send a voucher or an apology by ZNS. Customers who gave an email "
+        "still get it by email. Zalo said:",
+        "zalo_problem_next": "Check your ZNS quota and approved templates in your Zalo OA's console. We tell you "
+        "once a day at most.",
         "cap_title": "Customer emails are paused for today",
         "cap_body": "Your shop sent {limit} automatic emails (vouchers, apologies) to customers on {day}, the "
         "daily maximum. The rest of today's automatic emails will not be sent.",
@@ -893,7 +905,7 @@ TABLES["why"] = WHY
 REACH: dict[Locale, Words] = {
     "vi": {
         "title": "Kết nối",
-        "link": "Kết nối: Google Sheets",
+        "link": "Kết nối: Google Sheets, webhook, Slack",
         "sheets": "Google Sheets",
         "sheets_hint": "Một đường link CSV luôn mới của các câu trả lời, để dán vào Google Sheets bằng IMPORTDATA. "
         "Ai có link đều đọc được câu trả lời: chỉ chia sẻ bảng tính, đừng chia sẻ link.",
@@ -910,10 +922,44 @@ REACH: dict[Locale, Words] = {
         "revoke_yes": "Có, thu hồi",
         "revoked": "Đã thu hồi: link đó không còn dùng được.",
         "unnamed": "(không tên)",
+        # Webhooks and Slack
+        "hooks": "Webhook và Slack",
+        "hooks_hint": "Gửi sự kiện (câu trả lời mới, khiếu nại, báo cáo ngày) tới máy chủ của bạn hoặc một kênh Slack. "
+        "Mỗi lần gửi có chữ ký Survey-Signature.",
+        "url": "Địa chỉ URL (https)",
+        "kind": "Loại",
+        "kind_json": "JSON có chữ ký",
+        "kind_slack": "Slack (Incoming Webhook)",
+        "events": "Sự kiện",
+        "add": "Thêm",
+        "secret_once": "Khóa bí mật, chỉ hiện một lần: hãy lưu ngay để kiểm tra chữ ký.",
+        "hooks_none": "Chưa có webhook nào.",
+        "active": "đang chạy",
+        "paused": "tạm dừng",
+        "delete": "Xóa",
+        "delete_confirm": "Xóa webhook tới {url}? Sự kiện sẽ không được gửi tới đó nữa.",
+        "delete_yes": "Có, xóa",
+        "deleted": "Đã xóa webhook.",
+        "rotate": "Đổi khóa",
+        "resume": "Chạy lại",
+        "resumed": "Đã chạy lại: các sự kiện từ bây giờ sẽ được gửi.",
+        "log": "Lần gửi gần đây",
+        "log_none": "Chưa gửi lần nào.",
+        "paused_title": "Webhook đã tạm dừng",
+        "paused_subject": "{name}: webhook đã tạm dừng sau một ngày lỗi",
+        "paused_body": "Suốt 24 giờ qua, địa chỉ dưới đây không nhận được sự kiện nào của {name}, nên chúng tôi đã "
+        "tạm dừng gửi. Hãy kiểm tra máy chủ nhận rồi bấm \"Chạy lại\" trong trang Kết nối.",
+        "paused_button": "Mở trang Kết nối",
+        "slack_response": "{name}: câu trả lời mới {metric} {score}/{top} ({touchpoint})",
+        "slack_case_opened": "{name}: khiếu nại mới, {metric} {score}/{top} ({touchpoint})",
+        "slack_case_replied": "{name}: đã trả lời khách ({metric} {score}/{top})",
+        "slack_case_resolved": "{name}: đã xử lý xong khiếu nại ({metric} {score}/{top})",
+        "slack_report": "{name}: báo cáo ngày {day}: {figures}",
+        "slack_no_figures": "chưa đủ câu trả lời",
     },
     "en": {
         "title": "Channels",
-        "link": "Channels: Google Sheets",
+        "link": "Channels: Google Sheets, webhooks, Slack",
         "sheets": "Google Sheets",
         "sheets_hint": "A live CSV link of the answers to paste into Google Sheets with IMPORTDATA. Anyone "
         "with the link can read the answers: share the sheet, not the link.",
@@ -930,6 +976,40 @@ REACH: dict[Locale, Words] = {
         "revoke_yes": "Yes, revoke",
         "revoked": "Revoked: that link no longer works.",
         "unnamed": "(unnamed)",
+        # Webhooks and Slack
+        "hooks": "Webhooks and Slack",
+        "hooks_hint": "Send events (new answers, complaints, the daily report) to your server or a Slack channel. "
+        "Every delivery is signed (Survey-Signature).",
+        "url": "URL (https)",
+        "kind": "Kind",
+        "kind_json": "Signed JSON",
+        "kind_slack": "Slack (incoming webhook)",
+        "events": "Events",
+        "add": "Add",
+        "secret_once": "The secret, shown once: keep it now to verify signatures.",
+        "hooks_none": "No webhooks yet.",
+        "active": "active",
+        "paused": "paused",
+        "delete": "Delete",
+        "delete_confirm": "Delete the webhook to {url}? Events stop going there.",
+        "delete_yes": "Yes, delete",
+        "deleted": "Webhook deleted.",
+        "rotate": "New secret",
+        "resume": "Resume",
+        "resumed": "Resumed: events from now on are delivered.",
+        "log": "Recent deliveries",
+        "log_none": "Nothing delivered yet.",
+        "paused_title": "Webhook paused",
+        "paused_subject": "{name}: a webhook was paused after a day of failures",
+        "paused_body": "For the last 24 hours the address below took none of {name}'s events, so we paused "
+        "sending to it. Check the receiving server, then press \"Resume\" on the Channels page.",
+        "paused_button": "Open the Channels page",
+        "slack_response": "{name}: a new answer, {metric} {score}/{top} ({touchpoint})",
+        "slack_case_opened": "{name}: a new complaint, {metric} {score}/{top} ({touchpoint})",
+        "slack_case_replied": "{name}: the customer was replied to ({metric} {score}/{top})",
+        "slack_case_resolved": "{name}: a complaint was resolved ({metric} {score}/{top})",
+        "slack_report": "{name}: daily report {day}: {figures}",
+        "slack_no_figures": "too few answers",
     },
 }
 

@@ -112,16 +112,37 @@ def _secrets_named_by(env: dict[str, Any]) -> set[str]:
     return named
 
 
+ZALO_SECRETS = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                          "${SurveysTable}/zalo/*"}
+
+
 def test_each_function_may_read_only_the_secrets_it_is_told_about(template: dict[str, Any]) -> None:
     for fn in functions(template).values():
         readable = {
             r["Ref"]
             for s in _statements(_role(template, fn))
-            if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+            if "secretsmanager:GetSecretValue" in _as_list(s["Action"]) and s.get("Sid") != "ZaloSecrets"
             for r in _as_list(s["Resource"])
         }
         assert readable == _secrets_named_by(fn["Properties"]["Environment"]["Variables"]), chalice_name(fn)
         assert readable == set(render.secret_resources(chalice_name(fn)))
+
+
+def test_only_the_api_and_the_followups_reach_zalo_tokens_and_only_under_the_stacks_prefix(
+    template: dict[str, Any],
+) -> None:
+    # Issue #16: a business's Zalo OA tokens, one secret each, named by the business at run time.
+    reach = {}
+    for fn in functions(template).values():
+        for s in _statements(_role(template, fn)):
+            if s.get("Sid") == "ZaloSecrets":
+                assert _as_list(s["Resource"]) == [ZALO_SECRETS]
+                reach[chalice_name(fn)] = set(_as_list(s["Action"]))
+    assert reach == {
+        "api_handler": {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue",
+                        "secretsmanager:DeleteSecret"},
+        "followups": {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
+    }
 
 
 def test_only_the_api_handler_may_read_the_admin_key(template: dict[str, Any]) -> None:
@@ -168,8 +189,9 @@ def test_the_identities_mail_is_sent_from_are_the_ones_the_stack_verifies(templa
         assert env["SES_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
 
 
-def test_a_failing_followups_record_goes_to_a_queue_its_consumer_may_write_to(template: dict[str, Any]) -> None:
+def test_a_failing_stream_record_goes_to_a_queue_its_consumer_may_write_to(template: dict[str, Any]) -> None:
     # Lambda sends the failed batch's description to the on-failure destination with the function's role.
+    # Two consumers read the table's stream: the follow-ups and (issue #16) the owners' webhook events.
     streams = 0
     for fn in functions(template).values():
         for event in fn["Properties"].get("Events", {}).values():
@@ -183,7 +205,7 @@ def test_a_failing_followups_record_goes_to_a_queue_its_consumer_may_write_to(te
                 if "sqs:SendMessage" in _as_list(s["Action"]) and s["Resource"] == queue
             ]
             assert granted, chalice_name(fn)
-    assert streams == 1
+    assert streams == 2
 
 
 def test_erasing_a_respondent_may_sweep_the_mail_dead_letters_and_nothing_else(template: dict[str, Any]) -> None:

@@ -92,20 +92,23 @@ def test_a_poisoned_stream_record_is_parked_after_bounded_retries_and_the_operat
 ) -> None:
     # A record that fails every time must not hold its shard (and every email behind it): bisecting
     # isolates it, retries and age are bounded, then its description waits in a queue with an alarm.
+    # Both consumers of the table's stream (the follow-ups and, issue #16, the webhook events).
     resources = template["Resources"]
-    (props,) = [
+    consumers = [
         e["Properties"] for fn in functions(template).values()
         for e in fn["Properties"].get("Events", {}).values() if e["Type"] == "DynamoDB"
     ]
-    assert props["BisectBatchOnFunctionError"] is True
-    assert 1 <= props["MaximumRetryAttempts"] <= 10
-    assert 60 <= props["MaximumRecordAgeInSeconds"] <= 7 * 24 * 3600
-    assert props["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
-    queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
-    assert resources[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
-    alarm = resources[f"{queue}DepthAlarm"]["Properties"]
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
-    assert alarm["AlarmActions"] == [{"Ref": render.ALARM_TOPIC}]
+    assert len(consumers) == 2
+    for props in consumers:
+        assert props["BisectBatchOnFunctionError"] is True
+        assert 1 <= props["MaximumRetryAttempts"] <= 10
+        assert 60 <= props["MaximumRecordAgeInSeconds"] <= 7 * 24 * 3600
+        assert props["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+        queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert resources[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        alarm = resources[f"{queue}DepthAlarm"]["Properties"]
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        assert alarm["AlarmActions"] == [{"Ref": render.ALARM_TOPIC}]
 
 
 def test_every_consumed_queue_exists_with_a_redrive_policy(template: dict[str, Any]) -> None:
