@@ -108,7 +108,8 @@ HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"c
 # browser's language (found by schemathesis: the spec said enum, the pages answered 200).
 PAGE_LANG = {"type": "string", "description": "vi or en; any other value falls back to the page's language"}
 ANSWER = {"score": 4}  # a valid score on every scale (NPS 0-10, CSAT 1-5, CES 1-7), for the links below
-TOUCHPOINT_FILE_ERRORS = (410, 503)  # 410: a retired touchpoint's QR code is not drawn again
+# 410: a retired touchpoint's QR code is not drawn again; 409: the zalo touchpoint has none (issue #16)
+TOUCHPOINT_FILE_ERRORS = (409, 410, 503)
 MODELS = "chalicelib.domain.models:"  # models named on first use (the owner routes of issue #14)
 FEEDS = "chalicelib.domain.feeds:"
 HOOKS = "chalicelib.domain.webhooks:"
@@ -463,6 +464,15 @@ table.add([
     _console("GET", "/why", "console_why", "why",
              "The console's Why page (HTML), from the newest stored report: reasons and topics ranked by effect, "
              "week-over-week share changes, label groups, a weekday x hour heatmap per touchpoint"),
+    # ---- issue #16: the console's Zalo page (docs/zalo-ratings.md)
+    _console("GET", "/zalo", "console_zalo", "console_zalo:zalo",
+             "Zalo (HTML): the connected Official Account's templates, an ask-for-a-rating form, the last ratings "
+             "received"),
+    _console("POST", "/zalo", "console_zalo_action", "console_zalo:zalo_action",
+             "Ask a customer for a rating through Zalo from the console (the POS route's rules and refusals)",
+             form={**CSRF_FIELD, "action": {"enum": ["ask"]},
+                   **{name: {"type": "string"} for name in ("phone", "receipt_id")}},
+             errors=(*CONSOLE_FORM_ERRORS, 409, 429, 503)),
     # ---- issue #16: the console's Channels page (docs/sheets.md)
     _console("GET", "/channels", "console_channels", "console_channels:channels",
              "Channels (HTML): the Google Sheets feeds with their last read; the webhook and Slack endpoints with "
@@ -494,7 +504,19 @@ table.add([
           form={"List-Unsubscribe": {"enum": ["One-Click"]}}, form_required=("List-Unsubscribe",),
           form_types=(http.FORM_TYPE, "multipart/form-data"), response="text/html",
           errors=(400, 404, 413, 415, 422), page=True),
+    # ---- issue #16: ratings through Zalo (docs/zalo-ratings.md)
+    Route("POST", "/v1/businesses/{business_id}/zalo/ratings", "ask_zalo_rating",
+          "Ask a customer for a service rating by Zalo (ZNS): one message per receipt (a repeat answers 200 with "
+          "the first request), one per phone a day; 422 invalid_phone / phone_not_on_zalo, 409 "
+          "zalo_not_connected / zalo_problem / phone_refused, 429 rating_capped, 503 zalo_unavailable (retry)",
+          lambda c: _asked(services().zalo_ratings.ask(c.caller, c.body)), **AS_OWNER,
+          body="chalicelib.domain.ratings:RatingAskIn", response="chalicelib.domain.ratings:RatingAsked",
+          status=201, also=(200,), errors=(409, 429, 503)),
 ])  # fmt: skip
+
+
+def _asked(asked: Any) -> Reply:
+    return Reply(asked.body, 201 if asked.created else 200)
 
 
 # ---- jobs: schedule, queues, the stream, SES feedback (parsed at the edge, chalicelib/web/events.py) ----
@@ -560,6 +582,14 @@ def ses_events(event: SNSEvent) -> None:
         logger.warning("SES event is not JSON: ignored")
         return
     services().mail.record_feedback(notification)
+
+
+# ---- issue #16: ratings through Zalo (docs/zalo-ratings.md) -------------------------------------------------
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="zalo_ratings_poll")
+def zalo_ratings_poll(event: CloudWatchEvent) -> None:
+    # Reads each recent business's ratings from Zalo and stores each once as a CSAT answer.
+    services().zalo_ratings.poll()
 
 
 # ---- issue #16: owners' webhooks and Slack (docs/webhooks.md) ---------------------------------------------

@@ -14,6 +14,7 @@ from chalicelib.domain.models import Business, StoredResponse, Touchpoint
 if TYPE_CHECKING:
     from chalicelib.domain.cases import Case, CaseEvent, CaseTimes
     from chalicelib.domain.feeds import StoredFeed
+    from chalicelib.domain.ratings import RatingRequest
     from chalicelib.domain.report import DailyReport
     from chalicelib.domain.webhooks import Delivery, HttpResult, StoredWebhook
 
@@ -661,6 +662,30 @@ class FeedStore(Protocol):
         ...
 
 
+# ---- issue #16: ratings through Zalo ----------------------------------------------------------------------
+
+
+class RatingsStore(Protocol):
+    def ask(self, request: RatingRequest, caps: Sequence[EmailCap]) -> tuple[str, RatingRequest | None]:
+        """Store a new request with the day's index entry, counted against ``caps``, all or nothing:
+        ("stored", None); ("exists", the request as first stored); or (the name of the full cap, None)."""
+        ...
+
+    def get_request(self, business_id: str, request_id: str) -> RatingRequest | None: ...
+
+    def update_request(self, business_id: str, request_id: str, changes: Mapping[str, str | None]) -> None: ...
+
+    def businesses_on(self, day: str) -> list[str]:
+        """The businesses that asked for a rating on this UTC day (the poll's index, a Query)."""
+        ...
+
+    def watermark(self, business_id: str) -> int | None: ...
+
+    def mark_erased(self, business_id: str, identity: str, at: str) -> None: ...
+
+    def is_erased(self, business_id: str, identity: str) -> bool: ...
+
+    def set_watermark(self, business_id: str, until_ms: int) -> None: ...
 # ---- issue #16: owners' webhooks ----------------------------------------------------------------------
 
 

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     mail_cap_per_address: int = Field(default=3, ge=1, le=1000)
     mail_cap_per_business: int = Field(default=500, ge=1, le=1_000_000)
 
+    # ---- issue #16: ratings through Zalo
+    # Rating requests a business may send a day (each ZNS message costs the owner); one per phone a day.
+    zalo_rating_cap_per_business: int = Field(default=500, ge=1, le=1_000_000)
     # ---- issue #16: owners' webhooks (docs/webhooks.md)
     webhooks_queue_name: str = Field(
         default="surveys-webhooks", min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_-]+$"
@@ -107,6 +110,8 @@ _ENV = {
     "mail_cap_per_address_business": "MAIL_CAP_PER_ADDRESS_BUSINESS",
     "mail_cap_per_address": "MAIL_CAP_PER_ADDRESS",
     "mail_cap_per_business": "MAIL_CAP_PER_BUSINESS",
+    # issue #16: ratings through Zalo
+    "zalo_rating_cap_per_business": "ZALO_RATING_CAP_PER_BUSINESS",
     # issue #16
     "webhooks_queue_name": "WEBHOOKS_QUEUE_NAME",
     "webhooks_dlq_name": "WEBHOOKS_DLQ_NAME",

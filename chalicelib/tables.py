@@ -251,6 +251,23 @@ signin_mail = KeyFormat("signin", "business_id", "token_hash")  # the ledger's d
 # and a revoked feed is simply gone; its read counter of the current hour is on the item.
 feed_sk = KeyFormat("FEED", "feed_id")
 
+# ---- issue #16: ratings through Zalo (chalicelib/services/zalo_ratings.py, docs/zalo-ratings.md) -----------
+# A rating request: ``ZR#{biz}`` / ``{request_id}`` (the request id is the ZNS tracking id; a receipt's is
+# derived from the receipt, so the item itself makes a receipt ask once), with the phone's keyed hash only.
+# The poll finds the businesses to poll without a Scan: ``ZRDAY#{utc_day}`` / ``{biz}``, written with each
+# request; its watermark: ``ZRW#{biz}`` / ``W``. A rating is stored once by the answer's claim
+# ``zalo#{tracking_id}``. Daily caps are ``CAP#`` counters like the mail caps (per phone, per business).
+zalo_request_pk = KeyFormat("ZR", "business_id")  # SK request_id
+zalo_day_pk = KeyFormat("ZRDAY", "day")  # SK business_id
+zalo_watermark_pk = KeyFormat("ZRW", "business_id")
+ZALO_WATERMARK_SK = "W"
+zalo_rating_claim = KeyFormat("zalo", "tracking_id")
+zalo_phone_cap = KeyFormat("ZP", "business_id", "identity", "day")
+zalo_business_cap = KeyFormat("ZB", "business_id", "day")
+# A phone erased by the owner (``DELETE .../respondents?phone=``): ``ZRX#{biz}#{phone_hash}`` / ``X``; a rating
+# request to it is refused. Written for every hash an erasure forgets (an email hash's marker is never read).
+zalo_erased_pk = KeyFormat("ZRX", "business_id", "identity")
+ZALO_ERASED_SK = "X"
 # ---- issue #16: owners' webhooks ------------------------------------------------------------------------
 # An endpoint under its business (``business_pk``): listing a business's endpoints is one Query. Its
 # delivery log is a partition of its own, newest first, each attempt dropped by TTL after two weeks.

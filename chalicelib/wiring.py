@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.services.signin import Signin
     from chalicelib.services.webhooks import Webhooks
     from chalicelib.services.zalo import Zalo
+    from chalicelib.services.zalo_ratings import ZaloRatings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +140,8 @@ class Services:
         # #11 item 7 (erasure): the stored reports' copies of comments, and the mail layer's dead letters
         # (looked up when an erasure runs, so building this never builds the mail layer).
         def forget_mail(business_id: str, email_hash: str) -> int:
+            # Issue #16: an erased phone (its hash comes here too) is asked for no more Zalo ratings.
+            self.zalo_ratings.forget(business_id, email_hash)
             return self.mail.forget(business_id, email_hash)
 
         from chalicelib.adapters.cases_store import DynamoCaseStore
@@ -237,6 +240,21 @@ class Services:
         return Signin(
             self.directory, DynamoSignins(self.store), self.access, self.clock, self.settings,
             mail=lambda: self.mail, render=render_signin_email,
+        )
+
+    @cached_property
+    def zalo_ratings(self) -> ZaloRatings:
+        # Issue #16: ratings through Zalo; the Zalo service (i16-zns) is looked up when a rating is asked
+        # or polled, so building this builds no Zalo client.
+        from chalicelib.adapters.followups_store import DynamoFollowupStore
+        from chalicelib.adapters.ratings_store import DynamoRatings
+        from chalicelib.services.zalo_ratings import ZaloRatings
+
+        client = getattr(self.store, "_client", None)
+        return ZaloRatings(
+            DynamoRatings(self.settings.table_name, client), self.store, self.store, self.directory,
+            DynamoFollowupStore(self.settings.table_name, client), lambda: self.zalo, self.clock,
+            self.settings,
         )
 
 

@@ -108,19 +108,7 @@ class DynamoFollowupStore(DynamoTable):
             return "claimed" if self.claim(claim) else "taken"
         items: dict[str, dict[str, Any]] = {"ledger": {"Put": self._ledger_claim(claim)}}
         for number, cap in enumerate(caps):
-            items[f"cap:{number}"] = {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": self._key(tables.cap_pk(cap.key), tables.CAP_SK),
-                    # An atomic conditional ADD: two containers can never both take the last slot.
-                    "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
-                    "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
-                    "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
-                    "ExpressionAttributeValues": self._item(
-                        {":one": 1, ":type": "email_cap", ":ttl": cap.expires_at, ":limit": cap.limit}
-                    ),
-                }
-            }
+            items[f"cap:{number}"] = {"Update": self.cap_count(cap, "email_cap")}
         cancelled = self._transact(items)
         if cancelled is None:
             return "claimed"
@@ -130,6 +118,20 @@ class DynamoFollowupStore(DynamoTable):
             if cancelled.failed(f"cap:{number}"):
                 return cap.name
         raise TemporarilyUnavailable()
+
+    def cap_count(self, cap: EmailCap, kind: str) -> dict[str, Any]:
+        """One daily cap counted inside a transaction (the Update item); its condition fails when full."""
+        return {
+            "TableName": self.table,
+            "Key": self._key(tables.cap_pk(cap.key), tables.CAP_SK),
+            # An atomic conditional ADD: two containers can never both take the last slot.
+            "UpdateExpression": "ADD n :one SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)",
+            "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+            "ExpressionAttributeNames": {"#type": "type", "#ttl": tables.TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": self._item(
+                {":one": 1, ":type": kind, ":ttl": cap.expires_at, ":limit": cap.limit}
+            ),
+        }
 
     def mark_capped(self, dedupe_key: str, *, kind: str, business_id: str, cap: str, now: str) -> bool:
         item = self._claim_item(dedupe_key, kind=kind, business_id=business_id, now=now, status="capped")

@@ -26,7 +26,9 @@ from chalicelib.domain import addresses, phones, reasons, tokens, topics
 from chalicelib.domain import labels as _labels
 
 Metric = Literal["nps", "csat", "ces"]
-Channel = Literal["qr", "receipt", "email", "web"]
+LinkChannel = Literal["qr", "receipt", "email", "web"]  # the channels a link (token) can name
+# Issue #16: "zalo" answers come from Zalo's rating API into a touchpoint made for them; it has no link.
+Channel = Literal["qr", "receipt", "email", "web", "zalo"]
 Locale = Literal["vi", "en"]
 
 MAX_COMMENT_CHARS = 2000
@@ -391,7 +393,7 @@ class EffectiveReasons(Out):
 
 class TouchpointIn(Strict):
     name: Name
-    channel: Channel
+    channel: LinkChannel
     metric: Metric
     labels: Labels = {}
     reasons: ReasonSets | None = None

@@ -26,7 +26,7 @@ def lambda_context(name: str) -> Any:
     return stream.lambda_context(name, remaining_ms=900_000)
 
 
-def scheduled_event() -> dict[str, Any]:
+def scheduled_event(rule: str = "report_schedule") -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -35,7 +35,7 @@ def scheduled_event() -> dict[str, Any]:
         "account": "000000000000",
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-1"),
-        "resources": ["arn:aws:events:local:000000000000:rule/report_schedule"],
+        "resources": [f"arn:aws:events:local:000000000000:rule/{rule}"],
         "detail": {},
     }
 
@@ -99,10 +99,12 @@ class LocalSchedule:
         self.queue_name = queue_name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="report-schedule", daemon=True)
+        self._zalo_thread = threading.Thread(target=self._zalo_loop, name="zalo-ratings-poll", daemon=True)
 
     def start(self) -> LocalSchedule:
         ensure_queue(self.queue_name)
         self._thread.start()
+        self._zalo_thread.start()
         return self
 
     def stop(self) -> None:
@@ -119,6 +121,26 @@ class LocalSchedule:
                 logger.exception("local report schedule failed")
             now = time.time()
             delay = 3600 - now % 3600 + 1  # the next top of the hour, as EventBridge's rate(1 hour) roughly does
+
+
+    def _zalo_loop(self) -> None:
+        # Issue #16: Zalo's ratings every minute locally (every 15 in AWS), so a rating given to the fake
+        # Zalo shows as an answer while someone watches.
+        while not self._stop.wait(ZALO_POLL_SECONDS):
+            try:
+                poll_zalo_ratings()
+            except Exception:  # a failed pass must not stop the next one
+                logger.exception("local zalo ratings poll failed")
+
+
+ZALO_POLL_SECONDS = 60.0
+
+
+def poll_zalo_ratings() -> None:
+    """One pass of the ``zalo_ratings_poll`` Lambda, called as EventBridge would."""
+    import app as application
+
+    application.zalo_ratings_poll(scheduled_event("zalo_ratings_poll"), lambda_context("zalo_ratings_poll"))
 
 
 def start_local_schedule() -> LocalSchedule:

@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.models import BusinessIn, Channel, LinksIn, Metric, TouchpointIn, VoucherPolicy
+from chalicelib.domain.models import BusinessIn, LinkChannel, LinksIn, Metric, TouchpointIn, VoucherPolicy
 from chalicelib.local.history import CAFE_TIMEZONE, SHOP_ORIGIN
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _create(services: Services, env: dict[str, str]) -> Demo:
     )
     # Issue #15: the labels the owner gave them (the receipts' shift and staff labels are signed into each
     # receipt's link by the till: chalicelib/local/history.py).
-    touchpoints: list[tuple[str, str, Channel, Metric, dict[str, str]]] = [
+    touchpoints: list[tuple[str, str, LinkChannel, Metric, dict[str, str]]] = [
         ("receipt", "Hóa đơn tại quầy", "receipt", "csat", {"area": "Quầy"}),
         ("table", "Mã QR trên bàn", "qr", "nps", {"area": "Trong nhà"}),
         ("garden", "Mã QR bàn sân vườn", "qr", "nps", {"area": "Sân vườn"}),

@@ -15,6 +15,7 @@ from chalicelib.domain.calendar import iso_utc, parse_iso_utc
 from chalicelib.domain.models import (
     Business,
     Link,
+    LinkChannel,
     LinksCreated,
     LinksIn,
     Locale,
@@ -68,7 +69,7 @@ class Links:
         (under the same active key), so a reprinted card matches the first one."""
         business = caller.business
         # A retired touchpoint's QR answers 410: a reprint of it would only lead customers to that page.
-        touchpoint = in_use(self._touchpoint(business, touchpoint_id))
+        touchpoint = _linkable(in_use(self._touchpoint(business, touchpoint_id)))
         return TouchpointLink(
             url=self.static_url(business, touchpoint),
             business_name=business.name,
@@ -113,7 +114,9 @@ class Links:
         return LinksCreated(links=links)
 
     def static_url(self, business: Business, touchpoint: Touchpoint) -> str:
-        """The touchpoint's static link (what its QR code encodes)."""
+        """The touchpoint's static link (what its QR code encodes); none ("") for the zalo touchpoint."""
+        if touchpoint.channel == "zalo":
+            return ""
         return self._url(self._static_token(business, touchpoint))
 
     def _touchpoint(self, business: Business, touchpoint_id: str) -> Touchpoint:
@@ -158,7 +161,7 @@ class Links:
         return tokens.LinkClaims(
             business_id=business.business_id,
             touchpoint_id=touchpoint.touchpoint_id,
-            channel=touchpoint.channel,
+            channel=_link_channel(touchpoint),
             metric=touchpoint.metric,
             link_id=link_id,
             minted=minted,
@@ -170,3 +173,16 @@ class Links:
 
     def _url(self, token: str) -> str:
         return f"{self._settings.public_base_url}/s/{token}"
+
+
+def _linkable(touchpoint: Touchpoint) -> Touchpoint:
+    _link_channel(touchpoint)
+    return touchpoint
+
+
+def _link_channel(touchpoint: Touchpoint) -> LinkChannel:
+    if touchpoint.channel == "zalo":
+        # Issue #16: the zalo touchpoint is fed by Zalo's rating API; a token cannot even name its channel.
+        raise Conflict("The Zalo touchpoint takes its answers from Zalo ratings; it has no link or QR code.",
+                       code="touchpoint_has_no_link")
+    return touchpoint.channel

@@ -16,6 +16,7 @@ from chalicelib.domain.limits import RateLimit
 from chalicelib.domain.metrics import SCALES, is_unhappy, score_in_range
 from chalicelib.domain.models import (
     Business,
+    Channel,
     CommentIn,
     CommentSaved,
     Metric,
@@ -136,6 +137,7 @@ class Submissions:
 
         touchpoint: Touchpoint | None  # a site-key answer may name none
         metric: Metric | None
+        channel: Channel
         if data.token is not None:
             business, touchpoint, claims, claim_key, proof = self._from_token(data)
             channel, metric = claims.channel, claims.metric

@@ -35,8 +35,8 @@ from chalicelib.web.templating import local_time
 
 RESOLUTION_DAYS = 30
 _BUSINESS_ID = re.compile(r"^[0-9a-z]{6,16}$")
-NAV = ("today", "inbox", "why", "till", "setup")
-_NAV_PATHS = {"today": "", "inbox": "/cases", "why": "/why", "till": "/till", "setup": "/setup"}
+NAV = ("today", "inbox", "why", "till", "setup", "zalo")
+_NAV_PATHS = {"today": "", "inbox": "/cases", "why": "/why", "till": "/till", "setup": "/setup", "zalo": "/zalo"}
 
 
 def cookie_name(business_id: str) -> str:

@@ -250,8 +250,8 @@ EMAIL: dict[Locale, Words] = {
 }
 # A response's channel as owners read it (alert emails, the dashboard's touchpoint table).
 CHANNELS: dict[Locale, Words] = {
-    "vi": {"qr": "Mã QR", "receipt": "Hóa đơn", "email": "Email", "web": "Website"},
-    "en": {"qr": "QR code", "receipt": "Receipt", "email": "Email", "web": "Website"},
+    "vi": {"qr": "Mã QR", "receipt": "Hóa đơn", "email": "Email", "web": "Website", "zalo": "Zalo"},
+    "en": {"qr": "QR code", "receipt": "Receipt", "email": "Email", "web": "Website", "zalo": "Zalo"},
 }
 
 # ---- the owner's daily digest (chalicelib/web/digest.py), also the dashboard's figure labels ----------
@@ -416,6 +416,7 @@ CONSOLE: dict[Locale, Words] = {
         "till": "Quầy thu ngân",
         "setup": "Thiết lập",
         "why": "Lý do",
+        "zalo": "Zalo",
         "why_none": "Chưa có báo cáo ngày nào có số liệu này: báo cáo đầu tiên có sau nửa đêm.",
         "print": "In thẻ bàn",
         "signout": "Đăng xuất",
@@ -582,6 +583,7 @@ CONSOLE: dict[Locale, Words] = {
         "till": "Till",
         "setup": "Setup",
         "why": "Why",
+        "zalo": "Zalo",
         "why_none": "No daily report with these figures yet: the first one comes after midnight.",
         "print": "Print cards",
         "signout": "Sign out",
@@ -1010,3 +1012,48 @@ REACH: dict[Locale, Words] = {
         "slack_no_figures": "too few answers",
     },
 }
+
+
+# ---- issue #16: the console's Zalo page (chalicelib/web/console_zalo.py) ----------------------------------
+
+ZALO_PAGE: dict[Locale, Words] = {
+    "vi": {
+        "title": "Zalo",
+        "connected": "Đã kết nối Zalo Official Account. Mẫu tin ZNS đã duyệt:",
+        "not_connected": "Chưa kết nối Zalo Official Account: chưa gửi được tin nhắn hay lời mời đánh giá qua Zalo.",
+        "kind_voucher": "Phiếu ưu đãi",
+        "kind_apology": "Lời xin lỗi",
+        "kind_rating": "Đánh giá dịch vụ",
+        "no_template": "chưa có",
+        "ask_title": "Mời khách đánh giá qua Zalo",
+        "ask_hint": "Khách nhận một tin ZNS để chấm sao; mỗi hóa đơn chỉ mời một lần, mỗi số một lần mỗi ngày. "
+        "Chỉ mời khi khách đã đồng ý.",
+        "phone": "Số điện thoại của khách",
+        "receipt": "Mã hóa đơn (không bắt buộc)",
+        "ask": "Gửi lời mời",
+        "asked": "Đã gửi lời mời đánh giá qua Zalo.",
+        "asked_before": "Hóa đơn này đã được mời đánh giá trước đó.",
+        "received_title": "Đánh giá mới nhận",
+        "none": "Chưa có đánh giá nào qua Zalo.",
+    },
+    "en": {
+        "title": "Zalo",
+        "connected": "Zalo Official Account connected. Approved ZNS templates:",
+        "not_connected": "No Zalo Official Account connected: no message or rating request can go through Zalo.",
+        "kind_voucher": "Voucher",
+        "kind_apology": "Apology",
+        "kind_rating": "Service rating",
+        "no_template": "none",
+        "ask_title": "Ask a customer for a rating on Zalo",
+        "ask_hint": "The customer gets a ZNS message to give stars; a receipt is asked once, a phone once a day. "
+        "Ask only a customer who agreed.",
+        "phone": "Customer's phone number",
+        "receipt": "Receipt id (optional)",
+        "ask": "Send the request",
+        "asked": "Rating request sent through Zalo.",
+        "asked_before": "This receipt was already asked for a rating.",
+        "received_title": "Latest ratings received",
+        "none": "No ratings through Zalo yet.",
+    },
+}
+TABLES["zalo_page"] = ZALO_PAGE
