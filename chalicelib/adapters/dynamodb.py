@@ -150,6 +150,38 @@ class DynamoTable(LazyClient):
         found = item.get("Item")
         return self._plain(found) if found else None
 
+    def _business_items(self, business_id: str, kind: tables.KeyFormat) -> list[dict[str, Any]]:
+        """Every item of one kind under a business's partition (touchpoints, #16 feeds and webhooks), as plain
+        values: one Query of ``begins_with(SK, …)``."""
+        items = query_pages(
+            self.client,
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues={
+                ":pk": {"S": tables.business_pk(business_id)},
+                ":sk": {"S": kind.begins()},
+            },
+        )
+        return [self._plain(item) for item in items]
+
+    def _put_new(self, item: dict[str, Any]) -> None:
+        """Put an item that must not exist yet (a new id: a collision is a bug, never an overwrite)."""
+        with _translated():
+            self.client.put_item(
+                TableName=self.table, Item=self._item(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+
+    def _delete_existing(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """Delete an item; it as it was (plain values), None when there was none."""
+        got = conditional(
+            self.client.delete_item,
+            TableName=self.table,
+            Key=self._key(pk, sk),
+            ConditionExpression="attribute_exists(PK)",
+            ReturnValues="ALL_OLD",
+        )
+        return self._plain(got["Attributes"]) if got and got.get("Attributes") else None
+
     def _funnel_count(self, business_id: str, day: str, sk: str, counter: str) -> dict[str, Any]:
         """Add one to a day's funnel counter (``opened`` per touchpoint, vouchers ``issued``/``redeemed``)."""
         return {
@@ -248,16 +280,7 @@ class DynamoStore(DynamoTable):
         return Touchpoint.model_validate(item) if item else None
 
     def list_touchpoints(self, business_id: str) -> list[Touchpoint]:
-        items = query_pages(
-            self.client,
-            TableName=self.table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :tp)",
-            ExpressionAttributeValues={
-                ":pk": {"S": tables.business_pk(business_id)},
-                ":tp": {"S": tables.touchpoint_sk.begins()},
-            },
-        )
-        return [Touchpoint.model_validate(self._plain(item)) for item in items]
+        return [Touchpoint.model_validate(item) for item in self._business_items(business_id, tables.touchpoint_sk)]
 
     # ---- issue #14: an owner's settings, each write only the attributes it changes ------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional, query_pages
+from chalicelib.adapters.dynamodb import DynamoTable, _translated
 from chalicelib.domain.feeds import StoredFeed
 
 _FIELDS = tuple(StoredFeed.model_fields)
@@ -14,36 +14,16 @@ _FIELDS = tuple(StoredFeed.model_fields)
 
 class DynamoFeeds(DynamoTable):
     def put_feed(self, feed: StoredFeed) -> None:
-        data = {"PK": tables.business_pk(feed.business_id), "SK": tables.feed_sk(feed.feed_id), "type": "feed"}
-        with _translated():
-            self.client.put_item(
-                TableName=self.table,
-                Item=self._item({**data, **feed.model_dump()}),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+        keys = {"PK": tables.business_pk(feed.business_id), "SK": tables.feed_sk(feed.feed_id), "type": "feed"}
+        self._put_new({**keys, **feed.model_dump()})
 
     def feeds(self, business_id: str) -> list[StoredFeed]:
-        items = query_pages(
-            self.client,
-            TableName=self.table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-            ExpressionAttributeValues={
-                ":pk": {"S": tables.business_pk(business_id)},
-                ":sk": {"S": tables.feed_sk.begins()},
-            },
-        )
-        return [self._feed(self._plain(item)) for item in items]
+        return [self._feed(item) for item in self._business_items(business_id, tables.feed_sk)]
 
     def delete_feed(self, business_id: str, feed_id: str) -> StoredFeed | None:
         """Remove the feed (its link answers 404 from then on); the feed as it was, None when there was none."""
-        got = conditional(
-            self.client.delete_item,
-            TableName=self.table,
-            Key=self._key(tables.business_pk(business_id), tables.feed_sk(feed_id)),
-            ConditionExpression="attribute_exists(PK)",
-            ReturnValues="ALL_OLD",
-        )
-        return self._feed(self._plain(got["Attributes"])) if got and got.get("Attributes") else None
+        gone = self._delete_existing(tables.business_pk(business_id), tables.feed_sk(feed_id))
+        return self._feed(gone) if gone else None
 
     def count_read(
         self, business_id: str, feed_id: str, hour: str, now: str, per_hour: int

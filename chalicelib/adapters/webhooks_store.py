@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from chalicelib import tables
-from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional, query_pages
+from chalicelib.adapters.dynamodb import DynamoTable, _translated, conditional
 from chalicelib.domain.webhooks import LOG_TTL_SECONDS, Delivery, StoredWebhook
 
 _FIELDS = tuple(StoredWebhook.model_fields)
@@ -17,38 +17,18 @@ _FIELDS = tuple(StoredWebhook.model_fields)
 class DynamoWebhooks(DynamoTable):
     def put_webhook(self, webhook: StoredWebhook) -> None:
         keys = {"PK": tables.business_pk(webhook.business_id), "SK": tables.webhook_sk(webhook.webhook_id)}
-        with _translated():
-            self.client.put_item(
-                TableName=self.table,
-                Item=self._item({**keys, "type": "webhook", **webhook.model_dump()}),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+        self._put_new({**keys, "type": "webhook", **webhook.model_dump()})
 
     def webhooks(self, business_id: str) -> list[StoredWebhook]:
-        items = query_pages(
-            self.client,
-            TableName=self.table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-            ExpressionAttributeValues={
-                ":pk": {"S": tables.business_pk(business_id)},
-                ":sk": {"S": tables.webhook_sk.begins()},
-            },
-        )
-        return [self._webhook(self._plain(item)) for item in items]
+        return [self._webhook(item) for item in self._business_items(business_id, tables.webhook_sk)]
 
     def get_webhook(self, business_id: str, webhook_id: str) -> StoredWebhook | None:
         plain = self._get(tables.business_pk(business_id), tables.webhook_sk(webhook_id))
         return self._webhook(plain) if plain else None
 
     def delete_webhook(self, business_id: str, webhook_id: str) -> StoredWebhook | None:
-        got = conditional(
-            self.client.delete_item,
-            TableName=self.table,
-            Key=self._key(tables.business_pk(business_id), tables.webhook_sk(webhook_id)),
-            ConditionExpression="attribute_exists(PK)",
-            ReturnValues="ALL_OLD",
-        )
-        return self._webhook(self._plain(got["Attributes"])) if got and got.get("Attributes") else None
+        gone = self._delete_existing(tables.business_pk(business_id), tables.webhook_sk(webhook_id))
+        return self._webhook(gone) if gone else None
 
     def update_webhook(
         self, business_id: str, webhook_id: str, update: str, values: dict[str, Any], *, condition: str = ""
