@@ -324,7 +324,7 @@ table.add([
     # ---- issue #16: Google Sheets feeds (docs/sheets.md): a signed, revocable CSV link per feed
     Route("POST", "/v1/businesses/{business_id}/feeds", "create_feed",
           "Create a feed: a signed CSV link of the answers of the last `days` local days (default 90) for Google "
-          "Sheets' IMPORTDATA; the link is the credential, shown in full here and in the listing",
+          "Sheets' IMPORTDATA; the link is the credential, shown in this answer only",
           lambda c: services().feeds.create(c.caller, c.body), **AS_OWNER, body=FEEDS + "FeedIn",
           response=FEEDS + "FeedCreated", status=201, errors=(409, 503), cache=NO_STORE),
     Route("GET", "/v1/businesses/{business_id}/feeds", "list_feeds",
