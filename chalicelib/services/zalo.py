@@ -189,22 +189,25 @@ class Zalo:
             return secret["access_token"]
         for _ in range(3):
             if self._connections.lock(business_id, iso_utc(now), iso_utc(now + timedelta(seconds=LOCK_SECONDS))):
+                # Released with the expiry the secret holds after this pass (unchanged when it failed).
+                expires_at = secret.get("expires_at", "")
                 try:
                     # Read again under the lock: another container may have refreshed a moment ago.
                     secret = self._secrets.get(business_id) or secret
+                    expires_at = secret.get("expires_at", "")
                     if not force and _fresh(secret, now):
                         return secret["access_token"]
                     tokens = self._api.refresh(
                         str((self._connections.get(business_id) or {}).get("app_id", "")),
                         secret["app_secret"], secret["refresh_token"],
                     )
-                    self._secrets.put(business_id, self._secret(secret["app_secret"], tokens))
+                    renewed = self._secret(secret["app_secret"], tokens)
+                    self._secrets.put(business_id, renewed)
+                    expires_at = renewed["expires_at"]
                     count("ZaloTokensRefreshed")
                     return tokens.access_token
                 finally:
-                    self._connections.refreshed(
-                        business_id, (self._secrets.get(business_id) or {}).get("expires_at", "")
-                    )
+                    self._connections.refreshed(business_id, expires_at)
             self._sleep(0.5)  # another container is refreshing: its new token will be in the secret
             secret = self._secrets.get(business_id) or secret
             if _fresh(secret, self._clock.now(), margin=timedelta(0)):
