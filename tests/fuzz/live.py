@@ -171,8 +171,14 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
     # The emulator as `make run` has it: failed transactions undone item by item, no table copies, no
     # instance tracking (chalicelib/local/emulator.py).
     emulator.install()
-    saved = {name: os.environ.get(name) for name in (env or {})}
-    os.environ.update(env or {})
+    # Issue #16: Zalo is the local fake, as in `make run`: no request may leave the machine, and a refresh
+    # token the fake never issued is refused (422), as Zalo would.
+    from chalicelib.local.fake_zalo import FakeZalo
+
+    fake_zalo = FakeZalo().start()
+    env = {"ZALO_API_URL": fake_zalo.url, "ZALO_OAUTH_URL": fake_zalo.url, **(env or {})}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     wiring.reset()
     try:
         with mock_aws(), _one_emulated_call_at_a_time():
@@ -194,6 +200,7 @@ def live_api(env: dict[str, str] | None = None, *, seed: bool = True, links: int
                 server.server.server_close()
                 thread.join(timeout=5)
     finally:
+        fake_zalo.stop()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
