@@ -370,7 +370,8 @@ class Followups:
         for it. A passing failure (timeout, Zalo's 5xx) is raised: the stream retries, then the dead letters."""
         zalo = self._zalo()
         assert response.phone is not None and response.phone_hash is not None
-        if zalo is None or zalo.template(business.business_id, kind) is None:
+        template = zalo.template(business.business_id, kind) if zalo is not None else None
+        if zalo is None or template is None:
             return False, None
         key = tables.zalo_mail(business.business_id, kind, response.response_id)
         held = self._mail.held_by_a_cap(kind=kind, dedupe_key=key, business=business, to=response.phone)
@@ -386,7 +387,7 @@ class Followups:
         data = self._zns_data(business, response, voucher)
 
         def send() -> str:
-            return zalo.send(business.business_id, kind, response.phone or "", data, key).msg_id
+            return zalo.send(business.business_id, kind, response.phone or "", data, key, template_id=template).msg_id
 
         try:
             outcome = self._mail.deliver_other(kind=kind, dedupe_key=key, business=business, to=response.phone,

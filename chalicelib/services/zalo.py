@@ -143,10 +143,14 @@ class Zalo:
         value = templates.get(kind) if isinstance(templates, dict) else None
         return str(value) if value else None
 
-    def send(self, business_id: str, kind: Kind, phone_e164: str, data: Mapping[str, str], tracking_id: str) -> ZnsSent:
-        """One ZNS message of the business's ``kind`` template; ZaloError (``owner`` when there is no such
-        template) for the rest. A ``token`` error refreshes the token and tries once more."""
-        template = self.template(business_id, kind)
+    def send(
+        self, business_id: str, kind: Kind, phone_e164: str, data: Mapping[str, str], tracking_id: str,
+        *, template_id: str | None = None,
+    ) -> ZnsSent:
+        """One ZNS message of the business's ``kind`` template (``template_id`` when the caller has just read
+        it with ``template``); ZaloError (``owner`` when there is no such template) for the rest. A ``token``
+        error refreshes the token and tries once more."""
+        template = template_id or self.template(business_id, kind)
         if template is None:
             raise ZaloError(0, f"no approved {kind} template is connected", "owner")
         phone = phones.zalo_format(phone_e164)
